@@ -1,0 +1,31 @@
+"""Typed errors and warnings raised by choicemodels."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChoiceDataError",
+    "SpecificationError",
+    "ConvergenceWarning",
+    "SeparationWarning",
+    "HessianWarning",
+]
+
+
+class ChoiceDataError(ValueError):
+    """The data are not valid choice data (missing values, bad choice coding, ...)."""
+
+
+class SpecificationError(ValueError):
+    """The model specification is not valid or not identified."""
+
+
+class ConvergenceWarning(UserWarning):
+    """The optimiser stopped before meeting its convergence criterion."""
+
+
+class SeparationWarning(UserWarning):
+    """The maximum-likelihood estimate does not exist (perfect or quasi-complete separation)."""
+
+
+class HessianWarning(UserWarning):
+    """The Hessian is not negative definite; standard errors are not available."""
