@@ -1,0 +1,427 @@
+"""What logit and probit models share: data handling, the fit driver, predictions.
+
+A model holds a validated :class:`~choicemodels.formula.Design` and the specification
+that rebuilds it from new data. ``fit`` never mutates the model; it returns a new
+:class:`~choicemodels.results.ChoiceResults`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from choicemodels.data import validate_arrays
+from choicemodels.exceptions import (
+    ChoiceDataError,
+    ConvergenceWarning,
+    HessianWarning,
+    SpecificationError,
+)
+from choicemodels.formula import Design, design_from_formula
+from choicemodels.inference import check_cov_options, covariance
+from choicemodels.models.optimize import OptimizeOutcome
+from choicemodels.results import ChoiceResults
+
+__all__ = ["ChoiceModel", "model_from_spec"]
+
+_REL_STEP = 1e-4  # relative step of the variable for numerical elasticities
+
+
+class ChoiceModel:
+    """Base class of :class:`~choicemodels.Logit` and :class:`~choicemodels.Probit`."""
+
+    model_name: ClassVar[str] = "ChoiceModel"
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        obs: str,
+        alt: str,
+        ref: Any = None,
+        avail: str | None = None,
+        weights: str | None = None,
+    ) -> None:
+        design = design_from_formula(
+            formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights
+        )
+        spec = {
+            "formula": formula, "obs": obs, "alt": alt, "avail": avail, "weights": weights,
+            "ref": _plain_label(design.alternatives[design.ref]),
+            "alternatives": [_plain_label(a) for a in design.alternatives],
+        }
+        self._init(design, data, spec)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: np.ndarray,
+        chosen: np.ndarray,
+        *,
+        avail: np.ndarray | None = None,
+        names: list[str] | None = None,
+        weights: np.ndarray | None = None,
+    ) -> ChoiceModel:
+        """Model from arrays: X (N, J, K) float, chosen (N,) int in 0..J-1, avail (N, J) 0/1.
+
+        Alternatives are labelled 0..J-1 with reference 0; the K columns of X are used as
+        given (constants are columns of X).
+        """
+        model = cls.__new__(cls)
+        model._init_arrays(X, chosen, avail, names, weights)
+        return model
+
+    def _init_arrays(self, X, chosen, avail, names, weights) -> None:
+        design = validate_arrays(X, chosen, avail=avail, weights=weights, names=names)
+        spec = {"formula": None, "ref": 0, "alternatives": list(range(design.n_alts)),
+                "names": list(design.names)}
+        self._init(design, None, spec)
+
+    def _init(self, design: Design, data: pd.DataFrame | None, spec: dict) -> None:
+        self.design = design
+        self.data = data
+        self.spec = {"model": self.model_name, **spec, "options": self._options()}
+
+    # ---- to be provided by the subclasses ---------------------------------------------
+    def _set_options(self) -> None:
+        """Store the estimation options (validated); the base class has none."""
+
+    def _options(self) -> dict:
+        return {}
+
+    def _probabilities(self, params: np.ndarray, X: np.ndarray, avail: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _maximize(self, start: np.ndarray, *, maxiter, tol, method) -> OptimizeOutcome:
+        raise NotImplementedError
+
+    def start_params(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
+        """(N,) log-likelihood of each situation (unweighted)."""
+        raise NotImplementedError
+
+    def score_obs(self, params: np.ndarray) -> np.ndarray:
+        """(N, P) score of each situation (unweighted)."""
+        raise NotImplementedError
+
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
+        """Model-specific checks after the optimiser: (converged, message)."""
+        return outcome.converged, outcome.message
+
+    # ---- statsmodels-style interface --------------------------------------------------
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.design.names)
+
+    @property
+    def n_obs(self) -> int:
+        return self.design.n_obs
+
+    def loglike(self, params: np.ndarray) -> float:
+        """Weighted log-likelihood."""
+        return float(np.sum(self._weighted(self.loglike_obs(np.asarray(params, float)))))
+
+    def score(self, params: np.ndarray) -> np.ndarray:
+        """Analytic gradient of :meth:`loglike`."""
+        return self._weighted(self.score_obs(np.asarray(params, float))).sum(axis=0)
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:
+        """Hessian of :meth:`loglike` (central differences of the analytic score)."""
+        params = np.asarray(params, float)
+        steps = 1e-5 * np.maximum(1.0, np.abs(params))
+        cols = []
+        for k, h in enumerate(steps):
+            e = np.zeros_like(params)
+            e[k] = h
+            cols.append((self.score(params + e) - self.score(params - e)) / (2 * h))
+        hess = np.column_stack(cols)
+        return (hess + hess.T) / 2
+
+    def predict(self, params: np.ndarray) -> np.ndarray:
+        """(N, J) choice probabilities (zero for unavailable alternatives)."""
+        return self._probabilities(np.asarray(params, float), self.design.X, self.design.avail)
+
+    def utilities(self, params: np.ndarray) -> np.ndarray:
+        """(N, J) systematic utilities :math:`V = X\\beta` (NaN for unavailable alternatives)."""
+        beta = np.asarray(params, float)[: self.design.n_params]
+        v = self.design.X @ beta
+        return np.where(self.design.avail, v, np.nan)
+
+    def frame(self, values: np.ndarray) -> pd.DataFrame:
+        """Label an (N, J) array: situations as rows, alternatives as columns."""
+        index = pd.Index(self.design.obs_ids, name=self.spec.get("obs") or "obs")
+        return pd.DataFrame(values, index=index, columns=list(self.design.alternatives))
+
+    def _weighted(self, values: np.ndarray) -> np.ndarray:
+        w = self.design.weights
+        if w is None:
+            return values
+        return values * (w if values.ndim == 1 else w[:, None])
+
+    # ---- estimation -------------------------------------------------------------------
+    def fit(
+        self,
+        *,
+        start: np.ndarray | None = None,
+        maxiter: int | None = None,
+        tol: float | None = None,
+        method: str | None = None,
+        cov_type: str = "nonrobust",
+        groups: np.ndarray | None = None,
+    ) -> ChoiceResults:
+        """Maximum-likelihood fit; returns a new results object.
+
+        ``cov_type``: ``"nonrobust"`` (inverse information), ``"robust"`` (sandwich) or
+        ``"cluster"`` (sandwich over the clusters in ``groups``, one label per situation).
+        Non-convergence is reported by a :class:`ConvergenceWarning` and ``converged=False``.
+        """
+        groups = check_cov_options(cov_type, groups, self.n_obs)
+        x0 = self._check_start(start)
+        t0 = time.perf_counter()
+        outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
+        fit_time = time.perf_counter() - t0
+        converged, message = self._diagnose(outcome)
+        params = outcome.x
+        hess = outcome.H if outcome.H is not None else self.hessian(params)
+        scores = None if cov_type == "nonrobust" else self._weighted(self.score_obs(params))
+        cov, note = covariance(hess, scores, cov_type=cov_type, groups=groups)
+        if note:
+            involved = _weak_directions(hess, self.param_names)
+            note = f"{note} (weakly identified: {', '.join(involved)})" if involved else note
+            warnings.warn(f"standard errors are NaN: {note}", HessianWarning, stacklevel=2)
+        if not converged:
+            warnings.warn(
+                f"{self.model_name} did not converge after {outcome.n_iter} iterations: {message}",
+                ConvergenceWarning, stacklevel=2,
+            )
+        return ChoiceResults(
+            model_name=self.model_name,
+            param_names=tuple(self.param_names),
+            estimates=params,
+            covariance=cov,
+            cov_type=cov_type,
+            cov_note=note,
+            llf=float(outcome.f),
+            llnull=self._loglike_equal_shares(),
+            ll_constants=self._loglike_constants(),
+            nobs=self.n_obs,
+            alternatives=tuple(_plain_label(a) for a in self.design.alternatives),
+            converged=bool(converged),
+            n_iter=int(outcome.n_iter),
+            message=message,
+            spec=self.spec,
+            n_beta=self.design.n_params,
+            fit_time=fit_time,
+            extra_info=self._extra_info(),
+            model=self,
+        )
+
+    def _extra_info(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def _check_start(self, start) -> np.ndarray:
+        n = len(self.param_names)
+        if start is None:
+            return self.start_params()
+        start = np.asarray(start, dtype=float)
+        if start.shape != (n,) or not np.all(np.isfinite(start)):
+            raise SpecificationError(
+                f"start must be {n} finite values, one per parameter {self.param_names}; "
+                f"got shape {start.shape}."
+            )
+        return start
+
+    def _loglike_equal_shares(self) -> float:
+        n_avail = self.design.avail.sum(axis=1)
+        return float(np.sum(self._weighted(-np.log(n_avail))))
+
+    def _loglike_constants(self) -> float:
+        """Log-likelihood of the model with alternative-specific constants only (observed shares)."""
+        from choicemodels.kernels.logit import logit_loglike_derivatives
+        from choicemodels.models.optimize import newton_maximize
+
+        d = self.design
+        keep = [j for j in range(d.n_alts) if j != d.ref]
+        X = np.zeros((d.n_obs, d.n_alts, len(keep)))
+        X[:, keep, np.arange(len(keep))] = 1.0
+        X *= d.avail[:, :, None]
+        fun = lambda b: logit_loglike_derivatives(b, X, d.chosen, d.avail, d.weights)  # noqa: E731
+        return float(newton_maximize(fun, np.zeros(len(keep)), maxiter=100, tol=1e-12).f)
+
+    # ---- elasticities -----------------------------------------------------------------
+    def _perturbed(self, variable: str, marginal: bool):
+        """Designs with ``variable`` moved up and down, one pair per alternative.
+
+        Returns (labels, [(X_up, X_down)], step) with step the relative (elasticity) or
+        absolute (marginal effect) change.
+        """
+        d = self.design
+        if self.data is None:
+            if variable not in d.names:
+                raise SpecificationError(f"unknown variable {variable!r}; the columns of X are {list(d.names)}.")
+            k = d.names.index(variable)
+            x = d.X[:, :, k]
+            step = _REL_STEP if not marginal else _REL_STEP * max(1.0, float(np.abs(x).mean()))
+            pairs = []
+            for j in range(d.n_alts):
+                up, down = d.X.copy(), d.X.copy()
+                if marginal:
+                    up[:, j, k] += step
+                    down[:, j, k] -= step
+                else:
+                    up[:, j, k] *= 1 + step
+                    down[:, j, k] *= 1 - step
+                pairs.append((up, down))
+            return list(d.alternatives), pairs, step
+        from choicemodels.formula import formula_variables
+
+        spec = self.spec
+        used = formula_variables(spec["formula"])
+        if variable not in used:
+            raise SpecificationError(
+                f"{variable!r} is not a variable of the formula; it uses {list(used)}."
+            )
+        column = self.data[variable].astype(float)
+        step = _REL_STEP if not marginal else _REL_STEP * max(1.0, float(column.abs().mean()))
+        situation_level = bool((self.data.groupby(spec["obs"])[variable].nunique() <= 1).all())
+        masks = (
+            [("all", np.ones(len(self.data), bool))]
+            if situation_level
+            else [(a, (self.data[spec["alt"]] == a).to_numpy()) for a in d.alternatives]
+        )
+        pairs = []
+        for _, mask in masks:
+            xs = []
+            for sign in (1.0, -1.0):
+                moved = column + sign * step if marginal else column * (1 + sign * step)
+                frame = self.data.copy()
+                frame[variable] = np.where(mask, moved, column)
+                xs.append(self._design_for(frame).X)
+            pairs.append(tuple(xs))
+        return [m[0] for m in masks], pairs, step
+
+    def _design_for(self, data: pd.DataFrame) -> Design:
+        s = self.spec
+        return design_from_formula(
+            s["formula"], data, obs=s["obs"], alt=s["alt"], ref=s["ref"], avail=s["avail"],
+            weights=None, alternatives=self.design.alternatives, require_choice=False,
+        )
+
+    def _elasticity_matrix(self, params, pairs, step, marginal: bool) -> np.ndarray:
+        avail = self.design.avail
+        p = self._probabilities(params, self.design.X, avail)
+        rows = []
+        for up, down in pairs:
+            dp = (self._probabilities(params, up, avail) - self._probabilities(params, down, avail)) / (2 * step)
+            if not marginal:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    dp = np.where(avail & (p > 0), dp / p, np.nan)
+            rows.append(np.nanmean(np.where(avail, dp, np.nan), axis=0))
+        return np.array(rows)
+
+    def elasticities(self, params: np.ndarray, variable: str, *, marginal: bool = False) -> pd.DataFrame:
+        """Mean elasticities (or marginal effects) of the probabilities; rows: the alternative whose variable changes."""
+        labels, pairs, step = self._perturbed(variable, marginal)
+        m = self._elasticity_matrix(np.asarray(params, float), pairs, step, marginal)
+        return pd.DataFrame(m, index=pd.Index(labels, name="changed"), columns=pd.Index(list(self.design.alternatives), name="responding"))
+
+    def elasticity_jacobian(self, params: np.ndarray, variable: str) -> np.ndarray:
+        """(rows * J, P) derivative of the flattened mean elasticity matrix w.r.t. the parameters."""
+        params = np.asarray(params, float)
+        _, pairs, step = self._perturbed(variable, False)
+        cols = []
+        for k in range(params.size):
+            h = 1e-6 * max(1.0, abs(params[k]))
+            e = np.zeros_like(params)
+            e[k] = h
+            up = self._elasticity_matrix(params + e, pairs, step, False)
+            down = self._elasticity_matrix(params - e, pairs, step, False)
+            cols.append(((up - down) / (2 * h)).ravel())
+        return np.column_stack(cols)
+
+    # ---- other data -------------------------------------------------------------------
+    def without_alternatives(self, omit: list) -> ChoiceModel:
+        """The same specification on the data without the alternatives in ``omit``."""
+        s = self.spec
+        alts = list(self.design.alternatives)
+        unknown = [a for a in omit if a not in alts]
+        if unknown:
+            raise SpecificationError(f"unknown alternatives {unknown}; the alternatives are {alts}.")
+        if s["ref"] in omit:
+            raise SpecificationError(f"cannot omit the reference alternative {s['ref']!r}; refit with another ref=.")
+        if len(alts) - len(omit) < 2:
+            raise SpecificationError("at least two alternatives must remain after omitting.")
+        d = self.design
+        keep_obs = ~np.isin(np.asarray(alts, dtype=object)[d.chosen], np.asarray(omit, dtype=object))
+        if s["formula"] is None:
+            keep = [j for j in range(d.n_alts) if alts[j] not in omit]
+            X = d.X[keep_obs][:, keep]
+            used = np.any(X != 0, axis=(0, 1))
+            remap = np.cumsum(np.isin(np.arange(d.n_alts), keep)) - 1
+            model = self.__class__.__new__(self.__class__)
+            model._set_options(**self._options())
+            model._init_arrays(
+                X[:, :, used], remap[d.chosen[keep_obs]], d.avail[keep_obs][:, keep],
+                [n for n, u in zip(d.names, used) if u],
+                None if d.weights is None else d.weights[keep_obs],
+            )
+            return model
+        obs_keep = set(np.asarray(d.obs_ids)[keep_obs].tolist())
+        frame = self.data[self.data[s["obs"]].isin(obs_keep) & ~self.data[s["alt"]].isin(omit)]
+        return self._same_spec(frame)
+
+    def _same_spec(self, data: pd.DataFrame) -> ChoiceModel:
+        s = self.spec
+        return self.__class__(
+            s["formula"], data, obs=s["obs"], alt=s["alt"], ref=s["ref"], avail=s["avail"],
+            weights=s["weights"], **s["options"],
+        )
+
+    def __repr__(self) -> str:
+        d = self.design
+        what = self.spec["formula"] or f"arrays, {d.n_params} columns"
+        return f"{self.model_name}({what!r}; N={d.n_obs}, J={d.n_alts}, K={d.n_params})"
+
+
+def _weak_directions(hessian: np.ndarray, names: list[str]) -> list[str]:
+    """Parameters that load on the flattest direction of the Hessian."""
+    if not np.all(np.isfinite(hessian)):
+        return []
+    vals, vecs = np.linalg.eigh(-(hessian + hessian.T) / 2)
+    v = vecs[:, 0]
+    return [n for n, c in zip(names, v) if abs(c) > 0.2]
+
+
+def _plain_label(label: Any) -> Any:
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def model_from_spec(spec: dict, data: pd.DataFrame) -> ChoiceModel:
+    """A model of the stored specification on new data (for prediction; choice column optional)."""
+    from choicemodels.models.logit import Logit
+    from choicemodels.models.probit import Probit
+
+    cls = {"Logit": Logit, "Probit": Probit}[spec["model"]]
+    if spec["formula"] is None:
+        raise SpecificationError(
+            "models built with from_arrays predict in-sample only; build the model with a "
+            "formula to predict on new data."
+        )
+    model = cls.__new__(cls)
+    model._set_options(**spec["options"])
+    if not isinstance(data, pd.DataFrame):
+        raise ChoiceDataError(f"data must be a pandas DataFrame in long format, got {type(data).__name__}.")
+    design = design_from_formula(
+        spec["formula"], data, obs=spec["obs"], alt=spec["alt"], ref=spec["ref"],
+        avail=spec["avail"], weights=None, alternatives=tuple(spec["alternatives"]),
+        require_choice=False,
+    )
+    model._init(design, data, {k: v for k, v in spec.items() if k not in ("model", "options")})
+    return model

@@ -1,0 +1,108 @@
+"""Multinomial and conditional logit."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from choicemodels.exceptions import SeparationWarning
+from choicemodels.kernels.logit import (
+    logit_loglike_derivatives,
+    logit_probabilities,
+    logit_scores,
+)
+from choicemodels.kernels.softmax import log_softmax
+from choicemodels.models.base import ChoiceModel
+from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
+from choicemodels.models.separation import find_separation
+
+__all__ = ["Logit"]
+
+_SEPARATION_PROB = 1e-7  # a chosen probability this close to 1 triggers the separation check
+
+
+class Logit(ChoiceModel):
+    r"""Conditional / multinomial logit.
+
+    .. math::
+        P_{ij} = \frac{\exp(x_{ij}'\beta)}{\sum_{k \in A_i} \exp(x_{ik}'\beta)}
+
+    over the alternatives :math:`A_i` available in situation *i*; the log-likelihood
+    :math:`\sum_i w_i \log P_{i c_i}` is maximised by Newton's method on the analytic
+    Hessian :math:`-\sum_i w_i X_i'(\operatorname{diag} p_i - p_i p_i')X_i`.
+
+    Parameters
+    ----------
+    formula : three-part formula, e.g. ``"choice ~ gc + ttme | hinc | invt"``.
+    data : long DataFrame, one row per (situation, alternative).
+    obs, alt : columns of the situation id and the alternative label.
+    ref : reference alternative (default: first label in sorted order).
+    avail, weights : optional availability (0/1) and per-situation weight columns.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+    >>> round(r.llf, 3)
+    -184.505
+    """
+
+    model_name = "Logit"
+
+    def start_params(self) -> np.ndarray:
+        return np.zeros(self.design.n_params)
+
+    def _probabilities(self, params, X, avail):
+        return logit_probabilities(params, X, avail)
+
+    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
+        d = self.design
+        logp = log_softmax(d.X @ np.asarray(params, float), avail=d.avail)
+        return logp[np.arange(d.n_obs), d.chosen]
+
+    def score_obs(self, params: np.ndarray) -> np.ndarray:
+        d = self.design
+        return logit_scores(np.asarray(params, float), d.X, d.chosen, d.avail)
+
+    def loglike(self, params: np.ndarray) -> float:
+        d = self.design
+        return float(logit_loglike_derivatives(np.asarray(params, float), d.X, d.chosen, d.avail, d.weights, hessian=False)[0])
+
+    def score(self, params: np.ndarray) -> np.ndarray:
+        d = self.design
+        return logit_loglike_derivatives(np.asarray(params, float), d.X, d.chosen, d.avail, d.weights, hessian=False)[1]
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:
+        """Analytic Hessian :math:`-\\sum_i w_i X_i'(\\operatorname{diag} p_i - p_i p_i')X_i`."""
+        d = self.design
+        return logit_loglike_derivatives(np.asarray(params, float), d.X, d.chosen, d.avail, d.weights)[2]
+
+    def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:
+        if method not in (None, "newton"):
+            from choicemodels.exceptions import SpecificationError
+
+            raise SpecificationError(f"Logit is fitted by method='newton'; got {method!r}.")
+        d = self.design
+
+        def fun(beta):
+            return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights)
+
+        return newton_maximize(fun, start, maxiter=maxiter or 100, tol=tol or 1e-10)
+
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
+        d = self.design
+        p_chosen = np.exp(self.loglike_obs(outcome.x))
+        suspicious = not outcome.converged or np.any(p_chosen > 1 - _SEPARATION_PROB)
+        if suspicious:
+            involved = find_separation(d.X, d.chosen, d.avail, d.names)
+            if involved:
+                message = (
+                    "the maximum-likelihood estimate does not exist: the data are (quasi-)completely "
+                    f"separated along {', '.join(involved)}; these coefficients diverge. Drop or "
+                    "merge the variables or alternatives that predict the choice perfectly."
+                )
+                warnings.warn(message, SeparationWarning, stacklevel=3)
+                return False, message
+        return outcome.converged, outcome.message
