@@ -1,0 +1,392 @@
+r"""Multinomial probit log-likelihood, gradient and choice probabilities (pure kernels).
+
+Shapes: N situations, J alternatives, K coefficients, P covariance parameters, R draws,
+M = J - 1, m = (available alternatives in a situation) - 1.
+
+Parameters
+----------
+One flat vector ``params = (beta, theta)`` of length K + P: ``beta`` multiplies the
+columns of ``X`` (N, J, K), :math:`V = X\beta`; ``theta`` parameterises the covariance
+of the error differences against ``ref`` (see :mod:`choicemodels.kernels.mvn` for the
+three structures, their normalisation and :func:`~choicemodels.kernels.mvn.cov_param_names`).
+
+Likelihood
+----------
+Situation i with chosen c and other available alternatives :math:`j_1..j_m`:
+
+.. math:: \log P_i = \log\Phi_m(b_i;\ \Sigma_c), \quad b_{ik} = V_{ic} - V_{ij_k},
+   \quad \Sigma_c = A_c\,\Omega(\theta)\,A_c'.
+
+Situations are grouped by (chosen, availability pattern) (:func:`group_situations`,
+done once per data set); a group shares :math:`\Sigma_c`, its Cholesky factor and their
+derivatives, and is evaluated in one vectorised call. Integration ``method``:
+
+``"ghk"``
+    GHK simulator (:mod:`~choicemodels.kernels.ghk`) with fixed uniform draws
+    ``uniforms`` (N, R, D >= J - 2) from :func:`~choicemodels.kernels.draws.uniform_draws`.
+    Gradient: exact derivative of the simulated log-likelihood, chained from the Cholesky
+    factor to ``theta`` by :func:`~choicemodels.kernels.mvn.cholesky_derivative`.
+``"quadrature"``
+    Gauss-Hermite (:mod:`~choicemodels.kernels.quadrature`); exact for ``"iid"`` and
+    ``"heteroskedastic"`` errors with any J; not for ``"unstructured"``.
+``"closed"``
+    :math:`\Phi` (m = 1) and the bivariate normal CDF via Owen's T (m = 2); any
+    structure, at most three available alternatives.
+``"genz"``
+    :func:`scipy.stats.multivariate_normal.cdf` per situation (Genz's randomised
+    quasi-Monte Carlo, seeded with ``genz_rng`` so the function is deterministic); slow
+    reference, log-likelihood only.
+
+Every method uses the exact :math:`\log\Phi` for m = 1, and :math:`\log P = 0` for m = 0.
+Situations with ``chosen == -1`` contribute nothing. :func:`auto_method` picks the exact
+method when one exists.
+
+Example
+-------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(50, 3, 2)); chosen = rng.integers(0, 3, 50)
+>>> avail = np.ones((50, 3), bool)
+>>> groups = group_situations(chosen, avail)
+>>> ll, grad = probit_loglike(np.array([0.5, -0.2]), X, groups, structure="iid",
+...                           ref=0, method="quadrature", grad=True)
+>>> grad.shape
+(2,)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import special
+from scipy.stats import multivariate_normal
+
+from choicemodels.kernels.ghk import ghk_log_prob
+from choicemodels.kernels.mvn import (
+    Structure,
+    bvn_log_cdf_grad,
+    cholesky_derivative,
+    diff_covariance,
+    difference_matrix,
+)
+from choicemodels.kernels.quadrature import independent_log_prob
+
+__all__ = [
+    "Method",
+    "SituationGroup",
+    "auto_method",
+    "choice_probabilities",
+    "group_situations",
+    "prediction_groups",
+    "probit_loglike",
+    "probit_loglike_obs",
+]
+
+Method = Literal["ghk", "quadrature", "closed", "genz"]
+
+_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+@dataclass(frozen=True, eq=False)
+class SituationGroup:
+    """Situations sharing the alternative differenced against and the available set.
+
+    Attributes
+    ----------
+    chosen : int
+        c.
+    others : ndarray of int, shape (m,)
+        The other available alternatives, ascending.
+    rows : ndarray of int, shape (n,)
+        Indices of the situations in the group.
+    """
+
+    chosen: int
+    others: np.ndarray
+    rows: np.ndarray
+
+
+def _groups_by_key(keys: np.ndarray, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Unique rows of ``keys`` (n, w) and the entries of ``rows`` holding each."""
+    if rows.size == 0:
+        return []
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    splits = np.cumsum(np.bincount(inverse.ravel(), minlength=len(unique)))[:-1]
+    return list(zip(unique, np.split(rows[order], splits)))
+
+
+def group_situations(chosen: np.ndarray, avail: np.ndarray) -> tuple[SituationGroup, ...]:
+    """Group situations by (chosen, availability pattern) for the likelihood.
+
+    Parameters
+    ----------
+    chosen : ndarray of int, shape (N,)
+        Chosen alternative, -1 if unknown (such situations are left out).
+    avail : ndarray of bool, shape (N, J)
+
+    Returns
+    -------
+    tuple of SituationGroup
+    """
+    rows = np.flatnonzero(chosen >= 0)
+    keys = np.column_stack([chosen[rows], avail[rows].astype(np.int64)])
+    groups = []
+    for key, members in _groups_by_key(keys, rows):
+        c, pattern = int(key[0]), key[1:].astype(bool)
+        pattern[c] = False
+        groups.append(SituationGroup(c, np.flatnonzero(pattern), members))
+    return tuple(groups)
+
+
+def prediction_groups(avail: np.ndarray) -> tuple[SituationGroup, ...]:
+    """Groups for :func:`choice_probabilities`: every available alternative as ``chosen``.
+
+    Parameters
+    ----------
+    avail : ndarray of bool, shape (N, J)
+    """
+    rows = np.arange(avail.shape[0])
+    groups = []
+    for pattern, members in _groups_by_key(avail.astype(np.int64), rows):
+        available = np.flatnonzero(pattern)
+        for c in available:
+            groups.append(SituationGroup(int(c), available[available != c], members))
+    return tuple(groups)
+
+
+def auto_method(structure: Structure, n_alts: int) -> Method:
+    """The exact method when there is one: quadrature for independent errors, closed
+    forms for J <= 3, GHK otherwise."""
+    if structure != "unstructured":
+        return "quadrature"
+    return "closed" if n_alts <= 3 else "ghk"
+
+
+def _scales(theta: np.ndarray, structure: Structure, n_alts: int, ref: int) -> np.ndarray:
+    """Error standard deviations s (J,) of the independent-error structures."""
+    scales = np.ones(n_alts)
+    if structure == "heteroskedastic":
+        scales[np.arange(n_alts) != ref] = np.exp(theta)
+    return scales
+
+
+def _group_log_prob(
+    b: np.ndarray,
+    group: SituationGroup,
+    theta: np.ndarray,
+    omega: np.ndarray,
+    d_omega: np.ndarray,
+    *,
+    structure: Structure,
+    ref: int,
+    method: Method,
+    uniforms: np.ndarray | None,
+    n_nodes: int,
+    genz_rng: int,
+    grad: bool,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """log P (n,), d log P / d b (n, m), d log P / d theta (n, P) for one group."""
+    n, m = b.shape
+    n_alts = omega.shape[0] + 1
+    n_theta = d_omega.shape[0]
+    if m == 0:
+        return np.zeros(n), np.zeros((n, 0)), np.zeros((n, n_theta))
+    diff = difference_matrix(group.chosen, group.others, ref, n_alts)
+    sigma = diff @ omega @ diff.T
+    d_sigma = diff @ d_omega @ diff.T  # (P, m, m)
+
+    if m == 1:
+        sd = np.sqrt(sigma[0, 0])
+        t = b[:, 0] / sd
+        log_p = special.log_ndtr(t)
+        if not grad:
+            return log_p, None, None
+        mills = np.exp(-0.5 * t**2 - log_p - _LOG_SQRT_2PI)
+        d_var = -0.5 * mills * t / sigma[0, 0]
+        return log_p, (mills / sd)[:, None], d_var[:, None] * d_sigma[:, 0, 0]
+
+    if method == "ghk":
+        chol = np.linalg.cholesky(sigma)
+        log_p, d_b, d_chol = ghk_log_prob(b, chol, uniforms[group.rows], grad=grad)
+        if not grad:
+            return log_p, None, None
+        d_theta = np.einsum("nkl,pkl->np", d_chol, cholesky_derivative(chol, d_sigma))
+        return log_p, d_b, d_theta
+
+    if method == "quadrature":
+        scales = _scales(theta, structure, n_alts, ref)
+        log_p, g = independent_log_prob(
+            b, scales[group.chosen], scales[group.others], n_nodes=n_nodes, grad=grad
+        )
+        if not grad:
+            return log_p, None, None
+        d_b, d_chosen, d_others = g
+        d_log_scale = np.zeros((n, n_alts))
+        d_log_scale[:, group.others] = d_others * scales[group.others]
+        d_log_scale[:, group.chosen] = d_chosen * scales[group.chosen]
+        return log_p, d_b, np.delete(d_log_scale, ref, axis=1)[:, :n_theta]
+
+    if method == "closed":
+        if m > 2:
+            raise ValueError("closed forms cover at most three available alternatives")
+        sd = np.sqrt(np.diag(sigma))
+        rho = sigma[0, 1] / (sd[0] * sd[1])
+        h, k = b[:, 0] / sd[0], b[:, 1] / sd[1]
+        log_p, d_h, d_k, d_rho = bvn_log_cdf_grad(h, k, rho)
+        if not grad:
+            return log_p, None, None
+        d_var0 = -0.5 * (d_h * h + d_rho * rho) / sigma[0, 0]
+        d_var1 = -0.5 * (d_k * k + d_rho * rho) / sigma[1, 1]
+        d_cov = d_rho / (sd[0] * sd[1])
+        d_theta = (
+            np.outer(d_var0, d_sigma[:, 0, 0])
+            + np.outer(d_var1, d_sigma[:, 1, 1])
+            + np.outer(d_cov, d_sigma[:, 0, 1])
+        )
+        return log_p, np.column_stack([d_h / sd[0], d_k / sd[1]]), d_theta
+
+    if method == "genz":
+        if grad:
+            raise ValueError("method 'genz' gives the log-likelihood only")
+        log_p = np.array(
+            [
+                np.log(
+                    multivariate_normal.cdf(
+                        row, cov=sigma, abseps=1e-10, releps=1e-8, maxpts=100_000 * m,
+                        rng=genz_rng,
+                    )
+                )
+                for row in b
+            ]
+        )
+        return log_p, None, None
+    raise ValueError(f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed' or 'genz'")
+
+
+def probit_loglike_obs(
+    params: np.ndarray,
+    X: np.ndarray,
+    groups: tuple[SituationGroup, ...],
+    *,
+    structure: Structure,
+    ref: int,
+    method: Method,
+    uniforms: np.ndarray | None = None,
+    n_nodes: int = 64,
+    genz_rng: int = 0,
+    grad: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    r"""Per-situation log-likelihood and scores.
+
+    Parameters
+    ----------
+    params : ndarray, shape (K + P,)
+        ``(beta, theta)``.
+    X : ndarray, shape (N, J, K)
+    groups : tuple of SituationGroup
+        From :func:`group_situations`.
+    structure : {"iid", "heteroskedastic", "unstructured"}
+    ref : int
+        Reference alternative of the covariance parameterisation.
+    method : {"ghk", "quadrature", "closed", "genz"}
+    uniforms : ndarray, shape (N, R, D), D >= J - 2
+        Fixed draws for ``"ghk"``.
+    n_nodes : int
+        Gauss-Hermite nodes for ``"quadrature"``.
+    genz_rng : int
+        Seed of scipy's randomised Genz integration for ``"genz"``.
+    grad : bool
+        Also return the scores.
+
+    Returns
+    -------
+    loglike : ndarray, shape (N,)
+        :math:`\log P_i` (0 for situations outside ``groups``).
+    scores : ndarray, shape (N, K + P), or None
+        :math:`\partial \log P_i / \partial` params.
+    """
+    n_obs, n_alts, n_beta = X.shape
+    beta, theta = params[:n_beta], params[n_beta:]
+    omega, d_omega = diff_covariance(theta, structure, n_alts)
+    utility = X @ beta
+    loglike = np.zeros(n_obs)
+    scores = np.zeros((n_obs, params.size)) if grad else None
+    for group in groups:
+        rows, c, others = group.rows, group.chosen, group.others
+        b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
+        log_p, d_b, d_theta = _group_log_prob(
+            b, group, theta, omega, d_omega, structure=structure, ref=ref, method=method,
+            uniforms=uniforms, n_nodes=n_nodes, genz_rng=genz_rng, grad=grad,
+        )
+        loglike[rows] = log_p
+        if grad:
+            x_c = X[rows, c]  # (n, K)
+            x_diff = x_c[:, None, :] - X[rows[:, None], others[None, :]]  # (n, m, K)
+            scores[rows, :n_beta] = np.einsum("nk,nkK->nK", d_b, x_diff)
+            scores[rows, n_beta:] = d_theta
+    return loglike, scores
+
+
+def probit_loglike(
+    params: np.ndarray,
+    X: np.ndarray,
+    groups: tuple[SituationGroup, ...],
+    *,
+    structure: Structure,
+    ref: int,
+    method: Method,
+    weights: np.ndarray | None = None,
+    uniforms: np.ndarray | None = None,
+    n_nodes: int = 64,
+    genz_rng: int = 0,
+    grad: bool = False,
+) -> tuple[float, np.ndarray | None]:
+    """Total (weighted) log-likelihood and its gradient (K + P,).
+
+    Arguments as in :func:`probit_loglike_obs`; ``weights`` (N,) multiply each
+    situation's contribution.
+    """
+    loglike, scores = probit_loglike_obs(
+        params, X, groups, structure=structure, ref=ref, method=method, uniforms=uniforms,
+        n_nodes=n_nodes, genz_rng=genz_rng, grad=grad,
+    )
+    if weights is None:
+        return float(loglike.sum()), None if scores is None else scores.sum(axis=0)
+    total = float(weights @ loglike)
+    return total, None if scores is None else weights @ scores
+
+
+def choice_probabilities(
+    params: np.ndarray,
+    X: np.ndarray,
+    avail: np.ndarray,
+    *,
+    structure: Structure,
+    ref: int,
+    method: Method,
+    uniforms: np.ndarray | None = None,
+    n_nodes: int = 64,
+    genz_rng: int = 0,
+) -> np.ndarray:
+    """All choice probabilities, shape (N, J); 0 for unavailable alternatives.
+
+    Each available alternative in turn is the ``c`` differenced against (GHK reuses the
+    same draws for every ``c``, so simulated rows sum to 1 only approximately).
+    Arguments as in :func:`probit_loglike_obs`.
+    """
+    n_obs, n_alts, n_beta = X.shape
+    omega, d_omega = diff_covariance(params[n_beta:], structure, n_alts)
+    utility = X @ params[:n_beta]
+    probs = np.zeros((n_obs, n_alts))
+    for group in prediction_groups(avail):
+        rows, c, others = group.rows, group.chosen, group.others
+        b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
+        log_p, _, _ = _group_log_prob(
+            b, group, params[n_beta:], omega, d_omega, structure=structure, ref=ref,
+            method=method, uniforms=uniforms, n_nodes=n_nodes, genz_rng=genz_rng, grad=False,
+        )
+        probs[rows, c] = np.exp(log_p)
+    return probs
