@@ -1,0 +1,156 @@
+"""Conditional logit kernels against finite differences, statsmodels and direct formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp, softmax
+from statsmodels.discrete.conditional_models import ConditionalLogit
+
+from choicemodels.kernels.logit import (
+    logit_loglike,
+    logit_loglike_derivatives,
+    logit_probabilities,
+    logit_scores,
+)
+
+
+def simulate(N=400, J=4, K=3, *, rng=0, unavailable=0.0):
+    """Conditional logit data with known beta; a share of non-chosen alternatives unavailable."""
+    rng = np.random.default_rng(rng)
+    X = rng.normal(size=(N, J, K))
+    beta = np.linspace(-1.0, 1.0, K)
+    avail = rng.random((N, J)) >= unavailable
+    avail[:, 0] = True  # at least one alternative
+    U = np.where(avail, X @ beta + rng.gumbel(size=(N, J)), -np.inf)
+    chosen = U.argmax(axis=1)
+    return X, chosen, avail, beta
+
+
+def direct_situation_loglikes(beta, X, chosen, avail):
+    """log p_{i c_i} situation by situation with scipy's logsumexp (independent of the kernel)."""
+    out = []
+    for Xi, c, a in zip(X, chosen, avail):
+        V = Xi[a] @ beta
+        out.append(Xi[c] @ beta - logsumexp(V))
+    return np.array(out)
+
+
+def central_gradient(f, x, h=1e-5):
+    g = np.empty_like(x)
+    for k in range(len(x)):
+        e = np.zeros_like(x)
+        e[k] = h
+        g[k] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def test_probabilities_match_softmax_and_zero_for_unavailable():
+    X, chosen, avail, beta = simulate(unavailable=0.4, rng=1)
+    P = logit_probabilities(beta, X, avail)
+    assert not np.isnan(P).any()
+    assert np.all(P[~avail] == 0.0)
+    for i in range(0, len(X), 37):
+        a = avail[i]
+        np.testing.assert_allclose(P[i, a], softmax(X[i, a] @ beta), rtol=1e-13)
+
+
+def test_probabilities_stable_for_huge_utilities():
+    X = np.array([[[1000.0], [0.0], [-1000.0]]])
+    P = logit_probabilities(np.array([1.0]), X, np.ones((1, 3), bool))
+    np.testing.assert_allclose(P, [[1.0, 0.0, 0.0]])
+
+
+@pytest.mark.filterwarnings("ignore:Dropped:statsmodels.tools.sm_exceptions.ModelWarning")
+def test_loglike_equals_statsmodels_conditional_logit():
+    X, chosen, avail, _ = simulate(N=300, J=4, K=3, unavailable=0.3, rng=2)
+    N, J, K = X.shape
+    rows = avail.ravel()
+    endog = (np.arange(J)[None, :] == chosen[:, None]).ravel()[rows].astype(float)
+    exog = X.reshape(N * J, K)[rows]
+    groups = np.repeat(np.arange(N), J)[rows]
+    ref = ConditionalLogit(endog, exog, groups=groups)
+    for beta in (np.zeros(K), np.array([0.3, -0.7, 1.1])):
+        assert logit_loglike(beta, X, chosen, avail) == pytest.approx(
+            ref.loglike(beta), rel=1e-6, abs=1e-6
+        )
+        _, grad, _ = logit_loglike_derivatives(beta, X, chosen, avail, hessian=False)
+        np.testing.assert_allclose(grad, ref.score(beta), rtol=1e-6, atol=1e-6)
+
+
+def test_gradient_and_hessian_match_central_differences():
+    X, chosen, avail, beta = simulate(N=200, J=5, K=4, unavailable=0.25, rng=3)
+    w = np.random.default_rng(4).uniform(0.2, 3.0, size=len(X))
+    b = beta + 0.3
+    ll, grad, hess = logit_loglike_derivatives(b, X, chosen, avail, w)
+    num_grad = central_gradient(lambda t: logit_loglike(t, X, chosen, avail, w), b)
+    np.testing.assert_allclose(grad, num_grad, rtol=1e-6, atol=1e-6)
+    num_hess = np.array(
+        [
+            central_gradient(
+                lambda t: logit_loglike_derivatives(t, X, chosen, avail, w, hessian=False)[1][k], b
+            )
+            for k in range(len(b))
+        ]
+    )
+    np.testing.assert_allclose(hess, num_hess, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(hess, hess.T)
+    assert np.all(np.linalg.eigvalsh(hess) < 0)
+
+
+def test_weighted_loglike_is_weighted_sum_of_situation_loglikes():
+    X, chosen, avail, beta = simulate(N=250, unavailable=0.3, rng=5)
+    w = np.random.default_rng(6).exponential(size=len(X))
+    w[::10] = 0.0  # zero weights must simply drop the situation
+    expected = w @ direct_situation_loglikes(beta, X, chosen, avail)
+    assert logit_loglike(beta, X, chosen, avail, w) == pytest.approx(expected, rel=1e-12)
+    ll, _, _ = logit_loglike_derivatives(beta, X, chosen, avail, w)
+    assert ll == pytest.approx(expected, rel=1e-12)
+
+
+def test_integer_weights_equal_replicated_situations():
+    X, chosen, avail, beta = simulate(N=120, unavailable=0.2, rng=7)
+    w = np.random.default_rng(8).integers(0, 4, size=len(X))
+    rep = np.repeat(np.arange(len(X)), w)
+    weighted = logit_loglike_derivatives(beta, X, chosen, avail, w.astype(float))
+    replicated = logit_loglike_derivatives(beta, X[rep], chosen[rep], avail[rep])
+    assert weighted[0] == pytest.approx(replicated[0], rel=1e-12)
+    np.testing.assert_allclose(weighted[1], replicated[1], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(weighted[2], replicated[2], rtol=1e-10, atol=1e-10)
+
+
+def test_unavailable_alternatives_equal_dropping_them():
+    # situations whose alternative 3 is unavailable == the same situations with J = 3
+    X, chosen, avail, beta = simulate(N=200, J=4, unavailable=0.0, rng=9)
+    keep = chosen != 3
+    X, chosen = X[keep], chosen[keep]
+    avail = np.ones((len(X), 4), bool)
+    avail[:, 3] = False
+    X_big = X.copy()
+    X_big[:, 3] = 1e300  # garbage in an unavailable alternative must not matter
+    full = logit_loglike_derivatives(beta, X_big, chosen, avail)
+    dropped = logit_loglike_derivatives(beta, X[:, :3].copy(), chosen, avail[:, :3])
+    assert np.isfinite(full[0])
+    assert full[0] == pytest.approx(dropped[0], rel=1e-13)
+    np.testing.assert_allclose(full[1], dropped[1], rtol=1e-12)
+    np.testing.assert_allclose(full[2], dropped[2], rtol=1e-12)
+
+
+def test_scores_are_per_situation_gradients():
+    X, chosen, avail, beta = simulate(N=30, J=3, K=2, unavailable=0.2, rng=10)
+    S = logit_scores(beta, X, chosen, avail)
+    for i in range(0, 30, 7):
+        sl = slice(i, i + 1)
+        num = central_gradient(lambda t: logit_loglike(t, X[sl], chosen[sl], avail[sl]), beta)
+        np.testing.assert_allclose(S[i], num, rtol=1e-6, atol=1e-8)
+
+
+def test_chunking_does_not_change_the_sums():
+    X, chosen, avail, beta = simulate(N=1003, unavailable=0.2, rng=11)
+    w = np.random.default_rng(12).uniform(size=len(X))
+    one = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=len(X))
+    many = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=17)
+    assert many[0] == pytest.approx(one[0], rel=1e-12)
+    np.testing.assert_allclose(many[1], one[1], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(many[2], one[2], rtol=1e-10, atol=1e-10)
+    assert logit_loglike(beta, X, chosen, avail, w, chunk_size=5) == pytest.approx(one[0])
