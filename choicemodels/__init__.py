@@ -13,6 +13,19 @@ from choicemodels.exceptions import (
     SpecificationError,
 )
 
+from choicemodels.simulate import (
+    GumbelMaxCheck,
+    SimulatedData,
+    gumbel_max_check,
+    inverse_softmax,
+    log_softmax,
+    logsumexp,
+    simulate_choices,
+    simulate_dataset,
+    softmax,
+    softmax_jacobian,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -21,5 +34,15 @@ __all__ = [
     "HessianWarning",
     "SeparationWarning",
     "SpecificationError",
+    "GumbelMaxCheck",
+    "SimulatedData",
+    "gumbel_max_check",
+    "inverse_softmax",
+    "log_softmax",
+    "logsumexp",
+    "simulate_choices",
+    "simulate_dataset",
+    "softmax",
+    "softmax_jacobian",
     "__version__",
 ]
