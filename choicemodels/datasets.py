@@ -1,0 +1,141 @@
+"""Bundled datasets: the files of the top-level ``data/`` folder.
+
+``data/`` installs as the resource package ``choicemodels._datafiles`` (read with
+:mod:`importlib.resources`, so the loaders work from a wheel); in a source checkout the
+folder is read directly.
+
+Each loader returns a new DataFrame; with ``return_descr=True`` it returns
+``(frame, description)`` instead. The descriptions are also the module constants
+``TRAVEL_MODE_DESCR`` and ``SWISSMETRO_DESCR``. Provenance and licences: ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "list_datasets",
+    "load_dataset",
+    "load_travel_mode",
+    "load_swissmetro",
+    "TRAVEL_MODE_DESCR",
+    "SWISSMETRO_DESCR",
+]
+
+TRAVEL_MODE_DESCR = """\
+TravelMode: choice of travel mode between Sydney and Melbourne (Greene and Hensher, 1997;
+Greene, Econometric Analysis, table F18-2). 210 individuals x 4 modes = 840 rows, long format.
+
+individual  situation id, 1..210
+mode        'air', 'train', 'bus', 'car'
+choice      1 for the chosen mode, else 0
+ttme        terminal waiting time (minutes), 0 for car
+invc        in-vehicle cost, all stages (dollars)
+invt        in-vehicle time, all stages (minutes)
+gc          generalised cost: invc + invt x value of travel time savings (dollars)
+hinc        household income ($1000s), situation-level
+psize       travelling party size, situation-level
+
+Source: statsmodels.datasets.modechoice (public domain).
+Use: Logit("choice ~ gc + ttme | hinc", data, obs="individual", alt="mode", ref="car").
+"""
+
+SWISSMETRO_DESCR = """\
+Swissmetro stated-preference survey (Bierlaire, Axhausen and Abay, 2001), the original
+wide file as distributed with Biogeme: 10,728 choice situations (1,192 respondents x 9),
+one row each, 28 integer columns, tab-separated.
+
+Alternatives: 1 = TRAIN, 2 = SM (Swissmetro), 3 = CAR.
+CHOICE      chosen alternative 1/2/3; 0 = unknown (9 rows; drop them before estimating)
+TRAIN_AV, SM_AV, CAR_AV   availability (0/1); CAR_AV = 0 for respondents without a car
+TRAIN_TT, SM_TT, CAR_TT   travel time (minutes)
+TRAIN_CO, SM_CO, CAR_CO   cost (CHF); train and SM cost is covered by an annual pass when GA = 1
+TRAIN_HE, SM_HE           headway (minutes)
+SM_SEATS    Swissmetro seat configuration (1 = airline seats)
+ID          respondent; GROUP, SURVEY, SP (1 = stated preference), PURPOSE, FIRST, TICKET,
+WHO, LUGGAGE, AGE, MALE, INCOME, GA, ORIGIN, DEST: respondent and trip characteristics
+(codes in data/README.md and the Biogeme documentation).
+
+Long format: wide_to_long(df[df.CHOICE != 0], alternatives={1: "TRAIN", 2: "SM", 3: "CAR"},
+choice="CHOICE", avail="AV", sep="_", alt_position="prefix", alt_name="mode").
+Citation: Bierlaire, M., Axhausen, K. and Abay, G. (2001) The acceptance of modal innovation:
+The case of Swissmetro. Swiss Transport Research Conference.
+"""
+
+_TRAVEL_MODE_DTYPES = {
+    "individual": "int64", "mode": "str", "choice": "int64", "ttme": "float64",
+    "invc": "float64", "invt": "float64", "gc": "float64", "hinc": "float64", "psize": "float64",
+}
+
+
+_RESOURCE_PACKAGE = "choicemodels._datafiles"
+
+
+def _root() -> Traversable:
+    """The folder of bundled data files (installed package, else the source checkout)."""
+    try:
+        return files(_RESOURCE_PACKAGE)
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "data"
+
+
+def _path(filename: str) -> Traversable:
+    return _root().joinpath(filename)
+
+
+def load_travel_mode(*, return_descr: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, str]:
+    """Greene's TravelMode data, long format, 840 rows (210 individuals x 4 modes).
+
+    Columns: individual, mode ('air', 'train', 'bus', 'car'), choice (0/1), ttme, invc,
+    invt, gc, hinc, psize; see :data:`TRAVEL_MODE_DESCR`.
+
+    Examples
+    --------
+    >>> df = load_travel_mode()
+    >>> df.shape
+    (840, 9)
+    """
+    with _path("travel_mode.csv").open("r", encoding="utf-8") as f:
+        frame = pd.read_csv(f, dtype=_TRAVEL_MODE_DTYPES)
+    return (frame, TRAVEL_MODE_DESCR) if return_descr else frame
+
+
+def load_swissmetro(*, return_descr: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, str]:
+    """The Swissmetro survey in its original wide layout, 10,728 rows x 28 int64 columns.
+
+    Coding is described in :data:`SWISSMETRO_DESCR`; CHOICE is 1 (TRAIN), 2 (SM), 3 (CAR)
+    or 0 (unknown).
+    """
+    with _path("swissmetro.dat").open("r", encoding="utf-8") as f:
+        frame = pd.read_csv(f, sep="\t")
+    return (frame, SWISSMETRO_DESCR) if return_descr else frame
+
+
+_LOADERS = {"travel_mode": load_travel_mode, "swissmetro": load_swissmetro}
+
+
+def list_datasets() -> list[str]:
+    """Names of the bundled datasets: the named loaders plus any other CSV file in data/."""
+    names = set(_LOADERS)
+    for entry in _root().iterdir():
+        if entry.name.endswith(".csv"):
+            names.add(entry.name[: -len(".csv")])
+    return sorted(names)
+
+
+def load_dataset(name: str) -> pd.DataFrame:
+    """Load a bundled dataset by its :func:`list_datasets` name (CSV files as they are)."""
+    if name in _LOADERS:
+        return _LOADERS[name]()
+    if name not in list_datasets():
+        import difflib
+
+        close = difflib.get_close_matches(name, list_datasets(), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown dataset {name!r}; the datasets are {list_datasets()}.{hint}")
+    with _path(f"{name}.csv").open("r", encoding="utf-8") as f:
+        return pd.read_csv(f)
