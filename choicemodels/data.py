@@ -227,6 +227,7 @@ class ChoiceData:
                     f"{role} column {name!r} has {int(col.isna().sum())} missing values "
                     f"(rows {rows}). Fill or drop those rows."
                 )
+        given = alternatives
         alternatives = _resolve_alternatives(alt_col, alt, alternatives)
         J = len(alternatives)
         alt_codes = pd.Index(alternatives).get_indexer(alt_col)
@@ -275,6 +276,12 @@ class ChoiceData:
                 "at least two."
             )
 
+        never = ~avail_mat.any(axis=0)
+        if given is None and never.any():
+            raise ChoiceDataError(
+                f"alternatives {[alternatives[j] for j in np.flatnonzero(never)]} of {alt!r} are never "
+                f"available (in {avail!r}); drop their rows."
+            )
         row_obs = obs_codes[is_avail].astype(np.int64)
         row_alt = alt_codes[is_avail].astype(np.int64)
         chosen = np.full(N, -1, np.int64)
@@ -375,16 +382,16 @@ def check_identification(X: np.ndarray, avail: np.ndarray, names: Sequence[str],
         )
     a = avail[:, :, None]
     flat = X[avail]
-    for k, name in enumerate(names):
-        if K and flat.size and np.all(flat[:, k] == flat[0, k]):
-            raise SpecificationError(
-                f"column {name!r} is constant (every available value is {flat[0, k]:g}); its "
-                "coefficient is not identified. Remove it (constants come from part 2 of the formula)."
-            )
-    mean = (X * a).sum(axis=1) / avail.sum(axis=1)[:, None]
+    low, high = flat.min(axis=0), flat.max(axis=0)
+    for k in np.flatnonzero(low == high):
+        raise SpecificationError(
+            f"column {names[k]!r} is constant (every available value is {low[k]:g}); its "
+            "coefficient is not identified. Remove it (constants come from part 2 of the formula)."
+        )
+    mean = X.sum(axis=1) / avail.sum(axis=1)[:, None]  # unavailable entries of X are zero
     D = ((X - mean[:, None, :]) * a).reshape(N * J, K)
     scale = np.sqrt(np.einsum("ik,ik->k", D, D))
-    tiny = scale <= 1e-12 * np.maximum(np.abs(flat).max(axis=0), 1e-300)
+    tiny = scale <= 1e-12 * np.maximum(np.maximum(np.abs(low), np.abs(high)), 1e-300)
     for k in np.flatnonzero(tiny):
         name = names[k]
         if name in generic:

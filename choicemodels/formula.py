@@ -240,8 +240,9 @@ def _evaluate(terms: list, env_data: dict, frame: pd.DataFrame, row_ids: np.ndar
     if not terms:
         return np.zeros((len(frame), 0)), []
     try:
-        matrix = patsy.dmatrix(patsy.ModelDesc([], [patsy.INTERCEPT] + terms), env_data,
-                               NA_action=_NO_NA, eval_env=_ENV, return_type="matrix")
+        with np.errstate(all="ignore"):  # non-finite results are reported below, by name
+            matrix = patsy.dmatrix(patsy.ModelDesc([], [patsy.INTERCEPT] + terms), env_data,
+                                   NA_action=_NO_NA, eval_env=_ENV, return_type="matrix")
     except patsy.PatsyError as exc:
         raise SpecificationError(f"a formula term cannot be evaluated: {exc}") from None
     info = matrix.design_info
