@@ -25,6 +25,8 @@ from choicemodels.simulate import (
     softmax,
     softmax_jacobian,
 )
+from choicemodels.compare import Comparison, compare, compare_models
+from choicemodels.montecarlo import DGP, MonteCarloResult, monte_carlo
 
 __version__ = "0.1.0"
 
@@ -44,5 +46,11 @@ __all__ = [
     "simulate_dataset",
     "softmax",
     "softmax_jacobian",
+    "Comparison",
+    "compare",
+    "compare_models",
+    "DGP",
+    "MonteCarloResult",
+    "monte_carlo",
     "__version__",
 ]

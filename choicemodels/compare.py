@@ -1,0 +1,563 @@
+r"""Logit and probit side by side: coefficients on a common scale, fit, tests, substitution.
+
+Why the raw coefficients differ
+-------------------------------
+A random-utility model :math:`U_{nj} = x_{nj}'\beta + \varepsilon_{nj}` only identifies
+:math:`\beta / \sigma`, the coefficients relative to the scale :math:`\sigma` of the errors:
+multiplying every utility by a constant changes no choice. Each model fixes the scale
+differently:
+
+* logit: :math:`\varepsilon_{nj}` iid standard Gumbel (the Gumbel-max trick turns
+  :math:`\arg\max_j (V_j + \varepsilon_j)` into the softmax), with
+  :math:`\operatorname{Var}\varepsilon = \pi^2/6`, so :math:`\sigma = \pi/\sqrt 6 \approx 1.2825`;
+* iid probit here: :math:`\varepsilon_{nj} \sim N(0, 1)`, so :math:`\sigma = 1` and the
+  differences :math:`\varepsilon_{nj} - \varepsilon_{n,ref}` have variance 2;
+* probits with a free covariance: :math:`\sigma^2` is half the mean variance of the error
+  differences against the reference, read from ``error_covariance()``.
+
+Dividing each model's coefficients by its :math:`\sigma` (:func:`error_scale`) puts them on
+the scale of unit-variance errors, so logit :math:`\beta/1.2825` is comparable with iid
+probit :math:`\beta`. Ratios of coefficients (willingness to pay) are scale-free.
+
+The binary rule of thumb, stated precisely
+------------------------------------------
+With two alternatives the error difference is logistic (variance :math:`\pi^2/3`) in the
+logit and :math:`N(0, 2)` in our iid probit. Matching variances gives
+:math:`\beta_{logit}/\beta_{probit} = \pi/\sqrt 6 \approx 1.283`; matching the slopes of the
+probabilities at :math:`P = 1/2` (densities :math:`1/4` and :math:`1/(2\sqrt\pi)`) gives
+:math:`2/\sqrt\pi \approx 1.128`. The textbook "1.6 to 1.8" refers to a binary probit whose
+error *difference* has unit variance: :math:`4/\sqrt{2\pi} \approx 1.596` and
+:math:`\pi/\sqrt 3 \approx 1.814`, i.e. our ratios times :math:`\sqrt 2`.
+:class:`Comparison` measures the ratio on the data at hand and prints it.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from choicemodels.exceptions import SpecificationError
+from choicemodels.inference import TestResult, lr_test, vuong_test
+
+if TYPE_CHECKING:
+    from choicemodels.results import ChoiceResults
+
+__all__ = [
+    "Comparison",
+    "compare",
+    "compare_models",
+    "error_scale",
+    "LOGIT_SCALE",
+    "SLOPE_RATIO",
+]
+
+LOGIT_SCALE = float(np.pi / np.sqrt(6.0))
+"""Standard deviation of a standard Gumbel error, :math:`\\pi/\\sqrt 6 \\approx 1.2825`."""
+
+SLOPE_RATIO = float(2.0 / np.sqrt(np.pi))
+"""Logit / iid-probit coefficient ratio equating the slopes of the binary probability at
+:math:`P = 1/2` (logistic density 1/4, :math:`N(0, 2)` density :math:`1/(2\\sqrt\\pi)`):
+:math:`2/\\sqrt\\pi \\approx 1.128`."""
+
+
+def error_scale(result: ChoiceResults) -> float:
+    r"""Per-alternative error standard deviation :math:`\sigma` fixed by a model's normalisation.
+
+    Logit: :math:`\pi/\sqrt 6`. Probit: :math:`\sqrt{\operatorname{mean}_j
+    \operatorname{Var}(\varepsilon_j - \varepsilon_{ref}) / 2}`, from
+    ``result.error_covariance()`` ((J-1) x (J-1)); for iid unit-variance errors this is 1.
+    Coefficients divided by :math:`\sigma` are on the scale of unit-variance errors.
+    """
+    if result.model_name == "Logit":
+        return LOGIT_SCALE
+    cov = getattr(result, "error_covariance", None)
+    if cov is not None:
+        omega = np.asarray(cov(), dtype=float)
+        return float(np.sqrt(np.mean(np.diag(omega)) / 2.0))
+    if result.spec.get("options", {}).get("cov") == "iid":
+        return 1.0
+    raise SpecificationError(
+        f"cannot tell the error scale of a {result.model_name} model: its results have no "
+        "error_covariance()."
+    )
+
+
+def _label(result: ChoiceResults) -> str:
+    cov = result.spec.get("options", {}).get("cov")
+    name = result.model_name.lower()
+    return f"{name} ({cov})" if cov else name
+
+
+def _unique(labels: list[str]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} #{seen[lab]}")
+    return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    r"""Fitted choice models side by side (see the module docstring for the scale facts).
+
+    Parameters
+    ----------
+    results : fitted results (logit, probit, ...) of the same choice situations.
+    labels : one name per model (default: ``"logit"``, ``"probit (iid)"``, ...).
+    ratio_to : coefficient that the scale-free ratios divide by (default: the first
+        coefficient of the first model that every model has and that is not a constant).
+    variable : variable of the elasticity matrices (default: ``ratio_to``).
+    remarks : extra lines printed with the notes.
+
+    ``table()`` gives the coefficients; ``fit_statistics()``, ``shares()``, ``tests()``,
+    ``elasticities()`` and ``scale_ratios()`` the rest; ``print(c)`` shows everything.
+    """
+
+    results: tuple[ChoiceResults, ...]
+    labels: tuple[str, ...]
+    ratio_to: str | None = None
+    variable: str | None = None
+    remarks: tuple[str, ...] = ()
+
+    # ---- coefficients -------------------------------------------------------------
+    @cached_property
+    def coefficient_names(self) -> list[str]:
+        """Utility coefficients (no covariance parameters), in order of first appearance."""
+        names: list[str] = []
+        for r in self.results:
+            names += [n for n in r.beta.index if n not in names]
+        return names
+
+    @cached_property
+    def scales(self) -> pd.Series:
+        r"""Error scale :math:`\sigma` of each model (:func:`error_scale`)."""
+        return pd.Series([error_scale(r) for r in self.results], index=list(self.labels), name="scale")
+
+    def _side_by_side(self, series: list[pd.Series]) -> pd.DataFrame:
+        frame = pd.concat(series, axis=1, keys=list(self.labels))
+        return frame.reindex(self.coefficient_names)
+
+    def coefficients(self, *, scaled: bool = False) -> pd.DataFrame:
+        """Utility coefficients, one column per model; ``scaled=True`` divides by the error scale."""
+        cols = [r.beta / (s if scaled else 1.0) for r, s in zip(self.results, self.scales)]
+        return self._side_by_side(cols)
+
+    def std_errors(self, *, scaled: bool = False) -> pd.DataFrame:
+        """Standard errors of :meth:`coefficients` (scaled ones treat the scale as known)."""
+        cols = [r.bse.iloc[: r.n_beta] / (s if scaled else 1.0) for r, s in zip(self.results, self.scales)]
+        return self._side_by_side(cols)
+
+    def ratios(self) -> pd.DataFrame:
+        r"""Scale-free ratios :math:`\beta_k / \beta_{ratio\_to}`, one column per model."""
+        if self.ratio_to is None:
+            raise SpecificationError("no coefficient is shared by every model; pass ratio_to=.")
+        return self._side_by_side([r.beta / r.beta[self.ratio_to] for r in self.results])
+
+    def table(self) -> pd.DataFrame:
+        """Coefficients side by side: raw, standard errors, scale-normalised, ratios.
+
+        Columns are a two-level index (quantity, model).
+        """
+        parts = {"coef": self.coefficients(), "std err": self.std_errors(),
+                 "coef / scale": self.coefficients(scaled=True)}
+        if self.ratio_to is not None:
+            parts[f"ratio to {self.ratio_to}"] = self.ratios()
+        return pd.concat(parts, axis=1, names=["quantity", "model"])
+
+    def scale_ratios(self) -> pd.DataFrame:
+        r"""Logit / probit coefficient ratios measured on these data, per shared coefficient.
+
+        One column per (logit, probit) pair; the row ``"expected"`` is
+        :math:`\sigma_{logit}/\sigma_{probit}`, the ratio the error scales imply.
+        """
+        cols = {}
+        for i, a in enumerate(self.results):
+            for j, b in enumerate(self.results):
+                if a.model_name == "Logit" and b.model_name != "Logit":
+                    shared = [n for n in a.beta.index if n in b.beta.index]
+                    ratio = a.beta[shared] / b.beta[shared]
+                    expected = pd.Series({"expected": self.scales.iloc[i] / self.scales.iloc[j]})
+                    cols[f"{self.labels[i]} / {self.labels[j]}"] = pd.concat([ratio, expected])
+        return pd.DataFrame(cols)
+
+    # ---- fit ----------------------------------------------------------------------
+    @cached_property
+    def _predictions(self) -> list[np.ndarray | None]:
+        return [None if r.model is None else r.model.predict(r.estimates) for r in self.results]
+
+    def _design(self):
+        for r in self.results:
+            if r.model is not None:
+                return r.model.design
+        return None
+
+    def fit_statistics(self) -> pd.DataFrame:
+        """Log-likelihood, parameters, rho2, AIC, BIC, hit rate and fit time, one row per model.
+
+        The hit rate is the (weighted) share of situations whose chosen alternative has the
+        highest predicted probability.
+        """
+        rows = {}
+        for lab, r, p in zip(self.labels, self.results, self._predictions):
+            hit = np.nan
+            if p is not None:
+                d = r.model.design
+                hits = (np.argmax(p, axis=1) == d.chosen).astype(float)
+                hit = float(np.average(hits, weights=d.weights))
+            rows[lab] = {
+                "log-likelihood": r.llf, "parameters": r.df_model, "rho2": r.rho2,
+                "adj. rho2": r.rho2_adj, "AIC": r.aic, "BIC": r.bic, "hit rate": hit,
+                "fit time (s)": r.fit_time, "converged": r.converged,
+            }
+        return pd.DataFrame(rows).T
+
+    def shares(self) -> pd.DataFrame:
+        """Observed choice shares and each model's mean predicted probabilities (weighted)."""
+        d = self._design()
+        alts = list(self.results[0].alternatives)
+        cols = {}
+        if d is not None:
+            chosen = np.zeros((d.n_obs, d.n_alts))
+            chosen[np.arange(d.n_obs), d.chosen] = 1.0
+            cols["observed"] = np.average(chosen, axis=0, weights=d.weights)
+        for lab, r, p in zip(self.labels, self.results, self._predictions):
+            if p is not None:
+                cols[lab] = np.average(p, axis=0, weights=r.model.design.weights)
+        return pd.DataFrame(cols, index=pd.Index(alts, name="alternative"))
+
+    # ---- tests --------------------------------------------------------------------
+    def tests(self) -> pd.DataFrame:
+        r"""Pairwise tests: Vuong's for models of different families, LR for nested ones.
+
+        Vuong: :math:`z = \sum_i m_i / (\sqrt N \operatorname{sd}(m))` with
+        :math:`m_i = \ell_{a,i} - \ell_{b,i}`, and the Schwarz-corrected
+        :math:`z_S = (\sum_i m_i - \tfrac{k_a - k_b}{2} \log N) / (\sqrt N \operatorname{sd}(m))`;
+        two-sided p-values; positive z favours the first model. Models of one family with the
+        same utility and more covariance parameters (iid probit inside unstructured probit)
+        are nested, and Vuong's normal limit does not apply: they get the LR test.
+        """
+        rows = []
+        for i in range(len(self.results)):
+            for j in range(i + 1, len(self.results)):
+                a, b = self.results[i], self.results[j]
+                pair = f"{self.labels[i]} vs {self.labels[j]}"
+                if a.model_name != b.model_name:
+                    rows.append(_vuong_row(pair, a, b, self.labels[i], self.labels[j]))
+                elif list(a.beta.index) == list(b.beta.index) and a.df_model != b.df_model:
+                    small, big = (a, b) if a.df_model < b.df_model else (b, a)
+                    t = lr_test(small, big)
+                    rows.append({"pair": pair, "test": "LR (nested)", "statistic": t.statistic,
+                                 "p-value": t.p_value, "Schwarz z": np.nan,
+                                 "Schwarz p-value": np.nan, "df": t.df, "favours": ""})
+        cols = ["test", "statistic", "p-value", "Schwarz z", "Schwarz p-value", "df", "favours"]
+        if not rows:
+            return pd.DataFrame(columns=cols)
+        return pd.DataFrame(rows).set_index("pair")[cols]
+
+    # ---- substitution -------------------------------------------------------------
+    @cached_property
+    def _elasticities(self) -> dict[str, pd.DataFrame]:
+        if self.variable is None:
+            return {}
+        return {lab: r.elasticities(self.variable) for lab, r in zip(self.labels, self.results)}
+
+    def elasticities(self) -> dict[str, pd.DataFrame]:
+        """Mean elasticity matrix of each model with respect to ``variable``.
+
+        Rows: the alternative whose variable changes; columns: the responding probability.
+        Under logit's IIA the cross-elasticities in a row are equal (proportional
+        substitution); a probit with correlated errors lets them differ.
+        """
+        return dict(self._elasticities)
+
+    def cross_elasticity_spread(self) -> pd.Series:
+        r"""Largest over rows of :math:`(\max - \min) / |\text{mean}|` of the cross-elasticities.
+
+        Zero (up to differencing error) under IIA; clearly positive when substitution is
+        not proportional.
+        """
+        out = {}
+        for lab, e in self._elasticities.items():
+            m = e.to_numpy()
+            if m.shape[0] != m.shape[1]:
+                continue
+            spreads = []
+            for j in range(m.shape[0]):
+                cross = np.delete(m[j], j)
+                cross = cross[np.isfinite(cross)]
+                if cross.size > 1 and np.abs(cross.mean()) > 0:
+                    spreads.append((cross.max() - cross.min()) / abs(cross.mean()))
+            out[lab] = max(spreads) if spreads else np.nan
+        return pd.Series(out, name="cross-elasticity spread", dtype=float)
+
+    # ---- rendering ----------------------------------------------------------------
+    def notes(self) -> tuple[str, ...]:
+        """Printed notes: the scale facts and the logit/probit ratios measured on these data."""
+        out = [
+            "Scale: only beta/sigma is identified. Logit errors are standard Gumbel with sd "
+            f"pi/sqrt(6) = {LOGIT_SCALE:.4f}; iid probit errors have sd 1 (differences: "
+            "variance 2); 'coef / scale' divides by each model's sigma.",
+        ]
+        ratios = self.scale_ratios()
+        for col in ratios.columns:
+            measured = ratios[col].drop("expected").replace([np.inf, -np.inf], np.nan).dropna()
+            if measured.empty:
+                continue
+            med = float(measured.median())
+            out.append(
+                f"Measured {col}: median coefficient ratio {med:.3f} over {measured.size} "
+                f"coefficients (scales imply {ratios[col]['expected']:.3f}); x sqrt(2) = "
+                f"{med * np.sqrt(2):.3f} against a probit whose error difference has variance 1."
+            )
+        out.append(
+            "Binary rule of thumb: logit/probit = 1.6 (slopes at P=1/2, 4/sqrt(2 pi)) to 1.8 "
+            "(variances, pi/sqrt(3)) for a probit with unit-variance error difference; for "
+            f"this package's iid probit divide by sqrt(2): {SLOPE_RATIO:.3f} to {LOGIT_SCALE:.3f}."
+        )
+        spread = self.cross_elasticity_spread()
+        if not spread.empty:
+            parts = ", ".join(f"{k} {v:.3f}" for k, v in spread.items())
+            out.append(
+                f"Cross-elasticity spread ((max-min)/|mean| within a row; 0 = IIA's "
+                f"proportional substitution): {parts}."
+            )
+        if self.ratio_to is not None:
+            out.append(f"Ratios divide by {self.ratio_to!r}; they do not depend on the scale.")
+        return tuple(out) + self.remarks
+
+    def _sections(self) -> list[tuple[str, pd.DataFrame]]:
+        table = self.table()
+        quantities = list(dict.fromkeys(table.columns.get_level_values(0)))
+        sections = [
+            ("Coefficients and standard errors", table[quantities[:2]]),
+            ("Coefficients on a common scale (divided by the error scale) and ratios",
+             table[quantities[2:]]),
+            ("Fit", self.fit_statistics()),
+            ("Choice shares: observed and predicted", self.shares()),
+            ("Tests", self.tests()),
+        ]
+        for lab, e in self._elasticities.items():
+            sections.append((f"Elasticities w.r.t. {self.variable}: {lab}", e))
+        return sections
+
+    def __str__(self) -> str:
+        width = 78
+        head = [f"Comparison of {len(self.results)} models: {', '.join(self.labels)}".center(width),
+                "=" * width]
+        body = []
+        for title, frame in self._sections():
+            body += [title, "-" * len(title), _format(frame), ""]
+        notes = [textwrap.fill(n, width, initial_indent="* ", subsequent_indent="  ") for n in self.notes()]
+        return "\n".join(head + body + ["Notes", "-----"] + notes)
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>Comparison: {html.escape(', '.join(self.labels))}</h4>"]
+        for title, frame in self._sections():
+            parts.append(f"<h5>{html.escape(title)}</h5>{frame.to_html(float_format=lambda v: f'{v:.4f}')}")
+        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes()) + "</ul>")
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return f"Comparison({', '.join(self.labels)})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python (JSON-ready) form of every table and note; NaN becomes None."""
+        table = self.table()
+        table.columns = [" | ".join(map(str, c)) for c in table.columns]
+        out: dict[str, Any] = {"models": list(self.labels), "ratio_to": self.ratio_to,
+                               "variable": self.variable}
+        for key, frame in (("coefficients", table), ("fit", self.fit_statistics()),
+                           ("shares", self.shares()), ("tests", self.tests()),
+                           ("scale_ratios", self.scale_ratios())):
+            out[key] = _records(frame)
+        out["scales"] = {k: float(v) for k, v in self.scales.items()}
+        out["elasticities"] = {k: _records(v) for k, v in self._elasticities.items()}
+        out["notes"] = list(self.notes())
+        return out
+
+    def plot(self, *, alpha: float = 0.05):
+        """Matplotlib figure: scale-normalised coefficients with (1 - alpha) intervals, and
+        each model's elasticity matrix as a heat map. Returns the ``Figure``."""
+        import matplotlib.pyplot as plt
+        from scipy import stats
+
+        n_el = len(self._elasticities)
+        fig, axes = plt.subplots(1, 1 + n_el, figsize=(5 + 3.2 * n_el, 4.5), squeeze=False)
+        ax = axes[0, 0]
+        coef, se = self.coefficients(scaled=True), self.std_errors(scaled=True)
+        z = stats.norm.isf(alpha / 2)
+        y = np.arange(len(coef))
+        width = 0.8 / len(self.labels)
+        for m, lab in enumerate(self.labels):
+            pos = y + (m - (len(self.labels) - 1) / 2) * width
+            ax.errorbar(coef[lab], pos, xerr=z * se[lab], fmt="o", ms=4, capsize=2, label=lab)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(y, coef.index)
+        ax.invert_yaxis()
+        ax.set_xlabel("coefficient / error scale")
+        ax.set_title(f"Coefficients ({100 * (1 - alpha):g}% CI)")
+        ax.legend(fontsize="small")
+        for k, (lab, e) in enumerate(self._elasticities.items(), start=1):
+            ax = axes[0, k]
+            m = e.to_numpy(dtype=float)
+            lim = np.nanmax(np.abs(m)) or 1.0
+            im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_xticks(range(m.shape[1]), e.columns, rotation=45)
+            ax.set_yticks(range(m.shape[0]), e.index)
+            for (i, j), v in np.ndenumerate(m):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
+            ax.set_title(f"{lab}: elasticities ({self.variable})", fontsize="small")
+            ax.set_xlabel("responding")
+            ax.set_ylabel("changed")
+            fig.colorbar(im, ax=ax, shrink=0.7)
+        fig.tight_layout()
+        return fig
+
+
+def _vuong_row(pair: str, a: ChoiceResults, b: ChoiceResults, la: str, lb: str) -> dict:
+    corrected: TestResult = vuong_test(a, b)
+    m = a.loglike_obs() - b.loglike_obs()
+    from scipy import stats
+
+    z = float(m.sum() / (np.sqrt(m.size) * m.std(ddof=1)))
+    z_s = corrected.statistic
+    favours = la if z_s > 0 else lb
+    return {"pair": pair, "test": "Vuong", "statistic": z, "p-value": float(2 * stats.norm.sf(abs(z))),
+            "Schwarz z": z_s, "Schwarz p-value": corrected.p_value, "df": np.nan,
+            "favours": favours}
+
+
+def _format(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(none)"
+    return frame.to_string(float_format=lambda v: f"{v:.4f}", na_rep="")
+
+
+def _records(frame: pd.DataFrame) -> dict:
+    clean = frame.astype(object).where(pd.notna(frame), None)
+    return {str(i): {str(c): _plain(v) for c, v in row.items()} for i, row in clean.iterrows()}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def _default_ratio_to(results: Sequence[ChoiceResults]) -> str | None:
+    for name in results[0].beta.index:
+        if "Intercept" in name:
+            continue
+        if all(name in r.beta.index for r in results) and all(r.beta[name] != 0 for r in results):
+            return name
+    return None
+
+
+def compare(
+    *results: ChoiceResults,
+    labels: Sequence[str] | None = None,
+    ratio_to: str | None = None,
+    variable: str | None = None,
+) -> Comparison:
+    """Compare fitted models of the same choice situations.
+
+    Parameters
+    ----------
+    *results : two or more fitted results (``Logit(...).fit()``, ``Probit(...).fit()``).
+    labels : names of the models (default from the model and its covariance option).
+    ratio_to : coefficient for the scale-free ratios (default: first shared non-constant).
+    variable : variable of the elasticity matrices (default: ``ratio_to``; ``""`` for none).
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+    >>> c = cm.compare(cm.Logit("choice ~ gc + ttme | hinc", **kw).fit(),
+    ...                cm.Probit("choice ~ gc + ttme | hinc", **kw).fit())
+    >>> c.table()  # doctest: +SKIP
+    """
+    if len(results) < 2:
+        raise SpecificationError(f"compare needs at least two fitted models, got {len(results)}.")
+    nobs = {r.nobs for r in results}
+    if len(nobs) > 1:
+        raise SpecificationError(
+            f"the models were fitted on different numbers of situations {sorted(nobs)}; "
+            "compare models of the same data."
+        )
+    labels = _unique([_label(r) for r in results]) if labels is None else tuple(labels)
+    if len(labels) != len(results) or len(set(labels)) != len(labels):
+        raise SpecificationError(f"labels must be {len(results)} distinct names, got {list(labels)}.")
+    if ratio_to is None:
+        ratio_to = _default_ratio_to(results)
+    else:
+        missing = [lab for lab, r in zip(labels, results) if ratio_to not in r.beta.index]
+        if missing:
+            raise SpecificationError(
+                f"ratio_to={ratio_to!r} is not a coefficient of {missing}; choose one of "
+                f"{list(results[0].beta.index)}."
+            )
+    if variable is None:
+        variable = ratio_to
+    return Comparison(tuple(results), labels, ratio_to, variable or None)
+
+
+def compare_models(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    obs: str,
+    alt: str,
+    ref: Any = None,
+    avail: str | None = None,
+    weights: str | None = None,
+    probit_cov: Sequence[str] = ("iid", "unstructured"),
+    integration: str | None = None,
+    draws: int | None = None,
+    sequence: str | None = None,
+    rng: int | np.random.Generator | None = 0,
+    cov_type: str = "nonrobust",
+    ratio_to: str | None = None,
+    variable: str | None = None,
+) -> Comparison:
+    """Fit a logit and one probit per ``probit_cov`` on the same data and compare them.
+
+    Parameters
+    ----------
+    formula, data, obs, alt, ref, avail, weights : as for :class:`~choicemodels.Logit`.
+    probit_cov : probit error structures to fit (``"iid"``, ``"heteroskedastic"``,
+        ``"unstructured"``). With two alternatives only ``"iid"`` is identified; the others
+        are skipped with a note.
+    integration, draws, sequence, rng : probit options (``None``: the probit's default).
+    cov_type : covariance of the estimates for every model.
+    ratio_to, variable : as for :func:`compare`.
+    """
+    from choicemodels.models.logit import Logit
+    from choicemodels.models.probit import Probit
+
+    columns = dict(obs=obs, alt=alt, ref=ref, avail=avail, weights=weights)
+    logit = Logit(formula, data, **columns)
+    covs = [probit_cov] if isinstance(probit_cov, str) else list(probit_cov)
+    remarks = []
+    if logit.design.n_alts == 2 and any(c != "iid" for c in covs):
+        skipped = [c for c in covs if c != "iid"]
+        covs = [c for c in covs if c == "iid"]
+        remarks.append(f"Two alternatives: only the iid probit is identified; skipped {skipped}.")
+    options = {k: v for k, v in dict(integration=integration, draws=draws, sequence=sequence).items()
+               if v is not None}
+    results = [logit.fit(cov_type=cov_type)]
+    for cov in covs:
+        probit = Probit(formula, data, **columns, cov=cov, rng=rng, **options)
+        results.append(probit.fit(cov_type=cov_type))
+    c = compare(*results, ratio_to=ratio_to, variable=variable)
+    return Comparison(c.results, c.labels, c.ratio_to, c.variable, tuple(remarks))

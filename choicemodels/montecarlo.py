@@ -1,0 +1,401 @@
+r"""Monte Carlo studies: simulate from a known random-utility model, fit models, score them.
+
+Each replication draws attributes :math:`x_{njk} \sim N(0, 1)` (N situations, J
+alternatives, K attributes), utilities
+
+.. math:: U_{nj} = x_{nj}'\beta + \alpha_j + T\varepsilon_{nj}
+
+with Gumbel, iid normal or correlated normal errors (:class:`DGP`), simulates the choices
+(:func:`choicemodels.simulate_choices`) and fits every model. Only scale-free quantities
+are comparable across models, so the study scores
+
+* the ratios :math:`\beta_k / \beta_1` (delta-method intervals),
+* the coefficients over the error scale, :math:`\beta_k / \sigma` with :math:`\sigma^2` half
+  the mean variance of the error differences against alternative 0 (intervals only where
+  the model fixes :math:`\sigma`: logit :math:`\pi/\sqrt 6`, iid probit 1),
+* the choice probabilities at an evaluation point ``x_eval`` (delta-method intervals),
+  whose truth is the softmax (Gumbel) or a multivariate normal orthant probability.
+
+Replication r uses the r-th child of ``np.random.default_rng(rng).spawn(reps)``, so the
+results do not depend on ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from choicemodels.exceptions import SpecificationError
+from choicemodels.simulate import simulate_choices
+
+__all__ = ["DGP", "MonteCarloResult", "monte_carlo"]
+
+_GUMBEL_VAR = np.pi**2 / 6
+
+
+@dataclass(frozen=True)
+class DGP:
+    r"""A random-utility data-generating process with K generic attributes.
+
+    Parameters
+    ----------
+    beta : K generic coefficients (attributes named ``x1..xK``).
+    n_alts : J >= 2.
+    errors : ``"gumbel"`` (logit is well specified) or ``"normal"``.
+    cov : (J, J) covariance of normal errors (default identity).
+    asc : J-1 constants of alternatives 1..J-1 (alternative 0 is the reference); when given
+        (zeros included) the fitted models estimate constants ``asc1..``.
+    temperature : error scale T.
+    x_eval : (J, K) attributes of the evaluation point for the probabilities; default:
+        attribute 1 spread evenly over [-0.5, 0.5] across the alternatives, others 0.
+    """
+
+    beta: tuple[float, ...]
+    n_alts: int = 3
+    errors: Literal["gumbel", "normal"] = "gumbel"
+    cov: tuple[tuple[float, ...], ...] | None = None
+    asc: tuple[float, ...] | None = None
+    temperature: float = 1.0
+    x_eval: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        beta = tuple(float(b) for b in np.atleast_1d(self.beta))
+        object.__setattr__(self, "beta", beta)
+        J, K = int(self.n_alts), len(beta)
+        if J < 2 or K < 1 or not np.all(np.isfinite(beta)):
+            raise SpecificationError(f"a DGP needs n_alts >= 2 and finite beta; got n_alts={self.n_alts}, beta={beta}.")
+        if self.errors not in ("gumbel", "normal"):
+            raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {self.errors!r}.")
+        if self.cov is not None:
+            if self.errors != "normal":
+                raise SpecificationError("cov applies to normal errors only; use errors='normal'.")
+            cov = np.asarray(self.cov, dtype=float)
+            if cov.shape != (J, J) or not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov)[0] < -1e-12:
+                raise SpecificationError(f"cov must be a symmetric positive semi-definite ({J}, {J}) matrix.")
+            object.__setattr__(self, "cov", tuple(map(tuple, cov.tolist())))
+        if self.asc is not None:
+            asc = tuple(float(a) for a in self.asc)
+            if len(asc) != J - 1:
+                raise SpecificationError(f"asc needs {J - 1} values (alternatives 1..{J - 1}), got {len(asc)}.")
+            object.__setattr__(self, "asc", asc)
+        if not self.temperature > 0:
+            raise SpecificationError(f"temperature must be > 0, got {self.temperature!r}.")
+        x_eval = np.zeros((J, K))
+        x_eval[:, 0] = np.linspace(-0.5, 0.5, J)
+        if self.x_eval is not None:
+            x_eval = np.asarray(self.x_eval, dtype=float)
+            if x_eval.shape != (J, K):
+                raise SpecificationError(f"x_eval must have shape ({J}, {K}) (J, K), got {x_eval.shape}.")
+        object.__setattr__(self, "x_eval", tuple(map(tuple, x_eval.tolist())))
+
+    @classmethod
+    def red_bus_blue_bus(cls, rho: float = 0.9, beta: Sequence[float] = (1.0, -0.5)) -> DGP:
+        """Three alternatives, normal errors; alternatives 1 and 2 (the buses) correlate by rho."""
+        cov = ((1.0, 0.0, 0.0), (0.0, 1.0, rho), (0.0, rho, 1.0))
+        return cls(beta=tuple(beta), n_alts=3, errors="normal", cov=cov)
+
+    @property
+    def names(self) -> list[str]:
+        """Coefficient names of the fitted models: ``x1..xK`` then ``asc1..`` if constants."""
+        consts = [] if self.asc is None else [f"asc{j}" for j in range(1, self.n_alts)]
+        return [f"x{k + 1}" for k in range(len(self.beta))] + consts
+
+    def _sigma(self) -> np.ndarray:
+        J = self.n_alts
+        return np.eye(J) * _GUMBEL_VAR if self.errors == "gumbel" else np.asarray(self.cov if self.cov is not None else np.eye(J))
+
+    @property
+    def scale(self) -> float:
+        r"""True :math:`\sigma`: :math:`T\sqrt{\operatorname{mean}_j \operatorname{Var}(\varepsilon_j - \varepsilon_0)/2}`."""
+        J = self.n_alts
+        M = np.hstack([-np.ones((J - 1, 1)), np.eye(J - 1)])
+        return float(self.temperature * np.sqrt(np.mean(np.diag(M @ self._sigma() @ M.T)) / 2))
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """(N, J, K) attributes -> (N, J, K + J-1 constants) design of the fitted models."""
+        if self.asc is None:
+            return x
+        n, J = x.shape[:2]
+        consts = np.broadcast_to(np.eye(J)[:, 1:], (n, J, J - 1))
+        return np.concatenate([x, consts], axis=2)
+
+    def utilities(self, x: np.ndarray) -> np.ndarray:
+        """(N, J) systematic utilities of (N, J, K) attributes."""
+        v = x @ np.asarray(self.beta)
+        return v if self.asc is None else v + np.concatenate([[0.0], self.asc])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        r"""(J,) exact choice probabilities at one (J, K) point.
+
+        Gumbel: :math:`\operatorname{softmax}(V/T)`. Normal: :math:`P_j = \Phi_{J-1}(V_j - V_{-j};
+        T^2 D_j \Sigma D_j')` with :math:`D_j` differencing against j.
+        """
+        v = self.utilities(np.asarray(x)[None])[0]
+        T = self.temperature
+        if self.errors == "gumbel":
+            z = v / T - np.max(v / T)
+            return np.exp(z) / np.exp(z).sum()
+        J, sigma = self.n_alts, self._sigma()
+        out = np.empty(J)
+        for j in range(J):
+            others = [k for k in range(J) if k != j]
+            D = np.zeros((J - 1, J))
+            D[np.arange(J - 1), others] = 1.0
+            D[:, j] = -1.0
+            cov = T**2 * D @ sigma @ D.T
+            upper = v[j] - v[others]
+            out[j] = (stats.norm.cdf(upper[0] / np.sqrt(cov[0, 0])) if J == 2
+                      else stats.multivariate_normal(mean=np.zeros(J - 1), cov=cov).cdf(upper))
+        return out
+
+    def truth(self) -> dict[str, float]:
+        """True value of every scored quantity."""
+        b, s = self.beta, self.scale
+        out = {f"x{k + 1} / x1": b[k] / b[0] for k in range(1, len(b))}
+        out.update({f"x{k + 1} / scale": b[k] / s for k in range(len(b))})
+        p = self.probabilities(np.asarray(self.x_eval))
+        out.update({f"P({j}) at x_eval": float(p[j]) for j in range(self.n_alts)})
+        return out
+
+
+ModelSpec = type | tuple[type, dict]
+
+
+def _model_label(spec: ModelSpec) -> str:
+    cls, options = spec if isinstance(spec, tuple) else (spec, {})
+    cov = options.get("cov")
+    return cls.model_name.lower() + (f" ({cov})" if cov else "")
+
+
+def _fixed_scale(result) -> float | None:
+    """The error scale a model fixes by normalisation, else None (estimated)."""
+    from choicemodels.compare import LOGIT_SCALE
+
+    if result.model_name == "Logit":
+        return LOGIT_SCALE
+    if result.spec.get("options", {}).get("cov") == "iid":
+        return 1.0
+    return None
+
+
+def _score(
+    dgp: DGP, result, model_cls: type, options: dict, X: np.ndarray, chosen: np.ndarray
+) -> dict[str, tuple[float, float]]:
+    """(estimate, standard error) of every scored quantity for one fit on (X (N, J, K), chosen (N,))."""
+    from choicemodels.compare import error_scale
+
+    b, V = result.params, result.cov_params()
+    out = {}
+    for k in range(1, len(dgp.beta)):
+        ratio = result.wtp(f"x{k + 1}", "x1")
+        out[f"x{k + 1} / x1"] = (ratio.estimate, ratio.se)
+    fixed = _fixed_scale(result)
+    s = error_scale(result) if fixed is None else fixed
+    for k in range(len(dgp.beta)):
+        name = f"x{k + 1}"
+        se = np.sqrt(V.loc[name, name]) / fixed if fixed is not None else np.nan
+        out[f"{name} / scale"] = (b[name] / s, se)
+    # the evaluation point rides along as an extra (last) situation of the fitted sample
+    X_eval = np.concatenate([X, dgp.design(np.asarray(dgp.x_eval)[None])])
+    evaluator = model_cls.from_arrays(X_eval, np.append(chosen, 0), names=dgp.names, **options)
+    theta = result.estimates
+    p = evaluator.predict(theta)[-1]
+    jac = np.empty((dgp.n_alts, theta.size))
+    for i in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[i]))
+        e = np.zeros_like(theta)
+        e[i] = h
+        jac[:, i] = (evaluator.predict(theta + e)[-1] - evaluator.predict(theta - e)[-1]) / (2 * h)
+    se_p = np.sqrt(np.einsum("jp,pq,jq->j", jac, result.covariance, jac))
+    out.update({f"P({j}) at x_eval": (float(p[j]), float(se_p[j])) for j in range(dgp.n_alts)})
+    return out
+
+
+def _replicate(task: tuple[int, DGP, list, int, np.random.Generator]) -> tuple[list[dict], list[dict]]:
+    """One replication: simulate, fit every model, score. Returns (quantity rows, fit rows)."""
+    rep, dgp, models, n_obs, gen = task
+    x = gen.standard_normal((n_obs, dgp.n_alts, len(dgp.beta)))
+    cov = None if dgp.cov is None else np.asarray(dgp.cov)
+    chosen = simulate_choices(dgp.utilities(x), errors=dgp.errors, temperature=dgp.temperature,
+                              cov=cov, rng=gen)
+    X = dgp.design(x)
+    truth = dgp.truth()
+    rows, fits = [], []
+    for label, (cls, options) in models:
+        opts = dict(options)
+        if "rng" in inspect.signature(cls.from_arrays).parameters or "rng" in inspect.signature(cls.__init__).parameters:
+            opts.setdefault("rng", int(gen.integers(2**63)))
+        model = cls.from_arrays(X, chosen, names=dgp.names, **opts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            result = model.fit()
+            elapsed = time.perf_counter() - t0
+        fits.append({"rep": rep, "model": label, "loglike": result.llf, "fit time": elapsed,
+                     "converged": result.converged})
+        for quantity, (est, se) in _score(dgp, result, cls, opts, X, chosen).items():
+            rows.append({"rep": rep, "model": label, "quantity": quantity, "estimate": est,
+                         "se": se, "truth": truth[quantity], "converged": result.converged})
+    return rows, fits
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloResult:
+    """Outcome of :func:`monte_carlo`.
+
+    Attributes
+    ----------
+    estimates : one row per (replication, model, quantity): estimate, se, truth, converged.
+    fits : one row per (replication, model): loglike, fit time, converged.
+    dgp, n_obs, reps : the design of the study.
+    """
+
+    estimates: pd.DataFrame
+    fits: pd.DataFrame
+    dgp: DGP
+    n_obs: int
+    reps: int
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        r"""Per model and quantity: truth, mean, bias, RMSE, coverage, replications used.
+
+        Coverage is the share of converged replications whose interval
+        :math:`\hat\theta \pm z_{1-\alpha/2}\,\widehat{se}` contains the truth (NaN when the
+        model gives no standard error); ``mean loglike`` and ``mean fit time (s)`` repeat per
+        model. Non-converged replications are left out (``n`` counts the rest).
+        """
+        z = stats.norm.isf(alpha / 2)
+        d = self.estimates[self.estimates["converged"]].copy()
+        d["error"] = d["estimate"] - d["truth"]
+        d["covered"] = np.where(d["se"].notna(), (d["error"].abs() <= z * d["se"]).astype(float), np.nan)
+        g = d.groupby(["model", "quantity"], sort=False)
+        out = pd.DataFrame({
+            "truth": g["truth"].first(),
+            "mean": g["estimate"].mean(),
+            "bias": g["error"].mean(),
+            "rmse": g["error"].apply(lambda e: float(np.sqrt(np.mean(e**2)))),
+            "coverage": g["covered"].mean(),
+            "n": g["estimate"].size(),
+        })
+        fits = self.fits.groupby("model", sort=False).agg(
+            **{"mean loglike": ("loglike", "mean"), "mean fit time (s)": ("fit time", "mean")}
+        )
+        return out.join(fits, on="model")
+
+    def __str__(self) -> str:
+        head = (f"Monte Carlo: {self.reps} replications, N={self.n_obs}, J={self.dgp.n_alts}, "
+                f"{self.dgp.errors} errors")
+        return head + "\n" + self.summary().to_string(float_format=lambda v: f"{v:.4f}")
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self.reps} replications, N={self.n_obs}</p>" + self.summary().to_html(
+            float_format=lambda v: f"{v:.4f}")
+
+    def plot(self):
+        """Matplotlib figure: the distribution of each quantity per model, truth as a line."""
+        import matplotlib.pyplot as plt
+
+        quantities = list(dict.fromkeys(self.estimates["quantity"]))
+        models = list(dict.fromkeys(self.estimates["model"]))
+        ncol = min(3, len(quantities))
+        nrow = -(-len(quantities) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), squeeze=False)
+        for ax, q in zip(axes.flat, quantities):
+            d = self.estimates[(self.estimates["quantity"] == q) & self.estimates["converged"]]
+            ax.boxplot([d.loc[d["model"] == m, "estimate"].to_numpy() for m in models])
+            ax.set_xticks(range(1, len(models) + 1), models, rotation=20, fontsize="small")
+            ax.axhline(d["truth"].iloc[0], color="crimson", lw=1, label="truth")
+            ax.set_title(q, fontsize="small")
+        for ax in list(axes.flat)[len(quantities):]:
+            ax.set_visible(False)
+        axes.flat[0].legend(fontsize="small")
+        fig.tight_layout()
+        return fig
+
+
+def monte_carlo(
+    *,
+    dgp: DGP,
+    models: Sequence[ModelSpec] | None = None,
+    n_obs: int = 1000,
+    reps: int = 100,
+    rng: int | np.random.Generator | None = None,
+    n_jobs: int | None = 1,
+    progress: bool | None = None,
+) -> MonteCarloResult:
+    """Simulate ``reps`` datasets from ``dgp``, fit every model on each, score the fits.
+
+    Parameters
+    ----------
+    dgp : the true random-utility model.
+    models : model classes, or ``(class, options)`` pairs such as
+        ``(cm.Probit, {"cov": "unstructured", "draws": 200})``; default ``[cm.Logit]``.
+        Models that take ``rng`` get a seed drawn from the replication's stream.
+    n_obs : situations per dataset.
+    reps : replications.
+    rng : seed of the study; replication r uses child r of ``default_rng(rng).spawn(reps)``.
+    n_jobs : worker processes (``-1``: all cores; 1 or None: in this process).
+    progress : tqdm progress bar (default: on for 20+ replications when stderr is a terminal).
+
+    Returns
+    -------
+    MonteCarloResult, whose ``summary()`` gives bias, RMSE and coverage.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=20, rng=0)
+    >>> mc.summary()  # doctest: +SKIP
+    """
+    if not isinstance(dgp, DGP):
+        raise SpecificationError(f"dgp must be a choicemodels.DGP, got {type(dgp).__name__}.")
+    if int(reps) != reps or reps < 1 or int(n_obs) != n_obs or n_obs < 2:
+        raise SpecificationError(f"reps and n_obs must be positive integers (n_obs >= 2); got {reps}, {n_obs}.")
+    if models is None:
+        from choicemodels.models.logit import Logit
+
+        models = [Logit]
+    specs = []
+    for spec in models:
+        cls, options = spec if isinstance(spec, tuple) else (spec, {})
+        if not (isinstance(cls, type) and hasattr(cls, "from_arrays")):
+            raise SpecificationError(f"each model must be a model class or (class, options), got {spec!r}.")
+        specs.append((_model_label(spec), (cls, dict(options))))
+    labels = [s[0] for s in specs]
+    if len(set(labels)) != len(labels):
+        raise SpecificationError(f"the models must differ; got {labels}.")
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs or 1))
+    children = np.random.default_rng(rng).spawn(int(reps))
+    tasks = [(r, dgp, specs, int(n_obs), g) for r, g in enumerate(children)]
+    if progress is None:
+        import sys
+
+        progress = reps >= 20 and sys.stderr.isatty()
+    if workers == 1:
+        outputs = map(_replicate, tasks)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        outputs = pool.map(_replicate, tasks, chunksize=max(1, reps // (8 * workers)))
+    try:
+        if progress:
+            from tqdm.auto import tqdm
+
+            outputs = tqdm(outputs, total=reps, desc="Monte Carlo", unit="rep")
+        collected = list(outputs)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    rows = [row for rep_rows, _ in collected for row in rep_rows]
+    fits = [row for _, rep_fits in collected for row in rep_fits]
+    return MonteCarloResult(pd.DataFrame(rows), pd.DataFrame(fits), dgp, int(n_obs), int(reps))
