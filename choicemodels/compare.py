@@ -240,23 +240,26 @@ class Comparison:
         Vuong: :math:`z = \sum_i m_i / (\sqrt N \operatorname{sd}(m))` with
         :math:`m_i = \ell_{a,i} - \ell_{b,i}`, and the Schwarz-corrected
         :math:`z_S = (\sum_i m_i - \tfrac{k_a - k_b}{2} \log N) / (\sqrt N \operatorname{sd}(m))`;
-        two-sided p-values; positive z favours the first model. Models of one family with the
-        same utility and more covariance parameters (iid probit inside unstructured probit)
-        are nested, and Vuong's normal limit does not apply: they get the LR test.
+        two-sided p-values; positive z favours the first model. Models of one family whose
+        coefficients include the other's and that have more parameters (iid probit inside
+        unstructured probit, a logit inside a larger logit) are taken as nested, where
+        Vuong's normal limit does not apply: they get the LR test.
         """
         rows = []
         for i in range(len(self.results)):
             for j in range(i + 1, len(self.results)):
                 a, b = self.results[i], self.results[j]
                 pair = f"{self.labels[i]} vs {self.labels[j]}"
-                if a.model_name != b.model_name:
+                small, big = (a, b) if a.df_model <= b.df_model else (b, a)
+                nested = (a.model_name == b.model_name and small.df_model < big.df_model
+                          and set(small.beta.index) <= set(big.beta.index))
+                if not nested:
                     rows.append(_vuong_row(pair, a, b, self.labels[i], self.labels[j]))
-                elif list(a.beta.index) == list(b.beta.index) and a.df_model != b.df_model:
-                    small, big = (a, b) if a.df_model < b.df_model else (b, a)
-                    t = lr_test(small, big)
-                    rows.append({"pair": pair, "test": "LR (nested)", "statistic": t.statistic,
-                                 "p-value": t.p_value, "Schwarz z": np.nan,
-                                 "Schwarz p-value": np.nan, "df": t.df, "favours": ""})
+                    continue
+                t = lr_test(small, big)
+                rows.append({"pair": pair, "test": "LR (nested)", "statistic": t.statistic,
+                             "p-value": t.p_value, "Schwarz z": np.nan,
+                             "Schwarz p-value": np.nan, "df": t.df, "favours": ""})
         cols = ["test", "statistic", "p-value", "Schwarz z", "Schwarz p-value", "df", "favours"]
         if not rows:
             return pd.DataFrame(columns=cols)

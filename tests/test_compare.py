@@ -1,0 +1,228 @@
+"""Comparison of fitted models: scale facts, fit statistics, tests, substitution, rendering."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+import choicemodels as cm
+from choicemodels.compare import LOGIT_SCALE, SLOPE_RATIO, error_scale
+from choicemodels.datasets import load_travel_mode
+from choicemodels.models.logit import Logit
+
+COLS = dict(obs="individual", alt="mode", ref="car")
+
+
+@pytest.fixture(scope="module")
+def travel():
+    return load_travel_mode()
+
+
+@pytest.fixture(scope="module")
+def two_logits(travel):
+    a = Logit("choice ~ gc + ttme | hinc", travel, **COLS).fit()
+    b = Logit("choice ~ gc + ttme | psize", travel, **COLS).fit()
+    return a, b
+
+
+def _by_hand_logit(travel: pd.DataFrame, result, parts: list[str], situation: str):
+    """Per-situation log-likelihood and probabilities computed from the raw DataFrame."""
+    alts = ["air", "bus", "car", "train"]
+    wide = {v: travel.pivot(index="individual", columns="mode", values=v)[alts] for v in parts + ["choice"]}
+    z = travel.groupby("individual")[situation].first().to_numpy()
+    b = result.params
+    V = sum(b[v] * wide[v].to_numpy() for v in parts)
+    for j, a in enumerate(alts):
+        if a != "car":
+            V[:, j] += b[f"(Intercept):{a}"] + b[f"{situation}:{a}"] * z
+    logp = V - special.logsumexp(V, axis=1, keepdims=True)
+    chosen = wide["choice"].to_numpy()
+    return (logp * chosen).sum(axis=1), np.exp(logp), chosen
+
+
+# ---- scale facts --------------------------------------------------------------------
+
+
+def test_logit_scale_is_the_gumbel_standard_deviation():
+    assert LOGIT_SCALE == pytest.approx(stats.gumbel_r.std(), rel=1e-12)
+    assert LOGIT_SCALE == pytest.approx(1.2825, abs=5e-5)
+
+
+def test_slope_ratio_matches_the_densities_at_zero():
+    # equal slopes at P = 1/2: beta_l * logistic.pdf(0) = beta_p * N(0, 2).pdf(0)
+    assert SLOPE_RATIO == pytest.approx(stats.norm(scale=np.sqrt(2)).pdf(0) / stats.logistic.pdf(0), rel=1e-12)
+    # times sqrt(2): the textbook 1.6 (slopes) and 1.8 (variances) of a unit-variance difference
+    assert SLOPE_RATIO * np.sqrt(2) == pytest.approx(1.596, abs=1e-3)
+    assert LOGIT_SCALE * np.sqrt(2) == pytest.approx(stats.logistic.std(), rel=1e-12)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_binary_logit_on_iid_normal_data_lies_between_the_two_rules(beta):
+    # truth: probit with N(0, 1) errors per alternative and coefficient beta
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((100_000, 2, 1))
+    chosen = cm.simulate_choices(beta * x[:, :, 0], errors="normal", rng=12)
+    r = Logit.from_arrays(x, chosen, names=["x"]).fit()
+    ratio = r.params["x"] / beta
+    assert SLOPE_RATIO < ratio < LOGIT_SCALE
+
+
+def test_scale_normalised_logit_recovers_beta_over_sigma():
+    # Gumbel errors with temperature T: the logit estimates beta / T, sigma = T pi / sqrt(6)
+    T, beta = 0.7, np.array([1.0, -0.5])
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((20_000, 3, 2))
+    chosen = cm.simulate_choices(x @ beta, errors="gumbel", temperature=T, rng=4)
+    r = Logit.from_arrays(x, chosen, names=["x1", "x2"]).fit()
+    r2 = Logit.from_arrays(x[:, :, :1], chosen, names=["x1"]).fit()
+    c = cm.compare(r, r2, labels=["full", "short"])
+    assert error_scale(r) == LOGIT_SCALE
+    scaled = c.coefficients(scaled=True)["full"]
+    se = c.std_errors(scaled=True)["full"]
+    truth = beta / (T * np.pi / np.sqrt(6))
+    assert np.all(np.abs(scaled.to_numpy() - truth) < 3 * se.to_numpy())
+    ratio = c.ratios()["full"]["x2"]
+    assert abs(ratio - beta[1] / beta[0]) < 3 * r.wtp("x2", "x1").se
+
+
+# ---- fit statistics, shares, tests --------------------------------------------------
+
+
+def test_hit_rate_and_shares_by_hand(travel, two_logits):
+    a, b = two_logits
+    c = cm.compare(a, b, labels=["hinc", "psize"])
+    _, p, chosen = _by_hand_logit(travel, a, ["gc", "ttme"], "hinc")
+    hit = np.mean(chosen[np.arange(len(chosen)), p.argmax(axis=1)] == 1)
+    fit = c.fit_statistics()
+    assert fit.loc["hinc", "hit rate"] == pytest.approx(hit, abs=1e-12)
+    shares = c.shares()
+    observed = travel[travel["choice"] == 1]["mode"].value_counts(normalize=True)
+    assert np.allclose(shares["observed"], observed[shares.index].to_numpy())
+    # with alternative-specific constants the logit reproduces the observed shares exactly
+    assert np.allclose(shares["hinc"], shares["observed"], atol=1e-6)
+    assert np.allclose(shares["hinc"].to_numpy(), p.mean(axis=0)[[0, 1, 2, 3]], atol=1e-10)
+
+
+def test_vuong_by_hand(travel, two_logits):
+    a, b = two_logits
+    la, _, _ = _by_hand_logit(travel, a, ["gc", "ttme"], "hinc")
+    lb, _, _ = _by_hand_logit(travel, b, ["gc", "ttme"], "psize")
+    m = la - lb
+    n = m.size
+    z = m.sum() / (np.sqrt(n) * m.std(ddof=1))
+    z_s = (m.sum() - (a.df_model - b.df_model) / 2 * np.log(n)) / (np.sqrt(n) * m.std(ddof=1))
+    t = cm.compare(a, b, labels=["hinc", "psize"]).tests().loc["hinc vs psize"]
+    assert t["test"] == "Vuong"
+    assert t["statistic"] == pytest.approx(z, rel=1e-8)
+    assert t["p-value"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-8)
+    assert t["Schwarz z"] == pytest.approx(z_s, rel=1e-8)
+    assert t["Schwarz p-value"] == pytest.approx(2 * stats.norm.sf(abs(z_s)), rel=1e-8)
+    assert t["favours"] == ("hinc" if z_s > 0 else "psize")
+
+
+def test_nested_models_get_the_lr_test(travel, two_logits):
+    a, _ = two_logits
+    big = Logit("choice ~ gc + ttme | hinc + psize", travel, **COLS).fit()
+    t = cm.compare(a, big).tests().iloc[0]
+    assert t["test"] == "LR (nested)"
+    assert t["statistic"] == pytest.approx(2 * (big.llf - a.llf), rel=1e-10)
+    assert t["p-value"] == pytest.approx(stats.chi2.sf(2 * (big.llf - a.llf), 3), rel=1e-8)
+
+
+# ---- substitution -------------------------------------------------------------------
+
+
+def test_logit_elasticities_show_proportional_substitution(travel, two_logits):
+    a, b = two_logits
+    c = cm.compare(a, b, labels=["hinc", "psize"])
+    e = c.elasticities()["hinc"]
+    _, p, _ = _by_hand_logit(travel, a, ["gc", "ttme"], "hinc")
+    alts = ["air", "bus", "car", "train"]
+    gc = travel.pivot(index="individual", columns="mode", values="gc")[alts].to_numpy()
+    beta = a.params["gc"]
+    for j, alt in enumerate(alts):
+        own = np.mean(beta * gc[:, j] * (1 - p[:, j]))
+        cross = np.mean(-beta * gc[:, j] * p[:, j])
+        assert e.loc[alt, alt] == pytest.approx(own, rel=1e-5)
+        for k, other in enumerate(alts):
+            if k != j:
+                assert e.loc[alt, other] == pytest.approx(cross, rel=1e-5)
+    assert c.cross_elasticity_spread()["hinc"] < 1e-5
+
+
+# ---- rendering and validation -------------------------------------------------------
+
+
+def test_table_print_html_json_plot(two_logits):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    a, b = two_logits
+    c = cm.compare(a, b)
+    table = c.table()
+    assert list(dict.fromkeys(table.columns.get_level_values(0))) == ["coef", "std err", "coef / scale", "ratio to gc"]
+    assert table[("coef", "logit")]["ttme"] == a.params["ttme"]
+    assert table[("coef / scale", "logit")]["ttme"] == pytest.approx(a.params["ttme"] / LOGIT_SCALE)
+    assert table[("ratio to gc", "logit #2")]["ttme"] == pytest.approx(b.params["ttme"] / b.params["gc"])
+    text = str(c)
+    for part in ("Coefficients", "Fit", "Choice shares", "Tests", "Elasticities w.r.t. gc", "pi/sqrt(6)"):
+        assert part in text
+    assert "<table" in c._repr_html_()
+    out = json.loads(json.dumps(c.to_dict()))
+    assert out["fit"]["logit"]["log-likelihood"] == pytest.approx(a.llf)
+    fig = c.plot()
+    assert len(fig.axes) >= 3  # coefficients + two heat maps (+ colour bars)
+
+
+def test_compare_rejects_bad_input(travel, two_logits):
+    a, b = two_logits
+    with pytest.raises(cm.SpecificationError, match="at least two"):
+        cm.compare(a)
+    with pytest.raises(cm.SpecificationError, match="ratio_to='income'"):
+        cm.compare(a, b, ratio_to="income")
+    with pytest.raises(cm.SpecificationError, match="distinct names"):
+        cm.compare(a, b, labels=["x", "x"])
+    small = Logit("choice ~ gc + ttme | hinc", travel[travel["individual"] <= 100], **COLS).fit()
+    with pytest.raises(cm.SpecificationError, match="different numbers of situations"):
+        cm.compare(a, small)
+
+
+# ---- logit against probit -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def travel_comparison(travel):
+    pytest.importorskip("choicemodels.models.probit")
+    return cm.compare_models("choice ~ gc + ttme | hinc", travel, **COLS)
+
+
+def test_compare_models_fits_logit_and_two_probits(travel_comparison):
+    c = travel_comparison
+    assert c.labels == ("logit", "probit (iid)", "probit (unstructured)")
+    iid = c.results[1]
+    assert c.scales["probit (iid)"] == pytest.approx(1.0)
+    omega = iid.error_covariance().to_numpy()
+    assert np.allclose(omega, np.eye(3) + 1.0)  # differences of iid N(0, 1) errors
+    un = c.results[2]
+    assert c.scales["probit (unstructured)"] == pytest.approx(np.sqrt(np.mean(np.diag(un.error_covariance())) / 2))
+    tests = c.tests()
+    assert tests.loc["probit (iid) vs probit (unstructured)", "test"] == "LR (nested)"
+    assert tests.loc["logit vs probit (iid)", "test"] == "Vuong"
+
+
+def test_unstructured_probit_substitution_is_not_proportional(travel_comparison):
+    spread = travel_comparison.cross_elasticity_spread()
+    assert spread["logit"] < 1e-5
+    assert spread["probit (unstructured)"] > 0.05
+
+
+def test_measured_logit_probit_ratio_is_printed(travel_comparison):
+    c = travel_comparison
+    ratios = c.scale_ratios()["logit / probit (iid)"]
+    assert ratios["expected"] == pytest.approx(LOGIT_SCALE)
+    measured = (c.results[0].beta / c.results[1].beta).median()
+    assert f"{measured:.3f}" in str(c)
