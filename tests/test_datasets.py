@@ -1,0 +1,60 @@
+"""Bundled datasets against independent sources."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from choicemodels import datasets
+from choicemodels.datasets import list_datasets, load_dataset, load_swissmetro, load_travel_mode
+
+
+def test_travel_mode_equals_statsmodels_copy():
+    from statsmodels.datasets import modechoice
+
+    ref = modechoice.load_pandas().data
+    df = load_travel_mode()
+    assert df.shape == (840, 9)
+    assert list(df.columns) == ["individual", "mode", "choice", "ttme", "invc", "invt", "gc", "hinc", "psize"]
+    assert df["mode"].tolist() == ref["mode"].map({1: "air", 2: "train", 3: "bus", 4: "car"}).tolist()
+    for column in ref.columns.drop("mode"):
+        np.testing.assert_array_equal(df[column].to_numpy(dtype=float), ref[column].to_numpy(), err_msg=column)
+    assert df.groupby("individual")["choice"].sum().eq(1).all()
+
+
+def test_travel_mode_descr():
+    df, descr = load_travel_mode(return_descr=True)
+    assert descr is datasets.TRAVEL_MODE_DESCR and "Greene" in descr and len(df) == 840
+
+
+def test_swissmetro_published_properties():
+    df, descr = load_swissmetro(return_descr=True)
+    assert df.shape == (10_728, 28) and "Bierlaire" in descr
+    # 1,192 respondents answering 9 stated-preference questions each (Bierlaire et al., 2001)
+    assert df["ID"].nunique() == 1_192 and df.groupby("ID").size().eq(9).all()
+    # Biogeme's Swissmetro examples keep PURPOSE 1 or 3 and known choices: 6,768 situations
+    assert (df["PURPOSE"].isin([1, 3]) & (df["CHOICE"] != 0)).sum() == 6_768
+    for column in ("TRAIN_AV", "SM_AV", "CAR_AV"):
+        assert set(df[column].unique()) <= {0, 1}
+    assert set(df["CHOICE"].unique()) == {0, 1, 2, 3}
+    # nobody chose an alternative that was not available
+    for code, column in ((1, "TRAIN_AV"), (2, "SM_AV"), (3, "CAR_AV")):
+        assert not ((df["CHOICE"] == code) & (df[column] == 0)).any()
+
+
+def test_list_and_load_by_name():
+    names = list_datasets()
+    assert {"travel_mode", "swissmetro"} <= set(names)
+    pd.testing.assert_frame_equal(load_dataset("travel_mode"), load_travel_mode())
+    try:
+        load_dataset("travel_mood")
+    except ValueError as exc:
+        assert "Did you mean 'travel_mode'" in str(exc)
+    else:
+        raise AssertionError("unknown dataset accepted")
+
+
+def test_loaders_return_fresh_frames():
+    a = load_travel_mode()
+    a.loc[0, "gc"] = -1.0
+    assert load_travel_mode().loc[0, "gc"] == 70.0
