@@ -58,7 +58,7 @@ TRAIN_HE, SM_HE           headway (minutes)
 SM_SEATS    Swissmetro seat configuration (1 = airline seats)
 ID          respondent; GROUP, SURVEY, SP (1 = stated preference), PURPOSE, FIRST, TICKET,
 WHO, LUGGAGE, AGE, MALE, INCOME, GA, ORIGIN, DEST: respondent and trip characteristics
-(codes in data/README.md and the Biogeme documentation).
+(coding: Antonini et al. (2007) Swissmetro: description of the data; see data/README.md).
 
 Long format: wide_to_long(df[df.CHOICE != 0], alternatives={1: "TRAIN", 2: "SM", 3: "CAR"},
 choice="CHOICE", avail="AV", sep="_", alt_position="prefix", alt_name="mode").

@@ -30,7 +30,7 @@ def test_travel_mode_descr():
 def test_swissmetro_published_properties():
     df, descr = load_swissmetro(return_descr=True)
     assert df.shape == (10_728, 28) and "Bierlaire" in descr
-    # 1,192 respondents answering 9 stated-preference questions each (Bierlaire et al., 2001)
+    # nine stated choice situations per respondent (Swissmetro data description)
     assert df["ID"].nunique() == 1_192 and df.groupby("ID").size().eq(9).all()
     # Biogeme's Swissmetro examples keep PURPOSE 1 or 3 and known choices: 6,768 situations
     assert (df["PURPOSE"].isin([1, 3]) & (df["CHOICE"] != 0)).sum() == 6_768
