@@ -61,7 +61,8 @@ def _check_temperature(temperature: float) -> float:
 
 
 def _first(index: np.ndarray, k: int = 5) -> list:
-    return [tuple(int(i) for i in row) if np.ndim(row) else int(row) for row in index[:k]]
+    """The first k positions of ``np.argwhere`` output, as ints (1-D) or tuples."""
+    return [int(row[0]) if len(row) == 1 else tuple(int(i) for i in row) for row in index[:k]]
 
 
 def _check_utilities(
