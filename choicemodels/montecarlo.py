@@ -41,6 +41,7 @@ from choicemodels.simulate import simulate_choices
 __all__ = ["DGP", "MonteCarloResult", "monte_carlo"]
 
 _GUMBEL_VAR = np.pi**2 / 6
+_CDF_ABS_ERROR = 1e-7  # target absolute error of the true normal orthant probabilities
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class DGP:
         r"""(J,) exact choice probabilities at one (J, K) point.
 
         Gumbel: :math:`\operatorname{softmax}(V/T)`. Normal: :math:`P_j = \Phi_{J-1}(V_j - V_{-j};
-        T^2 D_j \Sigma D_j')` with :math:`D_j` differencing against j.
+        T^2 D_j \Sigma D_j')` with :math:`D_j` differencing against j (Genz's algorithm in
+        scipy, absolute error about 1e-7).
         """
         v = self.utilities(np.asarray(x)[None])[0]
         T = self.temperature
@@ -155,7 +157,8 @@ class DGP:
             cov = T**2 * D @ sigma @ D.T
             upper = v[j] - v[others]
             out[j] = (stats.norm.cdf(upper[0] / np.sqrt(cov[0, 0])) if J == 2
-                      else stats.multivariate_normal(mean=np.zeros(J - 1), cov=cov).cdf(upper))
+                      else stats.multivariate_normal.cdf(upper, mean=np.zeros(J - 1), cov=cov,
+                                                         abseps=_CDF_ABS_ERROR, releps=0, rng=0))
         return out
 
     def truth(self) -> dict[str, float]:
@@ -221,15 +224,14 @@ def _score(
     return out
 
 
-def _replicate(task: tuple[int, DGP, list, int, np.random.Generator]) -> tuple[list[dict], list[dict]]:
+def _replicate(task: tuple[int, DGP, dict, list, int, np.random.Generator]) -> tuple[list[dict], list[dict]]:
     """One replication: simulate, fit every model, score. Returns (quantity rows, fit rows)."""
-    rep, dgp, models, n_obs, gen = task
+    rep, dgp, truth, models, n_obs, gen = task
     x = gen.standard_normal((n_obs, dgp.n_alts, len(dgp.beta)))
     cov = None if dgp.cov is None else np.asarray(dgp.cov)
     chosen = simulate_choices(dgp.utilities(x), errors=dgp.errors, temperature=dgp.temperature,
                               cov=cov, rng=gen)
     X = dgp.design(x)
-    truth = dgp.truth()
     rows, fits = [], []
     for label, (cls, options) in models:
         opts = dict(options)
@@ -376,7 +378,8 @@ def monte_carlo(
         raise SpecificationError(f"the models must differ; got {labels}.")
     workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs or 1))
     children = np.random.default_rng(rng).spawn(int(reps))
-    tasks = [(r, dgp, specs, int(n_obs), g) for r, g in enumerate(children)]
+    truth = dgp.truth()
+    tasks = [(r, dgp, truth, specs, int(n_obs), g) for r, g in enumerate(children)]
     if progress is None:
         import sys
 

@@ -1,0 +1,167 @@
+"""Monte Carlo studies: true probabilities and scales, coverage, misspecification, streams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import choicemodels as cm
+from choicemodels.montecarlo import DGP
+
+
+def _binomial_band(p: float, n: int) -> tuple[float, float]:
+    half = 3 * np.sqrt(p * (1 - p) / n)
+    return p - half, p + half
+
+
+# ---- the data-generating process ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dgp",
+    [DGP(beta=(1.0, -0.5), errors="gumbel", temperature=0.8),
+     DGP.red_bus_blue_bus(rho=0.9),
+     DGP(beta=(1.0,), n_alts=4, errors="normal", asc=(0.3, -0.2, 0.1))],
+)
+def test_true_probabilities_match_simulated_frequencies(dgp):
+    draws = 400_000
+    v = dgp.utilities(np.asarray(dgp.x_eval)[None])
+    cov = None if dgp.cov is None else np.asarray(dgp.cov)
+    chosen = cm.simulate_choices(np.repeat(v, draws, axis=0), errors=dgp.errors,
+                                 temperature=dgp.temperature, cov=cov, rng=5)
+    freq = np.bincount(chosen, minlength=dgp.n_alts) / draws
+    p = dgp.probabilities(np.asarray(dgp.x_eval))
+    assert p.sum() == pytest.approx(1.0, abs=1e-6)
+    assert np.all(np.abs(freq - p) < 4 * np.sqrt(p * (1 - p) / draws))
+
+
+def test_binary_normal_probability_is_the_normal_cdf():
+    dgp = DGP(beta=(1.5,), n_alts=2, errors="normal", temperature=2.0)
+    p = dgp.probabilities(np.asarray(dgp.x_eval))
+    # V = 1.5 * (-0.5, 0.5); the difference of the errors is N(0, 2 T^2)
+    assert p[1] == pytest.approx(stats.norm.cdf(1.5 / np.sqrt(8.0)), rel=1e-12)
+
+
+def test_true_scales():
+    assert DGP(beta=(1.0,), temperature=2.0).scale == pytest.approx(2 * stats.gumbel_r.std())
+    assert DGP(beta=(1.0,), errors="normal").scale == pytest.approx(1.0)
+    # red bus / blue bus: Var(e_j - e_0) = 2 for both buses, so sigma = 1 whatever rho
+    assert DGP.red_bus_blue_bus(rho=0.9).scale == pytest.approx(1.0)
+    het = DGP(beta=(1.0,), errors="normal", cov=np.diag([1.0, 4.0, 9.0]))
+    assert het.scale == pytest.approx(np.sqrt(((1 + 4) + (1 + 9)) / 2 / 2))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [(dict(beta=(1.0,), cov=np.eye(3)), "normal errors only"),
+     (dict(beta=(1.0,), errors="normal", cov=np.eye(2)), r"\(3, 3\)"),
+     (dict(beta=(1.0,), asc=(0.5,)), "asc needs 2 values"),
+     (dict(beta=(1.0,), errors="logistic"), "'gumbel' or 'normal'"),
+     (dict(beta=(1.0,), x_eval=np.zeros((2, 1))), r"x_eval must have shape \(3, 1\)"),
+     (dict(beta=(1.0,), n_alts=1), "n_alts >= 2")],
+)
+def test_dgp_rejects_bad_input(kwargs, match):
+    with pytest.raises(cm.SpecificationError, match=match):
+        DGP(**kwargs)
+
+
+def test_monte_carlo_rejects_bad_input():
+    with pytest.raises(cm.SpecificationError, match="choicemodels.DGP"):
+        cm.monte_carlo(dgp={"beta": 1.0}, reps=2)
+    with pytest.raises(cm.SpecificationError, match="model class"):
+        cm.monte_carlo(dgp=DGP(beta=(1.0,)), models=["logit"], reps=2)
+    with pytest.raises(cm.SpecificationError, match="positive integers"):
+        cm.monte_carlo(dgp=DGP(beta=(1.0,)), reps=0)
+
+
+# ---- studies ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gumbel_study():
+    return cm.monte_carlo(dgp=DGP(beta=(1.0, -0.5), asc=(0.5, 0.0)), n_obs=300, reps=200,
+                          rng=2024, progress=False)
+
+
+def test_well_specified_logit_covers_at_the_nominal_rate(gumbel_study):
+    s = gumbel_study.summary().loc["logit"]
+    assert set(s.index) >= {"x2 / x1", "x1 / scale", "x2 / scale", "P(0) at x_eval"}
+    assert (s["n"] == 200).all()
+    lo, hi = _binomial_band(0.95, 200)
+    assert s["coverage"].between(lo, hi).all(), s["coverage"]
+    # unbiased within Monte Carlo error (bias / (sd / sqrt(reps)))
+    sd = np.sqrt(s["rmse"] ** 2 - s["bias"] ** 2)
+    assert (np.abs(s["bias"]) < 3 * sd / np.sqrt(200)).all(), s[["bias", "rmse"]]
+
+
+def test_truth_of_the_study(gumbel_study):
+    s = gumbel_study.summary().loc["logit"]
+    assert s.loc["x2 / x1", "truth"] == -0.5
+    assert s.loc["x1 / scale", "truth"] == pytest.approx(1 / stats.gumbel_r.std())
+    v = np.array([-0.5, 0.0 + 0.5, 0.5 + 0.0])  # x_eval: x1 = (-0.5, 0, 0.5), x2 = 0; constants (0, 0.5, 0)
+    assert s.loc["P(2) at x_eval", "truth"] == pytest.approx(np.exp(v[2]) / np.exp(v).sum())
+
+
+def test_logit_on_red_bus_blue_bus_data_breaks_down_where_iia_binds():
+    mc = cm.monte_carlo(dgp=DGP.red_bus_blue_bus(rho=0.9), n_obs=500, reps=30, rng=7, progress=False)
+    s = mc.summary().loc["logit"]
+    truth = DGP.red_bus_blue_bus(rho=0.9).probabilities(np.asarray(DGP.red_bus_blue_bus().x_eval))
+    # IIA: the logit cannot make the buses close substitutes; at x_eval it overstates the
+    # worse bus, taken from the car, against the truth
+    assert s.loc["P(1) at x_eval", "bias"] > 0.1
+    assert s.loc["P(0) at x_eval", "bias"] < -0.05
+    assert s.loc["P(1) at x_eval", "coverage"] < 0.2
+    assert s.loc["P(1) at x_eval", "truth"] == pytest.approx(truth[1])
+    # the coefficient ratio stays identified: the attributes enter every alternative alike
+    lo, hi = _binomial_band(0.95, 30)
+    assert lo <= s.loc["x2 / x1", "coverage"]
+
+
+def test_results_do_not_depend_on_n_jobs():
+    kw = dict(dgp=DGP(beta=(1.0, -0.5)), n_obs=200, reps=6, rng=99, progress=False)
+    one = cm.monte_carlo(n_jobs=1, **kw)
+    two = cm.monte_carlo(n_jobs=2, **kw)
+    assert one.estimates.equals(two.estimates)
+    other = cm.monte_carlo(n_jobs=1, **{**kw, "rng": 100})
+    assert not np.allclose(one.estimates["estimate"], other.estimates["estimate"])
+
+
+def test_summary_print_and_plot(gumbel_study):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    assert "200 replications" in str(gumbel_study)
+    assert "<table" in gumbel_study._repr_html_()
+    fig = gumbel_study.plot()
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == gumbel_study.estimates["quantity"].nunique()
+    s = gumbel_study.summary()
+    assert (s["mean fit time (s)"] > 0).all()
+    assert s["mean loglike"].iloc[0] == pytest.approx(gumbel_study.fits["loglike"].mean())
+
+
+# ---- probit studies (slow) ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_iid_probit_well_specified_on_iid_normal_data():
+    Probit = pytest.importorskip("choicemodels.models.probit").Probit
+    mc = cm.monte_carlo(dgp=DGP(beta=(1.0, -0.5), errors="normal"), models=[(Probit, {"cov": "iid"})],
+                        n_obs=300, reps=100, rng=3, n_jobs=-1, progress=False)
+    s = mc.summary().loc["probit (iid)"]
+    lo, hi = _binomial_band(0.95, 100)
+    assert s["coverage"].between(lo, hi).all(), s["coverage"]
+
+
+@pytest.mark.slow
+def test_unstructured_probit_recovers_red_bus_blue_bus_probabilities():
+    Probit = pytest.importorskip("choicemodels.models.probit").Probit
+    mc = cm.monte_carlo(dgp=DGP.red_bus_blue_bus(rho=0.8),
+                        models=[cm.Logit if hasattr(cm, "Logit") else None, (Probit, {"cov": "unstructured"})],
+                        n_obs=800, reps=40, rng=4, n_jobs=-1, progress=False)
+    s = mc.summary()
+    probs = [q for q in s.loc["probit (unstructured)"].index if q.startswith("P(")]
+    for q in probs:
+        row = s.loc[("probit (unstructured)", q)]
+        assert abs(row["bias"]) < 0.03
+        assert abs(s.loc[("logit", q), "bias"]) >= abs(row["bias"]) or q == "P(2) at x_eval"
