@@ -1,0 +1,297 @@
+"""Conditional logit fit: choicemodels against xlogit, larch, pylogit, biogeme and statsmodels.
+
+    python benchmarks/bench_logit.py            # N=100,000 x J=5 x K=6, then 1,000,000 x 10 x 10
+    python benchmarks/bench_logit.py --small    # the small workload only
+    python benchmarks/bench_logit.py --large    # the large workload only
+
+Data: generic coefficients, no constants, standard normal attributes, Gumbel errors. Each
+peer runs in the peers virtual environment (``bash benchmarks/setup_peers.sh``) in its own
+subprocess and temporary working directory, reading the data from a .npz file; peak memory
+is that subprocess's maximum resident set size. ``floor`` is one pass over X (``X @ beta``)
+measured in the same run. Peers missing from the environment are reported and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PEERS_PYTHON = Path(os.environ.get("PEERS_VENV", HERE / ".peers-venv")) / "bin" / "python"
+PEERS = ("xlogit", "larch", "pylogit", "biogeme")
+#: pylogit and biogeme build dense long/wide frames and are far slower: small workload only
+SMALL_ONLY = ("pylogit", "biogeme", "statsmodels")
+WORKLOADS = {"small": (100_000, 5, 6), "large": (1_000_000, 10, 10)}
+
+
+def simulate(N: int, J: int, K: int, *, rng: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X (N, J, K), chosen (N,), true beta (K,), built without full-size temporaries."""
+    rng = np.random.default_rng(rng)
+    beta = np.linspace(-1.0, 1.0, K)
+    X = rng.standard_normal((N, J, K))
+    U = (X.reshape(N * J, K) @ beta).reshape(N, J)
+    U += rng.gumbel(size=(N, J))
+    return X, U.argmax(axis=1), beta
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------------------
+# our fit (runs in a subprocess too, so its peak memory is measured the same way)
+
+
+def fit_ours(X: np.ndarray, chosen: np.ndarray) -> tuple[float, np.ndarray, int]:
+    try:
+        from choicemodels import Logit  # the public model, once it exists
+    except ImportError:
+        Logit = None
+    if Logit is not None:
+        res = Logit.from_arrays(X, chosen).fit()
+        return float(res.llf), np.asarray(res.params), int(res.n_iter)
+    from choicemodels.kernels.logit import logit_loglike_derivatives
+    from choicemodels.models.optimize import newton_maximize
+
+    avail = np.ones(X.shape[:2], dtype=bool)
+    out = newton_maximize(
+        lambda b: logit_loglike_derivatives(b, X, chosen, avail), np.zeros(X.shape[2])
+    )
+    return out.f, out.x, out.n_iter
+
+
+def fit_statsmodels(X: np.ndarray, chosen: np.ndarray) -> tuple[float, np.ndarray, int]:
+    from statsmodels.discrete.conditional_models import ConditionalLogit
+
+    N, J, K = X.shape
+    endog = (np.arange(J)[None, :] == chosen[:, None]).ravel().astype(float)
+    model = ConditionalLogit(endog, X.reshape(N * J, K), groups=np.repeat(np.arange(N), J))
+    res = model.fit(disp=False)
+    return float(res.llf), np.asarray(res.params), int(res.mle_retvals.get("iterations", -1))
+
+
+# ---------------------------------------------------------------------------------------
+# peers (these functions run inside the peers venv: they must not import choicemodels)
+
+
+def _long(X, chosen):
+    N, J, K = X.shape
+    ids = np.repeat(np.arange(N), J)
+    alts = np.tile(np.arange(J), N)
+    y = (alts == np.repeat(chosen, J)).astype(np.int64)
+    return X.reshape(N * J, K), y, ids, alts
+
+
+def fit_xlogit(X, chosen):
+    from xlogit import MultinomialLogit
+
+    N, J, K = X.shape
+    Xl, y, ids, alts = _long(X, chosen)
+    names = [f"x{k}" for k in range(K)]
+    m = MultinomialLogit()
+    m.fit(X=Xl, y=y, varnames=names, alts=alts, ids=ids, fit_intercept=False, verbose=0)
+    return float(m.loglikelihood), np.asarray(m.coeff_), int(m.total_iter)
+
+
+def fit_larch(X, chosen):
+    import larch as lx
+    import pandas as pd
+    from larch import PX
+
+    N, J, K = X.shape
+    Xl, y, ids, alts = _long(X, chosen)
+    names = [f"x{k}" for k in range(K)]
+    df = pd.DataFrame(Xl, columns=names)
+    df["chose"] = y.astype(np.float64)
+    df.index = pd.MultiIndex.from_arrays([ids, alts + 1], names=["caseid", "altid"])
+    ds = lx.Dataset.construct.from_idca(df)
+    m = lx.Model(ds)
+    m.utility_ca = sum((PX(n) for n in names[1:]), PX(names[0]))
+    m.choice_ca_var = "chose"
+    m.availability_any = True
+    r = m.maximize_loglike(stderr=False, quiet=True)
+    x = np.array([m.pvals[m.pnames.index(n)] for n in names])
+    return float(r["loglike"]), x, int(r.get("n_iter", r.get("nit", -1)) or -1)
+
+
+def _patch_pylogit_for_python311():
+    import collections
+    import collections.abc
+
+    import numpy as _np
+    import scipy.sparse as sp
+
+    for name in ("Iterable", "Mapping", "Sequence"):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+    if not hasattr(_np, "in1d"):
+        _np.in1d = _np.isin
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+        if not hasattr(cls, "A"):
+            cls.A = property(lambda self: self.toarray())
+
+
+def fit_pylogit(X, chosen):
+    _patch_pylogit_for_python311()
+    from collections import OrderedDict
+
+    import pandas as pd
+    import pylogit as pl
+
+    N, J, K = X.shape
+    Xl, y, ids, alts = _long(X, chosen)
+    names = [f"x{k}" for k in range(K)]
+    df = pd.DataFrame(Xl, columns=names)
+    df["obs"], df["alt"], df["choice"] = ids + 1, alts + 1, y
+    spec = OrderedDict((n, [list(range(1, J + 1))]) for n in names)
+    m = pl.create_choice_model(
+        data=df, alt_id_col="alt", obs_id_col="obs", choice_col="choice",
+        specification=spec, model_type="MNL", names=OrderedDict((n, [n]) for n in names),
+    )
+    m.fit_mle(np.zeros(K), print_res=False, just_point=False)
+    return float(m.log_likelihood), np.asarray(m.params), -1
+
+
+def fit_biogeme(X, chosen):
+    import biogeme.biogeme as bio
+    import pandas as pd
+    from biogeme import models
+    from biogeme.database import Database
+    from biogeme.expressions import Beta, Variable
+
+    N, J, K = X.shape
+    cols = {f"x{j}_{k}": X[:, j, k] for j in range(J) for k in range(K)}
+    cols["CHOICE"] = chosen.astype(np.int64)
+    db = Database("bench", pd.DataFrame(cols))
+    betas = [Beta(f"b{k}", 0.0, None, None, 0) for k in range(K)]
+    V = {j: sum(betas[k] * Variable(f"x{j}_{k}") for k in range(K)) for j in range(J)}
+    av = {j: 1 for j in range(J)}
+    model = bio.BIOGEME(db, models.loglogit(V, av, Variable("CHOICE")))
+    model.model_name = "bench"
+    for attr in ("generate_html", "generate_yaml", "generate_pickle", "save_iterations"):
+        if hasattr(model, attr):
+            try:
+                setattr(model, attr, False)
+            except Exception:
+                pass
+    res = model.estimate()
+    values = res.get_beta_values()
+    x = np.array([values[f"b{k}"] for k in range(K)])
+    return float(res.final_log_likelihood), x, int(getattr(res, "number_of_iterations", -1) or -1)
+
+
+# ---------------------------------------------------------------------------------------
+# subprocess protocol
+
+
+def run_child(package: str, data: str) -> None:
+    """Fit ``package`` on the .npz at ``data`` and print one JSON line."""
+    with np.load(data) as z:
+        X, chosen = z["X"], z["chosen"]
+    fit = globals()[f"fit_{package}"]
+    start = time.perf_counter()
+    ll, params, n_iter = fit(X, chosen)
+    seconds = time.perf_counter() - start
+    print(
+        "RESULT "
+        + json.dumps(
+            {"seconds": seconds, "ll": ll, "params": list(map(float, params)),
+             "n_iter": n_iter, "peak_mb": peak_mb()}
+        )
+    )
+
+
+def run_in_subprocess(python: Path, package: str, data: Path, timeout: float) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(HERE.parent) if python == Path(sys.executable) else ""
+    with tempfile.TemporaryDirectory() as work:  # biogeme writes files into the cwd
+        try:
+            proc = subprocess.run(
+                [str(python), str(Path(__file__).resolve()), "--child", package, str(data)],
+                cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {timeout:.0f} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"error": tail[:150]}
+
+
+def floor_seconds(X: np.ndarray, reps: int = 5) -> float:
+    """Fastest of ``reps`` single passes over X (``X @ beta``)."""
+    N, J, K = X.shape
+    beta = np.ones(K)
+    best = np.inf
+    for _ in range(reps):
+        start = time.perf_counter()
+        X.reshape(N * J, K) @ beta
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench(name: str, N: int, J: int, K: int, timeout: float) -> None:
+    X, chosen, _ = simulate(N, J, K)
+    floor = floor_seconds(X)
+    print(f"\n## {name}: N={N:,} x J={J} x K={K}  (X: {X.nbytes / 1e6:.0f} MB, "
+          f"one pass over X: {floor:.4f} s)\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data.npz"
+        np.savez(data, X=X, chosen=chosen)
+        del X
+        ours = run_in_subprocess(Path(sys.executable), "ours", data, timeout)
+        rows = [("choicemodels", ours)]
+        if name == "small":
+            rows.append(("statsmodels", run_in_subprocess(
+                Path(sys.executable), "statsmodels", data, timeout)))
+        for peer in PEERS:
+            if name != "small" and peer in SMALL_ONLY:
+                continue
+            if not PEERS_PYTHON.exists():
+                rows.append((peer, {"error": "no peers venv: bash benchmarks/setup_peers.sh"}))
+                continue
+            rows.append((peer, run_in_subprocess(PEERS_PYTHON, peer, data, timeout)))
+    print(f"| package | seconds | log-likelihood | abs(ll - ours) | ratio | peak MB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for pkg, r in rows:
+        if "error" in r:
+            print(f"| {pkg} | failed: {r['error']} | | | | |")
+            continue
+        dll = abs(r["ll"] - ours["ll"]) if "ll" in ours else float("nan")
+        ratio = r["seconds"] / ours["seconds"] if "seconds" in ours else float("nan")
+        print(f"| {pkg} | {r['seconds']:.3f} | {r['ll']:.4f} | {dll:.2e} | {ratio:.1f} "
+              f"| {r['peak_mb']:.0f} |")
+    print(f"| floor (one X @ beta) | {floor:.4f} | | | {floor / ours.get('seconds', np.nan):.3f} | |")
+    if "n_iter" in ours:
+        print(f"\nchoicemodels: {ours['n_iter']} Newton iterations, "
+              f"{ours['seconds'] / floor:.0f} passes-over-X equivalents")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="small workload only")
+    parser.add_argument("--large", action="store_true", help="large workload only")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per fit")
+    parser.add_argument("--child", nargs=2, metavar=("PACKAGE", "NPZ"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(*args.child)
+        return
+    names = ["small"] if args.small else ["large"] if args.large else ["small", "large"]
+    for name in names:
+        bench(name, *WORKLOADS[name], timeout=args.timeout)
+
+
+if __name__ == "__main__":
+    main()
