@@ -13,6 +13,11 @@ from choicemodels.exceptions import (
     SpecificationError,
 )
 
+from choicemodels import datasets
+from choicemodels.data import ChoiceData, long_to_wide, wide_to_long
+from choicemodels.inference import TestResult, hausman_mcfadden, lr_test, vuong_test
+from choicemodels.models.logit import Logit
+from choicemodels.results import ChoiceResults, load_results
 from choicemodels.simulate import (
     GumbelMaxCheck,
     SimulatedData,
@@ -36,6 +41,17 @@ __all__ = [
     "HessianWarning",
     "SeparationWarning",
     "SpecificationError",
+    "ChoiceData",
+    "ChoiceResults",
+    "Logit",
+    "TestResult",
+    "datasets",
+    "hausman_mcfadden",
+    "load_results",
+    "long_to_wide",
+    "lr_test",
+    "vuong_test",
+    "wide_to_long",
     "GumbelMaxCheck",
     "SimulatedData",
     "gumbel_max_check",

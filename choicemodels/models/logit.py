@@ -15,12 +15,9 @@ from choicemodels.kernels.logit import (
 from choicemodels.kernels.softmax import log_softmax
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
-from choicemodels.models.separation import find_separation
+from choicemodels.models.separation import divergence_suspected, find_separation
 
 __all__ = ["Logit"]
-
-_SEPARATION_PROB = 1e-7  # a chosen probability this close to 1 triggers the separation check
-
 
 class Logit(ChoiceModel):
     r"""Conditional / multinomial logit.
@@ -46,7 +43,7 @@ class Logit(ChoiceModel):
     >>> df = cm.datasets.load_travel_mode()
     >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
     >>> round(r.llf, 3)
-    -184.505
+    -189.525
     """
 
     model_name = "Logit"
@@ -89,13 +86,11 @@ class Logit(ChoiceModel):
         def fun(beta):
             return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights)
 
-        return newton_maximize(fun, start, maxiter=maxiter or 100, tol=tol or 1e-10)
+        return newton_maximize(fun, start, maxiter=maxiter or 100, tol=tol or 1e-14)
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
         d = self.design
-        p_chosen = np.exp(self.loglike_obs(outcome.x))
-        suspicious = not outcome.converged or np.any(p_chosen > 1 - _SEPARATION_PROB)
-        if suspicious:
+        if divergence_suspected(outcome):
             involved = find_separation(d.X, d.chosen, d.avail, d.names)
             if involved:
                 message = (

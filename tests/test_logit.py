@@ -1,0 +1,239 @@
+"""Logit estimation against statsmodels, closed forms and finite differences."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.discrete.conditional_models import ConditionalLogit
+
+import choicemodels as cm
+
+
+@pytest.fixture(scope="module")
+def travel():
+    return cm.datasets.load_travel_mode()
+
+
+def _fd_jacobian(fun, x, h=1e-6):
+    cols = []
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e[k] = h
+        cols.append((np.asarray(fun(x + e)) - np.asarray(fun(x - e))) / (2 * h))
+    return np.stack(cols, axis=-1)
+
+
+def test_conditional_logit_matches_statsmodels(travel):
+    r = cm.Logit("choice ~ gc + ttme | 0", data=travel, obs="individual", alt="mode").fit()
+    ref = ConditionalLogit(travel["choice"], travel[["gc", "ttme"]], groups=travel["individual"]).fit(
+        method="newton", tol=1e-12, disp=False)
+    assert r.converged
+    np.testing.assert_allclose(r.params[["gc", "ttme"]], ref.params, rtol=1e-6)
+    np.testing.assert_allclose(r.bse[["gc", "ttme"]], ref.bse, rtol=1e-5)
+    assert r.llf == pytest.approx(ref.llf, abs=1e-6)
+
+
+def test_constants_match_statsmodels_conditional_logit(travel):
+    r = cm.Logit("choice ~ gc + ttme", data=travel, obs="individual", alt="mode", ref="car").fit()
+    exog = travel[["gc", "ttme"]].copy()
+    for a in ("air", "bus", "train"):
+        exog[f"(Intercept):{a}"] = (travel["mode"] == a).astype(float)
+    ref = ConditionalLogit(travel["choice"], exog, groups=travel["individual"]).fit(
+        method="newton", tol=1e-12, disp=False)
+    np.testing.assert_allclose(r.params[exog.columns], ref.params, rtol=1e-5)
+    np.testing.assert_allclose(r.bse[exog.columns], ref.bse, rtol=1e-5)
+    assert r.llf == pytest.approx(ref.llf, abs=1e-6)
+
+
+def _wide(travel):
+    wide = travel[travel["choice"] == 1].set_index("individual")
+    alts = sorted(travel["mode"].unique())
+    y = wide["mode"].map({a: i for i, a in enumerate(alts)})
+    return wide, y
+
+
+def test_multinomial_logit_matches_mnlogit(travel):
+    r = cm.Logit("choice ~ 0 | hinc", data=travel, obs="individual", alt="mode", ref="air").fit()
+    wide, y = _wide(travel)
+    ref = sm.MNLogit(y, sm.add_constant(wide[["hinc"]])).fit(method="newton", tol=1e-12, disp=False)
+    for col, alt in enumerate(["bus", "car", "train"]):
+        assert r.params[f"(Intercept):{alt}"] == pytest.approx(ref.params.iloc[0, col], rel=1e-6)
+        assert r.params[f"hinc:{alt}"] == pytest.approx(ref.params.iloc[1, col], rel=1e-6)
+        assert r.bse[f"hinc:{alt}"] == pytest.approx(ref.bse.iloc[1, col], rel=1e-6)
+    assert r.llf == pytest.approx(ref.llf, abs=1e-6)
+    assert r.llnull == pytest.approx(210 * np.log(0.25))
+    # constants-only log-likelihood has the closed form sum n_j log(n_j / N)
+    counts = y.value_counts().to_numpy()
+    assert r.ll_constants == pytest.approx(np.sum(counts * np.log(counts / counts.sum())), abs=1e-8)
+
+
+def test_robust_and_cluster_covariance_match_statsmodels(travel):
+    wide, y = _wide(travel)
+    exog = sm.add_constant(wide[["hinc"]])
+    model = cm.Logit("choice ~ 0 | hinc", data=travel, obs="individual", alt="mode", ref="air")
+    robust = model.fit(cov_type="robust")
+    ref = sm.MNLogit(y, exog).fit(method="newton", tol=1e-12, disp=False, cov_type="HC0")
+    assert robust.bse["hinc:car"] == pytest.approx(ref.bse.iloc[1, 1], rel=1e-6)
+    groups = (wide.index.to_numpy() - 1) // 3  # 70 clusters of three travellers
+    cluster = model.fit(cov_type="cluster", groups=groups)
+    ref = sm.MNLogit(y, exog).fit(method="newton", tol=1e-12, disp=False, cov_type="cluster",
+                                  cov_kwds={"groups": groups})
+    n, k = 210, 6
+    # statsmodels scales by G/(G-1) * (N-1)/(N-K); we use Stata's G/(G-1) for likelihood models
+    expected = ref.bse.iloc[1, 2] / np.sqrt((n - 1) / (n - k))
+    assert cluster.bse["hinc:train"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_binary_logit_matches_statsmodels():
+    rng = np.random.default_rng(3)
+    n = 800
+    x = rng.normal(size=n)
+    u = 0.5 + 1.2 * x + rng.logistic(size=n)
+    y = (u > 0).astype(int)
+    X = np.zeros((n, 2, 2))
+    X[:, 1, 0] = 1.0
+    X[:, 1, 1] = x
+    r = cm.Logit.from_arrays(X, y, names=["const", "x"]).fit()
+    ref = sm.Logit(y, sm.add_constant(x)).fit(disp=False, tol=1e-12)
+    np.testing.assert_allclose(r.params, ref.params, rtol=1e-7)
+    np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-6)
+    assert r.llf == pytest.approx(ref.llf, abs=1e-8)
+
+
+def test_gradient_and_hessian_against_finite_differences(travel):
+    m = cm.Logit("choice ~ gc + ttme | hinc | invt", data=travel, obs="individual", alt="mode", ref="car")
+    b = np.random.default_rng(0).normal(scale=0.01, size=len(m.param_names))
+    np.testing.assert_allclose(m.score(b), _fd_jacobian(m.loglike, b), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.hessian(b), _fd_jacobian(m.score, b), rtol=1e-5, atol=1e-5)
+
+
+def test_parameter_recovery_from_simulated_data():
+    sim = cm.simulate_dataset(4000, 4, [1.0, -0.5], rng=11)
+    r = cm.Logit(sim.formula, data=sim.data, obs="obs", alt="alt").fit()
+    truth = sim.params
+    z = (r.params[truth.index] - truth) / r.bse[truth.index]
+    assert np.all(np.abs(z) < 3), z
+
+
+def test_integer_weights_equal_duplicated_situations(travel):
+    ids = travel["individual"].unique()
+    w = pd.Series(np.arange(len(ids)) % 3 + 1, index=ids)
+    df = travel.assign(w=travel["individual"].map(w))
+    r = cm.Logit("choice ~ gc + ttme", data=df, obs="individual", alt="mode", weights="w").fit()
+    rows = [travel[travel["individual"] == i].assign(individual=f"{i}-{c}")
+            for i in ids for c in range(w[i])]
+    dup = pd.concat(rows, ignore_index=True)
+    ref = cm.Logit("choice ~ gc + ttme", data=dup, obs="individual", alt="mode").fit()
+    np.testing.assert_allclose(r.params, ref.params, rtol=1e-8)
+    assert r.llf == pytest.approx(ref.llf, rel=1e-10)
+
+
+def test_predictions_and_utilities(travel):
+    r = cm.Logit("choice ~ gc + ttme | hinc", data=travel, obs="individual", alt="mode", ref="car").fit()
+    p = r.predict()
+    assert p.shape == (210, 4)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    v = r.predict(kind="utility")
+    manual = np.exp(v.to_numpy())
+    np.testing.assert_allclose(p.to_numpy(), manual / manual.sum(axis=1, keepdims=True), rtol=1e-12)
+    # new data: the first 10 travellers without the choice column
+    new = travel[travel["individual"] <= 10].drop(columns="choice")
+    np.testing.assert_allclose(r.predict(new).to_numpy(), p.to_numpy()[:10], rtol=1e-12)
+
+
+def test_elasticities_match_logit_closed_form(travel):
+    r = cm.Logit("choice ~ gc + ttme", data=travel, obs="individual", alt="mode", ref="car").fit()
+    e = r.elasticities("gc")
+    p = r.predict().to_numpy()
+    x = travel.pivot(index="individual", columns="mode", values="gc")[list(r.alternatives)].to_numpy()
+    b = r.params["gc"]
+    # d log P_k / d log x_j = b x_j (1[j = k] - P_j)
+    for j in range(4):
+        for k in range(4):
+            expected = np.mean(b * x[:, j] * ((j == k) - p[:, j]))
+            assert e.iloc[j, k] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    se = r.elasticity_se("gc")
+    assert np.all(se.to_numpy() > 0)
+    me = r.marginal_effects("gc")
+    expected_own = np.mean(b * p[:, 0] * (1 - p[:, 0]))
+    assert me.iloc[0, 0] == pytest.approx(expected_own, rel=1e-6)
+
+
+def test_wtp_delta_method(travel):
+    r = cm.Logit("choice ~ gc + ttme", data=travel, obs="individual", alt="mode").fit()
+    w = r.wtp("ttme", "gc")
+    bn, bd = r.params["ttme"], r.params["gc"]
+    v = r.cov_params().loc[["ttme", "gc"], ["ttme", "gc"]].to_numpy()
+    g = np.array([1 / bd, -bn / bd**2])
+    assert w.estimate == pytest.approx(bn / bd)
+    assert w.se == pytest.approx(np.sqrt(g @ v @ g))
+
+
+def test_lr_test_and_hausman_mcfadden(travel):
+    small = cm.Logit("choice ~ gc", data=travel, obs="individual", alt="mode", ref="car").fit()
+    big = cm.Logit("choice ~ gc + ttme", data=travel, obs="individual", alt="mode", ref="car").fit()
+    lr = cm.lr_test(small, big)
+    assert lr.df == 1
+    assert lr.statistic == pytest.approx(2 * (big.llf - small.llf))
+    assert lr.p_value == pytest.approx(stats.chi2.sf(lr.statistic, 1))
+
+    hm = cm.hausman_mcfadden(big, omit=["air"])
+    sub = travel[~travel["individual"].isin(travel.query("mode == 'air' and choice == 1")["individual"])]
+    sub = sub[sub["mode"] != "air"]
+    rest = cm.Logit("choice ~ gc + ttme", data=sub, obs="individual", alt="mode", ref="car").fit()
+    names = ["gc", "ttme", "(Intercept):bus", "(Intercept):train"]
+    d = rest.params[names] - big.params[names]
+    v = rest.cov_params().loc[names, names] - big.cov_params().loc[names, names]
+    vals = np.linalg.eigvalsh(v.to_numpy())
+    if np.all(vals > 0):
+        expected = float(d @ np.linalg.solve(v.to_numpy(), d))
+        assert hm.statistic == pytest.approx(expected, rel=1e-6)
+        assert hm.df == 4
+
+
+def test_save_and_load_round_trip(tmp_path, travel):
+    r = cm.Logit("choice ~ gc + ttme | hinc", data=travel, obs="individual", alt="mode", ref="car").fit(cov_type="robust")
+    path = tmp_path / "r.json"
+    r.save(path)
+    back = cm.load_results(path)
+    pd.testing.assert_series_equal(back.params, r.params, check_exact=True)
+    pd.testing.assert_frame_equal(back.cov_params(), r.cov_params(), check_exact=True)
+    assert back.llf == r.llf and back.aic == r.aic and back.spec == r.spec
+    new = travel[travel["individual"] <= 5]
+    np.testing.assert_array_equal(back.predict(new).to_numpy(), r.predict(new).to_numpy())
+    assert str(back.summary()) == str(r.summary())
+
+
+def test_separation_is_reported():
+    rng = np.random.default_rng(0)
+    n = 200
+    x = rng.normal(size=n)
+    y = (x > 0).astype(int)  # x predicts the choice perfectly
+    X = np.zeros((n, 2, 1))
+    X[:, 1, 0] = x
+    with pytest.warns(cm.SeparationWarning, match="x"):
+        r = cm.Logit.from_arrays(X, y, names=["x"]).fit()
+    assert not r.converged
+
+
+def test_fit_does_not_modify_data_or_model(travel):
+    before = travel.copy()
+    m = cm.Logit("choice ~ gc + ttme | hinc", data=travel, obs="individual", alt="mode")
+    X = m.design.X.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.fit()
+    pd.testing.assert_frame_equal(travel, before)
+    np.testing.assert_array_equal(m.design.X, X)
+
+
+def test_summary_renders(travel):
+    r = cm.Logit("choice ~ gc + ttme | hinc", data=travel, obs="individual", alt="mode", ref="car").fit()
+    text = str(r)
+    assert "Log-likelihood" in text and "hinc:air" in text
+    assert "<table>" in r._repr_html_()
