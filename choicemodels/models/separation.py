@@ -132,26 +132,28 @@ def _find_separation_exact(
     return tuple(name for name, inv in zip(names, involved) if inv)
 
 
-def divergence_suspected(outcome: OptimizeOutcome) -> bool:
+def divergence_suspected(outcome: OptimizeOutcome, *, max_iter: int = 15) -> bool:
     """Whether a Newton outcome looks like a fit drifting to infinity (run the exact test).
 
     Newton's method converges quadratically to an existing maximum: the decrement
-    :math:`g'(-H)^{-1}g` shrinks by far more than a constant factor over the last steps.
-    Under separation the log-likelihood approaches its supremum only exponentially along the
-    separating direction, so the decrement falls by a roughly constant factor
-    (about :math:`e^{-1}`) per step and the fit needs many iterations. Flags: not converged,
-    or the last two decrement ratios both above 0.05. Cheap; false alarms only cost one
+    :math:`g'(-H)^{-1}g` shrinks by far more than a constant factor over the last steps and a
+    logit fit from zero takes well under ``max_iter`` iterations. Under separation the
+    log-likelihood approaches its supremum only exponentially along the separating direction,
+    so the decrement falls by a roughly constant factor (about :math:`e^{-1}`) per step and the
+    fit needs many iterations. Flags: not converged, at least ``max_iter`` iterations, or the
+    last two decrement ratios both above 0.05. Cheap; a false alarm only costs one
     :func:`find_separation` call.
 
     Parameters
     ----------
     outcome : the result of :func:`~choicemodels.models.optimize.newton_maximize`.
+    max_iter : iteration count from which a fit is suspected.
 
     Returns
     -------
     bool
     """
-    if not outcome.converged:
+    if not outcome.converged or outcome.n_iter >= max_iter:
         return True
     dec = np.asarray(outcome.decrements, dtype=np.float64)
     if len(dec) < 3:
