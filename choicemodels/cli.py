@@ -39,6 +39,7 @@ def _add_probit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--draws", type=int, help="simulation draws per situation (GHK)")
     g.add_argument("--sequence", choices=["halton", "sobol", "pseudo"], help="draw sequence")
     g.add_argument("--rng", type=int, default=0, help="seed of the draws (default 0)")
+    g.add_argument("--method", choices=["bhhh", "bfgs", "l-bfgs-b"], help="probit optimiser")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,7 +153,8 @@ def _run_compare(args: argparse.Namespace) -> None:
 
     data, formula, roles = _load(args)
     c = compare_models(formula, data, **roles, probit_cov=args.probit_cov, rng=args.rng,
-                       ratio_to=args.ratio_to, variable=args.variable, **_probit_options(args))
+                       method=args.method, ratio_to=args.ratio_to, variable=args.variable,
+                       **_probit_options(args))
     if args.plot:
         _save_figure(c.plot(), args.plot)
     print(json.dumps(c.to_dict(), indent=1) if args.json else c)
@@ -162,13 +164,15 @@ def _run_fit(args: argparse.Namespace) -> None:
     from choicemodels.models.logit import Logit
 
     data, formula, roles = _load(args)
+    method = None
     if args.model == "logit":
         model = Logit(formula, data, **roles)
     else:
         from choicemodels.models.probit import Probit
 
         model = Probit(formula, data, **roles, cov=args.cov, rng=args.rng, **_probit_options(args))
-    result = model.fit(cov_type=args.cov_type)
+        method = args.method
+    result = model.fit(cov_type=args.cov_type, method=method)
     if args.save:
         result.save(args.save)
     print(json.dumps(result.to_dict(), indent=1) if args.json else result.summary())

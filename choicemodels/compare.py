@@ -77,16 +77,8 @@ def error_scale(result: ChoiceResults) -> float:
     """
     if result.model_name == "Logit":
         return LOGIT_SCALE
-    cov = getattr(result, "error_covariance", None)
-    if cov is not None:
-        omega = np.asarray(cov(), dtype=float)
-        return float(np.sqrt(np.mean(np.diag(omega)) / 2.0))
-    if result.spec.get("options", {}).get("cov") == "iid":
-        return 1.0
-    raise SpecificationError(
-        f"cannot tell the error scale of a {result.model_name} model: its results have no "
-        "error_covariance()."
-    )
+    omega = result.error_covariance().to_numpy(dtype=float)
+    return float(np.sqrt(np.mean(np.diag(omega)) / 2.0))
 
 
 def _label(result: ChoiceResults) -> str:
@@ -315,11 +307,12 @@ class Comparison:
             if measured.empty:
                 continue
             med = float(measured.median())
-            out.append(
-                f"Measured {col}: median coefficient ratio {med:.3f} over {measured.size} "
-                f"coefficients (scales imply {ratios[col]['expected']:.3f}); x sqrt(2) = "
-                f"{med * np.sqrt(2):.3f} against a probit whose error difference has variance 1."
-            )
+            line = (f"Measured {col}: median coefficient ratio {med:.3f} over {measured.size} "
+                    f"coefficients (the error scales imply {ratios[col]['expected']:.3f})")
+            if col.endswith("(iid)"):
+                line += (f"; x sqrt(2) = {med * np.sqrt(2):.3f} against a probit whose error "
+                         "difference has variance 1")
+            out.append(line + ".")
         out.append(
             "Binary rule of thumb: logit/probit = 1.6 (slopes at P=1/2, 4/sqrt(2 pi)) to 1.8 "
             "(variances, pi/sqrt(3)) for a probit with unit-variance error difference; for "
@@ -529,6 +522,7 @@ def compare_models(
     draws: int | None = None,
     sequence: str | None = None,
     rng: int | np.random.Generator | None = 0,
+    method: str | None = None,
     cov_type: str = "nonrobust",
     ratio_to: str | None = None,
     variable: str | None = None,
@@ -542,6 +536,7 @@ def compare_models(
         ``"unstructured"``). With two alternatives only ``"iid"`` is identified; the others
         are skipped with a note.
     integration, draws, sequence, rng : probit options (``None``: the probit's default).
+    method : optimiser of the probit fits (``None``: the probit's default).
     cov_type : covariance of the estimates for every model.
     ratio_to, variable : as for :func:`compare`.
     """
@@ -561,6 +556,6 @@ def compare_models(
     results = [logit.fit(cov_type=cov_type)]
     for cov in covs:
         probit = Probit(formula, data, **columns, cov=cov, rng=rng, **options)
-        results.append(probit.fit(cov_type=cov_type))
+        results.append(probit.fit(cov_type=cov_type, method=method))
     c = compare(*results, ratio_to=ratio_to, variable=variable)
     return Comparison(c.results, c.labels, c.ratio_to, c.variable, tuple(remarks))
