@@ -13,9 +13,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # run from a checkout
-
-import choicemodels as cm  # noqa: E402
 
 DATASETS = {
     "synthetic_logit": dict(
@@ -46,6 +43,8 @@ DATASETS = {
 
 
 def main() -> None:
+    import choicemodels as cm
+
     truth = {}
     for name, spec in DATASETS.items():
         sim = cm.simulate_dataset(**spec)
@@ -58,4 +57,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))  # run from a checkout
     main()
