@@ -214,7 +214,7 @@ def bvn_cdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
        \quad a_h = \frac{k - \rho h}{h\sqrt{1-\rho^2}},\ a_k = \frac{h - \rho k}{k\sqrt{1-\rho^2}},
 
     with :math:`\beta = \tfrac12` if :math:`hk < 0` or (:math:`hk = 0` and
-    :math:`h + k < 0`), else 0. Exact to rounding in absolute terms (about 1e-16);
+    :math:`h + k < 0`), else 0, and :math:`\Phi_2(0, 0; \rho) = 1/4 + \arcsin(\rho)/(2\pi)`. Exact to rounding in absolute terms (about 1e-16);
     relative accuracy degrades for probabilities far below that. Requires
     :math:`|\rho| < 1`. All arguments broadcast.
     """
@@ -231,6 +231,8 @@ def bvn_cdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
         - special.owens_t(k, a_k)
         - beta
     )
+    origin = (h == 0) & (k == 0)  # limit depends on direction: use the orthant formula
+    value = np.where(origin, 0.25 + np.arcsin(rho) / (2 * np.pi), value)
     return np.clip(value, 0.0, 1.0)
 
 
