@@ -54,7 +54,10 @@ _CHUNK_ELEMENTS = 1 << 15
 
 
 def _check_temperature(temperature: float) -> float:
-    t = float(temperature)
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        t = np.nan
     if not (np.isfinite(t) and t > 0):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}.")
     return t

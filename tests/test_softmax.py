@@ -217,7 +217,7 @@ def test_jacobian_matches_finite_differences_and_batches():
 # ----------------------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize("T", [0.0, -1.0, np.inf, np.nan])
+@pytest.mark.parametrize("T", [0.0, -1.0, np.inf, np.nan, "hot", [1.0, 2.0]])
 def test_rejects_bad_temperature(T):
     with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
         cm.softmax([1.0, 2.0], temperature=T)
