@@ -197,7 +197,7 @@ def test_compare_rejects_bad_input(travel, two_logits):
 @pytest.fixture(scope="module")
 def travel_comparison(travel):
     pytest.importorskip("choicemodels.models.probit")
-    return cm.compare_models("choice ~ gc + ttme | hinc", travel, **COLS)
+    return cm.compare_models("choice ~ gc + ttme | hinc", travel, **COLS, method="bfgs")
 
 
 def test_compare_models_fits_logit_and_two_probits(travel_comparison):
