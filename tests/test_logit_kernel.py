@@ -148,9 +148,10 @@ def test_scores_are_per_situation_gradients():
 def test_chunking_does_not_change_the_sums():
     X, chosen, avail, beta = simulate(N=1003, unavailable=0.2, rng=11)
     w = np.random.default_rng(12).uniform(size=len(X))
-    one = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=len(X))
-    many = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=17)
-    assert many[0] == pytest.approx(one[0], rel=1e-12)
-    np.testing.assert_allclose(many[1], one[1], rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(many[2], one[2], rtol=1e-10, atol=1e-10)
+    one = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=len(X), threads=1)
+    for threads in (1, 3):
+        many = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=17, threads=threads)
+        assert many[0] == pytest.approx(one[0], rel=1e-12)
+        np.testing.assert_allclose(many[1], one[1], rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(many[2], one[2], rtol=1e-10, atol=1e-10)
     assert logit_loglike(beta, X, chosen, avail, w, chunk_size=5) == pytest.approx(one[0])

@@ -24,6 +24,9 @@ These functions perform no validation.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 __all__ = [
@@ -36,7 +39,7 @@ __all__ = [
 
 #: Bytes of X processed per chunk: small enough for the chunk and its temporaries to stay
 #: in the processor cache, large enough to keep the per-chunk Python overhead negligible.
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 19
 
 
 def _chunk_size(J: int, K: int, chunk_bytes: int = CHUNK_BYTES) -> int:
@@ -44,19 +47,21 @@ def _chunk_size(J: int, K: int, chunk_bytes: int = CHUNK_BYTES) -> int:
     return max(1, chunk_bytes // (8 * J * K))
 
 
-def _log_probabilities(V: np.ndarray, avail: np.ndarray) -> np.ndarray:
-    """Stable log-softmax over the available alternatives of utilities ``V`` (n, J).
+def _softmax_parts(V: np.ndarray, avail: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Stable softmax pieces of utilities ``V`` (n, J) over the available alternatives.
 
-    Returns log-probabilities (n, J), ``-inf`` for unavailable alternatives. The reductions
-    run over the leading axis of a transposed copy (J, n): reducing a short trailing axis
-    is several times slower in numpy.
+    Returns ``(VT, ET, s)``: shifted utilities :math:`V_{ij} - \max_l V_{il}` transposed to
+    (J, n) (``-inf`` where unavailable), their exponentials (J, n) and the row sums (n,), so
+    that :math:`p_{ij} = ET_{ji} / s_i` and :math:`\log p_{ij} = VT_{ji} - \log s_i`. Working
+    on the transposed copy makes the reductions run over the leading axis: reducing a short
+    trailing axis is several times slower in numpy.
     """
     VT = np.ascontiguousarray(V.T)
     if not avail.all():
         VT[~avail.T] = -np.inf
     VT -= VT.max(axis=0)
-    VT -= np.log(np.exp(VT).sum(axis=0))
-    return VT.T
+    ET = np.exp(VT)
+    return VT, ET, ET.sum(axis=0)
 
 
 def logit_probabilities(beta: np.ndarray, X: np.ndarray, avail: np.ndarray) -> np.ndarray:
@@ -73,8 +78,9 @@ def logit_probabilities(beta: np.ndarray, X: np.ndarray, avail: np.ndarray) -> n
     P : (N, J) probabilities, rows summing to one over available alternatives.
     """
     N, J, K = X.shape
-    V = (X.reshape(N * J, K) @ beta).reshape(N, J)
-    return np.exp(_log_probabilities(V, avail))
+    _, ET, s = _softmax_parts((X.reshape(N * J, K) @ beta).reshape(N, J), avail)
+    ET /= s
+    return ET.T
 
 
 def logit_chunk_sums(
@@ -86,6 +92,7 @@ def logit_chunk_sums(
     *,
     gradient: bool = True,
     hessian: bool = True,
+    work: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Log-likelihood, gradient and Hessian summed over one chunk of n situations.
 
@@ -97,6 +104,8 @@ def logit_chunk_sums(
     avail : (n, J) bool availability.
     weights : (n,) situation weights or ``None`` (all ones).
     gradient, hessian : which derivatives to compute (the Hessian implies the gradient).
+    work : optional float64 scratch buffer of at least n J K elements, reused across chunks
+        to avoid allocating the (n, J, K) temporary.
 
     Returns
     -------
@@ -106,23 +115,30 @@ def logit_chunk_sums(
     """
     n, J, K = X.shape
     X2 = X.reshape(n * J, K)
-    logp = _log_probabilities((X2 @ beta).reshape(n, J), avail)
+    VT, ET, s = _softmax_parts((X2 @ beta).reshape(n, J), avail)
     rows = np.arange(n)
-    ll_i = logp[rows, chosen]
+    ll_i = VT[chosen, rows] - np.log(s)
     ll = float(ll_i.sum() if weights is None else weights @ ll_i)
     if not (gradient or hessian):
         return ll, None, None
 
-    wp = np.exp(logp) if weights is None else np.exp(logp) * weights[:, None]
-    Xwp = X * wp[:, :, None]  # (n, J, K): w_i p_ij x_ij
+    if weights is None:
+        ET /= s
+    else:
+        ET *= weights / s
+    wp = ET.T  # (n, J) w_i p_ij
+    x_chosen = X2.take(rows * J + chosen, axis=0)  # (n, K)
+    grad = x_chosen.sum(axis=0) if weights is None else weights @ x_chosen
+    if not hessian:
+        grad -= wp.ravel() @ X2
+        return ll, grad, None
+
+    out = None if work is None else work[: X.size].reshape(X.shape)
+    Xwp = np.multiply(X, wp[:, :, None], out=out)  # (n, J, K): w_i p_ij x_ij
     # (n, K) w_i xbar_i as one matrix product with J stacked identities (a sum over the
     # short middle axis is much slower)
     wxbar = Xwp.reshape(n, J * K) @ np.tile(np.eye(K), (J, 1))
-    x_chosen = X[rows, chosen]  # (n, K)
-    grad = (x_chosen.sum(axis=0) if weights is None else weights @ x_chosen) - wxbar.sum(axis=0)
-    if not hessian:
-        return ll, grad, None
-
+    grad -= wxbar.sum(axis=0)
     if weights is None:
         xbar = wxbar
     else:
@@ -144,26 +160,55 @@ def _sum_over_chunks(
     gradient: bool,
     hessian: bool,
     chunk_size: int | None,
+    threads: int | None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
-    """Driver: add :func:`logit_chunk_sums` over consecutive chunks of situations."""
+    """Driver: add :func:`logit_chunk_sums` over consecutive chunks of situations.
+
+    With ``threads`` > 1 the situations are split into that many contiguous blocks summed
+    in parallel (numpy and BLAS release the GIL), each block chunk by chunk.
+    """
     N, J, K = X.shape
     step = _chunk_size(J, K) if chunk_size is None else int(chunk_size)
     beta = np.asarray(beta, dtype=np.float64)
-    ll = 0.0
-    grad = np.zeros(K) if (gradient or hessian) else None
-    hess = np.zeros((K, K)) if hessian else None
-    for start in range(0, N, step):
-        sl = slice(start, start + step)
-        w = None if weights is None else weights[sl]
-        ll_c, g_c, h_c = logit_chunk_sums(
-            beta, X[sl], chosen[sl], avail[sl], w, gradient=gradient, hessian=hessian
-        )
-        ll += ll_c
-        if grad is not None:
-            grad += g_c
-        if hess is not None:
-            hess += h_c
+
+    def block(lo: int, hi: int) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        ll = 0.0
+        grad = np.zeros(K) if (gradient or hessian) else None
+        hess = np.zeros((K, K)) if hessian else None
+        work = np.empty(min(step, hi - lo) * J * K) if hessian else None
+        for start in range(lo, hi, step):
+            sl = slice(start, min(start + step, hi))
+            w = None if weights is None else weights[sl]
+            ll_c, g_c, h_c = logit_chunk_sums(
+                beta, X[sl], chosen[sl], avail[sl], w, gradient=gradient, hessian=hessian,
+                work=work,
+            )
+            ll += ll_c
+            if grad is not None:
+                grad += g_c
+            if hess is not None:
+                hess += h_c
+        return ll, grad, hess
+
+    n_threads = min(_default_threads() if threads is None else threads, -(-N // step))
+    if n_threads <= 1:
+        return block(0, N)
+    edges = np.linspace(0, N, n_threads + 1).astype(int)
+    with ThreadPoolExecutor(n_threads) as pool:
+        parts = list(pool.map(block, edges[:-1], edges[1:]))
+    ll = sum(p[0] for p in parts)
+    grad = None if parts[0][1] is None else np.sum([p[1] for p in parts], axis=0)
+    hess = None if parts[0][2] is None else np.sum([p[2] for p in parts], axis=0)
     return ll, grad, hess
+
+
+def _default_threads() -> int:
+    """Threads for the chunk loop: the processors available to this process, at most 4."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, 4))
 
 
 def logit_loglike(
@@ -174,20 +219,24 @@ def logit_loglike(
     weights: np.ndarray | None = None,
     *,
     chunk_size: int | None = None,
+    threads: int | None = None,
 ) -> float:
     """Weighted log-likelihood :math:`\\sum_i w_i \\log p_{i c_i}`.
 
     Parameters
     ----------
     beta : (K,); X : (N, J, K); chosen : (N,) int; avail : (N, J) bool; weights : (N,) or None.
-    chunk_size : situations per chunk (default: about 1 MiB of X per chunk).
+    chunk_size : situations per chunk (default: about ``CHUNK_BYTES`` of X per chunk).
+    threads : parallel threads over blocks of chunks (default: available processors, at
+        most 4); the sums agree across thread counts up to rounding.
 
     Returns
     -------
     float
     """
     ll, _, _ = _sum_over_chunks(
-        beta, X, chosen, avail, weights, gradient=False, hessian=False, chunk_size=chunk_size
+        beta, X, chosen, avail, weights, gradient=False, hessian=False, chunk_size=chunk_size,
+        threads=threads,
     )
     return ll
 
@@ -201,6 +250,7 @@ def logit_loglike_derivatives(
     *,
     hessian: bool = True,
     chunk_size: int | None = None,
+    threads: int | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray | None]:
     """Log-likelihood with its analytic gradient and (optionally) Hessian.
 
@@ -208,7 +258,9 @@ def logit_loglike_derivatives(
     ----------
     beta : (K,); X : (N, J, K); chosen : (N,) int; avail : (N, J) bool; weights : (N,) or None.
     hessian : compute the Hessian too.
-    chunk_size : situations per chunk (default: about 1 MiB of X per chunk).
+    chunk_size : situations per chunk (default: about ``CHUNK_BYTES`` of X per chunk).
+    threads : parallel threads over blocks of chunks (default: available processors, at
+        most 4); the sums agree across thread counts up to rounding.
 
     Returns
     -------
@@ -226,7 +278,8 @@ def logit_loglike_derivatives(
     True
     """
     ll, grad, hess = _sum_over_chunks(
-        beta, X, chosen, avail, weights, gradient=True, hessian=hessian, chunk_size=chunk_size
+        beta, X, chosen, avail, weights, gradient=True, hessian=hessian, chunk_size=chunk_size,
+        threads=threads,
     )
     return ll, grad, hess
 
