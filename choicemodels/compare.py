@@ -98,7 +98,18 @@ def _unique(labels: list[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    r"""Fitted choice models side by side (see the module docstring for the scale facts).
+    r"""Fitted choice models side by side.
+
+    Only :math:`\beta/\sigma` is identified. The logit's errors are standard Gumbel (so that,
+    by the Gumbel-max trick, :math:`\arg\max_j(V_j + \varepsilon_j)` has the softmax
+    probabilities) with standard deviation :math:`\sigma = \pi/\sqrt 6 \approx 1.2825`; the
+    iid probit's are :math:`N(0, 1)`, :math:`\sigma = 1`. So logit :math:`\beta / 1.2825`
+    compares with iid-probit :math:`\beta`; ``coef / scale`` in :meth:`table` does this for
+    every model (:func:`error_scale`). In the binary case the textbook logit/probit ratio
+    1.6-1.8 refers to a probit whose error difference has variance 1; ours has variance 2,
+    so the ratio here is 1.6/:math:`\sqrt 2` to 1.8/:math:`\sqrt 2`, i.e. 1.128 (equal slopes
+    at P = 1/2) to 1.283 (equal variances). The printed notes give the ratio measured on
+    the data at hand.
 
     Parameters
     ----------

@@ -235,7 +235,7 @@ def _replicate(task: tuple[int, DGP, dict, list, int, np.random.Generator]) -> t
     rows, fits = [], []
     for label, (cls, options) in models:
         opts = dict(options)
-        if "rng" in inspect.signature(cls.from_arrays).parameters or "rng" in inspect.signature(cls.__init__).parameters:
+        if "rng" in inspect.signature(cls.from_arrays).parameters:
             opts.setdefault("rng", int(gen.integers(2**63)))
         model = cls.from_arrays(X, chosen, names=dgp.names, **opts)
         with warnings.catch_warnings():
@@ -347,7 +347,8 @@ def monte_carlo(
     reps : replications.
     rng : seed of the study; replication r uses child r of ``default_rng(rng).spawn(reps)``.
     n_jobs : worker processes (``-1``: all cores; 1 or None: in this process).
-    progress : tqdm progress bar (default: on for 20+ replications when stderr is a terminal).
+    progress : tqdm progress bar (default: on for 20+ replications when stderr is a terminal
+        and tqdm is installed).
 
     Returns
     -------
@@ -381,9 +382,10 @@ def monte_carlo(
     truth = dgp.truth()
     tasks = [(r, dgp, truth, specs, int(n_obs), g) for r, g in enumerate(children)]
     if progress is None:
+        import importlib.util
         import sys
 
-        progress = reps >= 20 and sys.stderr.isatty()
+        progress = reps >= 20 and sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
     if workers == 1:
         outputs = map(_replicate, tasks)
         pool = None

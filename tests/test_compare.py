@@ -64,7 +64,7 @@ def test_slope_ratio_matches_the_densities_at_zero():
 def test_binary_logit_on_iid_normal_data_lies_between_the_two_rules(beta):
     # truth: probit with N(0, 1) errors per alternative and coefficient beta
     rng = np.random.default_rng(11)
-    x = rng.standard_normal((100_000, 2, 1))
+    x = rng.standard_normal((50_000, 2, 1))
     chosen = cm.simulate_choices(beta * x[:, :, 0], errors="normal", rng=12)
     r = Logit.from_arrays(x, chosen, names=["x"]).fit()
     ratio = r.params["x"] / beta
