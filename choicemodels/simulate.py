@@ -295,7 +295,8 @@ def _argmax_choices(
     out = np.empty(n, np.intp)
     # Row shifts V - max(V) matter only when |V|/T is large or -inf marks unavailable
     # alternatives; below 2**10 the keys V/T + noise are already exact to 2**-42.
-    shift = not np.isfinite(V).all() or max(V.max(), -V.min()) / T > 2.0**10
+    magnitude = max(V.max(), -V.min())  # inf when some alternative is unavailable
+    shift = not magnitude / T <= 2.0**10
     broadcast = V.shape[0] == 1
     if broadcast:
         D = _k.shifted_utilities(V, T)[0]
