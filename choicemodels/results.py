@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -245,6 +244,29 @@ class ChoiceResults:
         z = stats.norm.isf(alpha / 2)
         est = float(bn / bd)
         return RatioResult(numerator, denominator, est, se, (est - z * se, est + z * se), alpha)
+
+    def error_covariance(self) -> pd.DataFrame:
+        r"""Probit: (J-1) x (J-1) covariance of the error differences :math:`e_j - e_{ref}`.
+
+        Indexed by the non-reference alternatives, in the model's normalisation: ``"iid"``
+        :math:`I + 11'` (unit-variance errors), ``"heteroskedastic"``
+        :math:`\operatorname{diag}(s_j^2) + 11'` (:math:`s_{ref} = 1`), ``"unstructured"``
+        :math:`\Omega_{00} = 1`. Works on loaded results too.
+        """
+        if self.model_name != "Probit":
+            raise SpecificationError(
+                f"error_covariance() is defined for probit results; a {self.model_name} has "
+                "no estimated error covariance (its errors are iid with a fixed scale)."
+            )
+        from choicemodels.models.probit import error_covariance
+
+        return error_covariance(self.spec, self.estimates[self.n_beta:])
+
+    def error_correlation(self) -> pd.DataFrame:
+        """Correlation matrix of :meth:`error_covariance`."""
+        cov = self.error_covariance()
+        sd = np.sqrt(np.diag(cov.to_numpy()))
+        return cov / np.outer(sd, sd)
 
     def refit_without(self, omit: list) -> ChoiceResults:
         """The same model fitted without the alternatives in ``omit`` (and the situations choosing them)."""

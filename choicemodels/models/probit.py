@@ -1,0 +1,433 @@
+r"""Multinomial probit: normal errors with an iid, heteroskedastic or unstructured covariance.
+
+Shapes: N situations, J alternatives, K coefficients, P covariance parameters, R draws,
+M = J - 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from choicemodels.exceptions import SpecificationError
+from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
+from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
+from choicemodels.kernels.probit import (
+    Method,
+    SituationGroup,
+    auto_method,
+    choice_probabilities,
+    group_situations,
+    probit_loglike_obs,
+)
+from choicemodels.models.base import ChoiceModel
+from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
+
+__all__ = ["Probit", "error_covariance", "error_covariance_se"]
+
+Integration = Literal["auto", "ghk", "quadrature", "closed", "genz"]
+FitMethod = Literal["bfgs", "bhhh"]
+
+_LOGIT_SD = np.pi / np.sqrt(6.0)  # standard deviation of a standard Gumbel error
+_LOG_SD_FLOOR = -7.0  # a log standard deviation below this signals a vanishing variance
+
+
+def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecificationError(
+            f"{name} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}."
+        )
+    return value
+
+
+def _seed(rng: Any) -> int:
+    """An int seed: ``rng`` itself if an int, else one drawn once from ``default_rng(rng)``."""
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise SpecificationError(f"rng must be a non-negative int seed or a Generator; got {rng!r}.")
+        return int(rng)
+    if rng is None or isinstance(rng, np.random.Generator):
+        return int(np.random.default_rng(rng).integers(2**63))
+    raise SpecificationError(
+        f"rng must be an int seed, a numpy Generator or None; got {type(rng).__name__}."
+    )
+
+
+class Probit(ChoiceModel):
+    r"""Multinomial probit.
+
+    .. math::
+        U_{ij} = x_{ij}'\beta + e_{ij}, \qquad
+        d_i = (e_{ij} - e_{i,ref})_{j \ne ref} \sim N(0, \Omega(\theta)),
+
+    .. math::
+        P_{ic} = \Phi_m\big(b_i;\ A_c \Omega A_c'\big), \quad
+        b_{ik} = V_{ic} - V_{ij_k},
+
+    over the other available alternatives :math:`j_1..j_m` (:math:`A_c` differences the
+    errors against c). Parameters: ``beta`` (K) then ``theta`` (P), see
+    :mod:`choicemodels.kernels.mvn`. Normalisation (scale):
+
+    * ``"iid"``: :math:`e_j \sim N(0, 1)`, :math:`\Omega = I + 11'`; P = 0. With two
+      alternatives the coefficients are :math:`\sqrt 2` times those of a binary probit
+      whose latent error has variance 1.
+    * ``"heteroskedastic"``: independent :math:`e_j \sim N(0, s_j^2)`, :math:`s_{ref} = 1`,
+      ``theta = log s_j``; P = J - 1; J >= 3.
+    * ``"unstructured"``: :math:`\Omega = LL'`, :math:`L` lower-triangular with
+      :math:`L_{00} = \Omega_{00} = 1` (the first non-reference difference has variance 1,
+      so an iid model appears with :math:`\Omega = (I + 11')/2`); P = J(J-1)/2 - 1; J >= 3.
+
+    Integration (``integration``): ``"auto"`` uses the exact method when there is one
+    (Gauss-Hermite ``"quadrature"`` for independent errors, ``"closed"`` forms for an
+    unstructured covariance with J <= 3), else ``"ghk"``; ``"genz"`` (scipy's
+    :func:`~scipy.stats.multivariate_normal.cdf`) is a slow reference for
+    :meth:`loglike` and :meth:`predict` only. GHK uses ``draws`` uniform draws per
+    situation from ``sequence``, generated once from the seed ``rng`` and fixed during the
+    fit (common random numbers). ``rng`` is recorded as an int seed in ``spec["options"]``
+    (drawn once from a Generator or fresh entropy if not an int), so results reproduce.
+
+    The fit starts from a logit on the same design, rescaled to the probit's error scale,
+    and maximises the (simulated) log-likelihood with the analytic gradient:
+    ``method="bfgs"`` (default) is BFGS started from the BHHH metric (the outer product of
+    the per-situation scores), ``"bhhh"`` takes BHHH steps throughout; both stop when the
+    BHHH decrement :math:`g'(S'S)^{-1}g` falls below ``tol`` (default 1e-8). Standard
+    errors invert central differences of the analytic gradient.
+
+    Parameters
+    ----------
+    formula, data, obs, alt, ref, avail, weights : as for :class:`~choicemodels.Logit`.
+    cov : {"iid", "heteroskedastic", "unstructured"}
+    integration : {"auto", "ghk", "quadrature", "closed", "genz"}
+    draws : int, GHK draws per situation (R).
+    sequence : {"halton", "sobol", "pseudo"}
+    antithetic : bool, mirror the draws (u and 1 - u).
+    rng : int, numpy Generator or None; seed of the draws.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> m = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode",
+    ...               ref="car", cov="iid")
+    >>> r = m.fit()
+    >>> r.converged, round(r.llf, 3)
+    (True, -197.173)
+    >>> r.error_covariance().shape
+    (3, 3)
+    """
+
+    model_name = "Probit"
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        obs: str,
+        alt: str,
+        ref: Any = None,
+        avail: str | None = None,
+        weights: str | None = None,
+        cov: Structure = "iid",
+        integration: Integration = "auto",
+        draws: int = 500,
+        sequence: Sequence = "halton",
+        antithetic: bool = False,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        self._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
+                          antithetic=antithetic, rng=rng)
+        super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: np.ndarray,
+        chosen: np.ndarray,
+        *,
+        avail: np.ndarray | None = None,
+        names: list[str] | None = None,
+        weights: np.ndarray | None = None,
+        cov: Structure = "iid",
+        integration: Integration = "auto",
+        draws: int = 500,
+        sequence: Sequence = "halton",
+        antithetic: bool = False,
+        rng: int | np.random.Generator | None = None,
+    ) -> Probit:
+        """Probit from arrays: X (N, J, K), chosen (N,) in 0..J-1, avail (N, J) 0/1.
+
+        Alternatives are labelled 0..J-1 with reference 0; probit options as in the class.
+        """
+        model = cls.__new__(cls)
+        model._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
+                           antithetic=antithetic, rng=rng)
+        model._init_arrays(X, chosen, avail, names, weights)
+        return model
+
+    # ---- options ----------------------------------------------------------------------
+    def _set_options(self, *, cov, integration, draws, sequence, antithetic, rng) -> None:
+        self.structure: Structure = _choice(cov, "cov", get_args(Structure))
+        self.integration = _choice(integration, "integration", get_args(Integration))
+        if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
+            raise SpecificationError(f"draws must be an int >= 1 (GHK draws per situation); got {draws!r}.")
+        self.draws = int(draws)
+        self.sequence: Sequence = _choice(sequence, "sequence", get_args(Sequence))
+        if not isinstance(antithetic, (bool, np.bool_)):
+            raise SpecificationError(f"antithetic must be True or False; got {antithetic!r}.")
+        self.antithetic = bool(antithetic)
+        self.seed = _seed(rng)
+
+    def _options(self) -> dict:
+        return {"cov": self.structure, "integration": self.integration, "draws": self.draws,
+                "sequence": self.sequence, "antithetic": self.antithetic, "rng": self.seed}
+
+    def _init(self, design, data, spec) -> None:
+        n_alts = design.n_alts
+        if self.structure != "iid" and n_alts == 2:
+            raise SpecificationError(
+                f"cov={self.structure!r} is not identified with two alternatives: only the "
+                "variance of the single error difference matters and it fixes the scale. "
+                "Use cov='iid'."
+            )
+        if self.integration == "quadrature" and self.structure == "unstructured":
+            raise SpecificationError(
+                "integration='quadrature' needs independent errors (cov='iid' or "
+                "'heteroskedastic'); an unstructured covariance couples the dimensions. "
+                "Use integration='ghk' (or 'auto')."
+            )
+        if self.integration == "closed" and n_alts > 3:
+            raise SpecificationError(
+                f"integration='closed' covers at most three alternatives; these data have "
+                f"J = {n_alts}. Use integration='auto', 'ghk' or 'quadrature'."
+            )
+        self.method: Method = (
+            auto_method(self.structure, n_alts) if self.integration == "auto" else self.integration
+        )
+        super()._init(design, data, spec)
+
+    @cached_property
+    def groups(self) -> tuple[SituationGroup, ...]:
+        """Situations grouped by (chosen, available set) for the likelihood kernel."""
+        return group_situations(self.design.chosen, self.design.avail)
+
+    @cached_property
+    def uniforms(self) -> np.ndarray | None:
+        """(N, R, J - 2) fixed GHK draws (None for the exact methods).
+
+        Keyed by situation id (:func:`~choicemodels.kernels.draws.keyed_uniform_draws`):
+        a situation's draws depend on the seed and its id only, not on row order or on
+        how the data are partitioned.
+        """
+        if self.method != "ghk":
+            return None
+        from choicemodels.distributed import situation_keys
+
+        d = self.design
+        return keyed_uniform_draws(situation_keys(d.obs_ids), max(d.n_alts - 2, 0), self.draws,
+                                   sequence=self.sequence, antithetic=self.antithetic,
+                                   rng=self.seed)
+
+    def _extra_info(self) -> tuple[tuple[str, str], ...]:
+        simulated = self.method == "ghk"
+        integration = f"{self.method} (auto)" if self.integration == "auto" else self.method
+        return (
+            ("Error covariance", self.structure),
+            ("Integration", integration),
+            ("Draws", str(self.draws) if simulated else "none (exact)"),
+            ("Sequence", f"{self.sequence}{', antithetic' if self.antithetic else ''}"
+             if simulated else "none (exact)"),
+            ("Seed", str(self.seed)),
+        )
+
+    # ---- likelihood -------------------------------------------------------------------
+    @property
+    def param_names(self) -> list[str]:
+        d = self.design
+        return list(d.names) + cov_param_names(self.structure, list(d.alternatives), d.ref)
+
+    def _kernel_options(self) -> dict:
+        return {"structure": self.structure, "ref": self.design.ref, "method": self.method,
+                "uniforms": self.uniforms, "genz_rng": self.seed}
+
+    def _loglike_scores(self, params: np.ndarray, grad: bool):
+        return probit_loglike_obs(np.asarray(params, float), self.design.X, self.groups,
+                                  grad=grad, **self._kernel_options())
+
+    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
+        return self._loglike_scores(params, grad=False)[0]
+
+    def score_obs(self, params: np.ndarray) -> np.ndarray:
+        if self.method == "genz":
+            raise SpecificationError(
+                "integration='genz' gives the log-likelihood only (no analytic gradient); "
+                "use integration='auto' or 'ghk' to fit, and 'genz' to check loglike()."
+            )
+        return self._loglike_scores(params, grad=True)[1]
+
+    def _probabilities(self, params, X, avail):
+        return choice_probabilities(np.asarray(params, float), X, avail, **self._kernel_options())
+
+    # ---- estimation -------------------------------------------------------------------
+    def start_params(self) -> np.ndarray:
+        """Logit estimates rescaled to the probit's error scale, and the iid covariance.
+
+        Gumbel errors have sd :math:`\\pi/\\sqrt 6`; the probit errors have sd 1 (iid,
+        heteroskedastic) or :math:`1/\\sqrt 2` (unstructured, :math:`\\Omega_{00} = 1`).
+        """
+        from choicemodels.kernels.logit import logit_loglike_derivatives
+
+        d = self.design
+        known = d.chosen >= 0
+        X, chosen, avail = d.X[known], d.chosen[known], d.avail[known]
+        w = None if d.weights is None else d.weights[known]
+        out = newton_maximize(lambda b: logit_loglike_derivatives(b, X, chosen, avail, w),
+                              np.zeros(d.n_params), maxiter=50, tol=1e-8)
+        beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
+        sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
+        beta = beta / _LOGIT_SD * sd
+        return np.concatenate([beta, cov_start(self.structure, d.n_alts)])
+
+    def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        r"""Weighted totals: log-likelihood, gradient (K + P,) and the outer product of the
+        scores :math:`\sum_i w_i s_i s_i'` (K + P, K + P); ``-inf`` outside the domain."""
+        with np.errstate(all="ignore"):  # trial points outside the domain are rejected below
+            ll, scores = self._loglike_scores(params, grad=True)
+        if not np.all(np.isfinite(ll)) or not np.all(np.isfinite(scores)):
+            return -np.inf, np.full(params.size, np.nan), np.full((params.size,) * 2, np.nan)
+        w = self.design.weights
+        ws = scores if w is None else scores * w[:, None]
+        return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
+
+    def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:
+        method = _choice(method or "bfgs", "method", get_args(FitMethod))
+        tol = tol or 1e-8
+        if method == "bhhh":
+            def fun(params):
+                ll, g, opg = self._sums(params)
+                return ll, g, -opg
+
+            out = newton_maximize(fun, start, maxiter=maxiter or 500, tol=tol)
+            # the outer product of scores steers the search; standard errors need the Hessian
+            return dataclasses.replace(out, H=None)
+        return bfgs_opg_maximize(self._sums, start, maxiter=maxiter or 500, tol=tol)
+
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
+        """Name the covariance parameters running to a zero variance when the fit stalls."""
+        if outcome.converged:
+            return True, outcome.message
+        names = self.param_names[self.design.n_params:]
+        theta = outcome.x[self.design.n_params:]
+        vanishing = [n for n, v in zip(names, theta) if n.startswith("log_") and v < _LOG_SD_FLOOR]
+        if not vanishing:
+            return False, outcome.message
+        return False, (
+            f"{outcome.message}; {', '.join(vanishing)} run(s) towards -inf: the maximum lies "
+            "on the boundary where an error variance is zero. Use a simpler cov= (e.g. 'iid') "
+            "or check the data of those alternatives."
+        )
+
+
+def _opg_solve(opg: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """:math:`(S'S + \mu I)^{-1} g` with a tiny ridge ``mu`` for rank-deficient scores."""
+    ridge = 1e-10 * max(float(np.trace(opg)) / len(g), 1e-300)
+    return linalg.solve(opg + ridge * np.eye(len(g)), g, assume_a="pos")
+
+
+def bfgs_opg_maximize(
+    sums: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]],
+    x0: np.ndarray,
+    *,
+    maxiter: int = 500,
+    tol: float = 1e-8,
+    max_halvings: int = 40,
+) -> OptimizeOutcome:
+    r"""BFGS started from the BHHH metric, stopped by the scale-free BHHH decrement.
+
+    The inverse-Hessian approximation starts at :math:`B_0 = (S'S)^{-1}`, the inverse
+    outer product of the scores at ``x0`` (so the first step is a BHHH step and the
+    parameters' units do not matter), and is updated by BFGS with
+    :math:`s = x_{k+1} - x_k`, :math:`y = g_k - g_{k+1}` whenever :math:`s'y > 0`. Steps
+    backtrack until the Armijo condition holds. Convergence: :math:`g'(S'S)^{-1}g <`
+    ``tol`` (about twice the remaining gain in the log-likelihood).
+
+    Parameters
+    ----------
+    sums : ``sums(x) -> (f, g, S'S)``: value, gradient (P,) and outer product of the
+        per-situation scores (P, P); a non-finite ``f`` marks points outside the domain.
+    x0 : (P,) start.
+    """
+    x = np.array(x0, dtype=float)
+    f, g, opg = sums(x)
+    if not np.isfinite(f):
+        return OptimizeOutcome(x, f, g, None, 0, False, "log-likelihood not finite at the start")
+    inv_h = linalg.pinvh(opg)
+    for it in range(maxiter + 1):
+        decrement = float(g @ _opg_solve(opg, g))
+        if decrement < tol:
+            return OptimizeOutcome(x, f, g, None, it, True, "BHHH decrement below tolerance")
+        if it == maxiter:
+            break
+        d = inv_h @ g
+        slope = float(g @ d)
+        if slope <= 0:  # lost ascent: restart from the BHHH metric
+            inv_h = linalg.pinvh(opg)
+            d = inv_h @ g
+            slope = float(g @ d)
+        t = 1.0
+        for _ in range(max_halvings):
+            x_new = x + t * d
+            f_new, g_new, opg_new = sums(x_new)
+            if np.isfinite(f_new) and f_new >= f + 1e-4 * t * slope:
+                break
+            t *= 0.5
+        else:
+            return OptimizeOutcome(x, f, g, None, it, False,
+                                   "no progress: line search could not increase the log-likelihood")
+        s, y = x_new - x, g - g_new
+        sy = float(s @ y)
+        if sy > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
+            rho = 1.0 / sy
+            v = np.eye(len(x)) - rho * np.outer(s, y)
+            inv_h = v @ inv_h @ v.T + rho * np.outer(s, s)
+        x, f, g, opg = x_new, f_new, g_new, opg_new
+    return OptimizeOutcome(x, f, g, None, maxiter, False,
+                           f"maximum number of iterations ({maxiter}) reached")
+
+
+def _structure_of(spec: dict) -> tuple[str, list, int]:
+    labels = list(spec["alternatives"])
+    return spec["options"]["cov"], labels, labels.index(spec["ref"])
+
+
+def error_covariance(spec: dict, theta: np.ndarray) -> pd.DataFrame:
+    r"""(J-1) x (J-1) covariance :math:`\Omega` of the error differences against ``ref``.
+
+    Indexed by the non-reference alternatives in column order, in the model's
+    normalisation (iid: :math:`I + 11'`; unstructured: :math:`\Omega_{00} = 1`).
+    """
+    structure, labels, ref = _structure_of(spec)
+    omega = diff_covariance(np.asarray(theta, float), structure, len(labels))[0]
+    others = [a for j, a in enumerate(labels) if j != ref]
+    return pd.DataFrame(omega, index=pd.Index(others, name="alternative"), columns=others)
+
+
+def error_covariance_se(spec: dict, theta: np.ndarray, cov_theta: np.ndarray) -> pd.DataFrame:
+    r"""Delta-method standard errors of :func:`error_covariance`.
+
+    :math:`\operatorname{se}(\Omega_{kl})^2 = g_{kl}' V_\theta g_{kl}`,
+    :math:`g_{kl} = \partial\Omega_{kl}/\partial\theta` (analytic), :math:`V_\theta` (P, P)
+    the covariance of the estimated ``theta``. Fixed entries have standard error 0.
+    """
+    structure, labels, ref = _structure_of(spec)
+    d_omega = diff_covariance(np.asarray(theta, float), structure, len(labels))[1]  # (P, M, M)
+    var = np.einsum("pkl,pq,qkl->kl", d_omega, np.asarray(cov_theta, float), d_omega)
+    frame = error_covariance(spec, theta)
+    return pd.DataFrame(np.sqrt(var), index=frame.index, columns=frame.columns)
