@@ -26,9 +26,10 @@ backward sweep over the m dimensions). With weights
 
 Everything is vectorised over situations and draws (arrays of shape (n, R)); the only
 Python loop runs over the m dimensions. Work is done in chunks of situations to bound
-memory. Log-probabilities come from :math:`\log\Phi` (with :func:`scipy.special.log_ndtr`
-where :math:`\Phi` underflows) and a log-sum-exp over draws; :math:`u q` is kept at or
-above the smallest normal double before :math:`\Phi^{-1}`.
+memory. The product over dimensions is taken directly and redone as a sum of
+:func:`scipy.special.log_ndtr` terms for the draws where it falls below 1e-280; draws are
+combined by a log-sum-exp, and :math:`u q` is kept at or above the smallest normal double
+before :math:`\Phi^{-1}`.
 """
 
 from __future__ import annotations
@@ -41,18 +42,18 @@ __all__ = ["ghk_log_prob"]
 _SQRT_HALF = np.sqrt(0.5)
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _TINY = np.finfo(float).tiny
+_SMALL = 1e-280  # below this, products of probabilities are redone in logs
 _CHUNK_ELEMENTS = 2**16  # situations x draws per chunk
 
 
-def _norm_cdf_and_log(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Phi(t) and log Phi(t), the latter exact in the far lower tail too."""
-    q = 0.5 * special.erfc(-_SQRT_HALF * t)
-    with np.errstate(divide="ignore"):
-        log_q = np.log(q)
-    small = q < 1e-300
+def _mills_ratio(t: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """phi(t) / Phi(t) given q = Phi(t), through log_ndtr where q underflows."""
+    small = q < _SMALL
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.exp(-0.5 * t**2 - _LOG_SQRT_2PI) / q
     if small.any():
-        log_q[small] = special.log_ndtr(t[small])
-    return q, log_q
+        out[small] = np.exp(-0.5 * t[small] ** 2 - special.log_ndtr(t[small]) - _LOG_SQRT_2PI)
+    return out
 
 
 def ghk_log_prob(
@@ -105,17 +106,18 @@ def ghk_log_prob(
 
 def _ghk_chunk(b, chol, u, n_draws, grad):
     n, m = b.shape
-    t, log_q, z, ratio = [], [], [], []
-    log_prod = np.zeros((n, n_draws))
+    t, q, z, ratio = [], [], [], []
+    prod = np.ones((n, n_draws))
     for k in range(m):
         a = np.repeat(b[:, k : k + 1], n_draws, axis=1)
         for l in range(k):
             a -= chol[k, l] * z[l]
-        t_k = a / chol[k, k]
-        q_k, log_q_k = _norm_cdf_and_log(t_k)
-        log_prod += log_q_k
+        t_k = np.multiply(a, 1.0 / chol[k, k], out=a)
+        q_k = special.erfc(-_SQRT_HALF * t_k)
+        q_k *= 0.5
+        prod *= q_k
         t.append(t_k)
-        log_q.append(log_q_k)
+        q.append(q_k)
         if k < m - 1:
             p_k = np.maximum(u[:, :, k] * q_k, _TINY)
             z_k = special.ndtri(p_k)
@@ -123,6 +125,11 @@ def _ghk_chunk(b, chol, u, n_draws, grad):
             if grad:
                 # u q / phi(z): derivative of z = ndtri(u q) with respect to log q
                 ratio.append(p_k * np.exp(0.5 * z_k**2 + _LOG_SQRT_2PI))
+    with np.errstate(divide="ignore"):
+        log_prod = np.log(prod)
+    small = prod < _SMALL
+    if small.any():
+        log_prod[small] = sum(special.log_ndtr(t_k[small]) for t_k in t)
     peak = log_prod.max(axis=1, keepdims=True)
     weights = np.exp(log_prod - peak)
     total = weights.sum(axis=1)
@@ -134,9 +141,8 @@ def _ghk_chunk(b, chol, u, n_draws, grad):
     d_chol = np.zeros((n, m, m))
     z_bar = [np.zeros((n, n_draws)) for _ in range(m - 1)]
     for k in range(m - 1, -1, -1):
-        mills = np.exp(-0.5 * t[k] ** 2 - log_q[k] - _LOG_SQRT_2PI)
         t_bar = weights if k == m - 1 else weights + z_bar[k] * ratio[k]
-        t_bar = t_bar * mills
+        t_bar = t_bar * _mills_ratio(t[k], q[k])
         a_bar = t_bar / chol[k, k]
         d_b[:, k] = a_bar.sum(axis=1)
         d_chol[:, k, k] = -np.einsum("nr,nr->n", t_bar, t[k]) / chol[k, k]
