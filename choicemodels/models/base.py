@@ -36,6 +36,12 @@ class ChoiceModel:
 
     model_name: ClassVar[str] = "ChoiceModel"
 
+    def __new__(cls, formula: str | None = None, data: Any = None, *args: Any, **kwargs: Any):
+        """A Dask DataFrame as ``data`` selects the distributed variant of the model."""
+        from choicemodels.distributed import distributed_class, is_dask_frame
+
+        return super().__new__(distributed_class(cls) if is_dask_frame(data) else cls)
+
     def __init__(
         self,
         formula: str,
@@ -47,7 +53,7 @@ class ChoiceModel:
         avail: str | None = None,
         weights: str | None = None,
     ) -> None:
-        design = design_from_formula(
+        design = self._build_design(
             formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights
         )
         spec = {
@@ -75,6 +81,8 @@ class ChoiceModel:
         model = cls.__new__(cls)
         model._init_arrays(X, chosen, avail, names, weights)
         return model
+
+    _build_design = staticmethod(design_from_formula)
 
     def _init_arrays(self, X, chosen, avail, names, weights) -> None:
         design = validate_arrays(X, chosen, avail=avail, weights=weights, names=names)
@@ -190,7 +198,7 @@ class ChoiceModel:
         converged, message = self._diagnose(outcome)
         params = outcome.x
         hess = outcome.H if outcome.H is not None else self.hessian(params)
-        scores = None if cov_type == "nonrobust" else self._weighted(self.score_obs(params))
+        scores = None if cov_type == "nonrobust" else self._robust_scores(params)
         cov, note = covariance(hess, scores, cov_type=cov_type, groups=groups)
         if note:
             involved = _weak_directions(hess, self.param_names)
@@ -225,6 +233,10 @@ class ChoiceModel:
 
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         return ()
+
+    def _robust_scores(self, params: np.ndarray) -> np.ndarray:
+        """(N, P) weighted scores S whose products S'S form the sandwich's meat."""
+        return self._weighted(self.score_obs(params))
 
     def _check_start(self, start) -> np.ndarray:
         n = len(self.param_names)

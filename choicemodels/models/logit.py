@@ -63,30 +63,27 @@ class Logit(ChoiceModel):
         d = self.design
         return logit_scores(np.asarray(params, float), d.X, d.chosen, d.avail)
 
-    def loglike(self, params: np.ndarray) -> float:
+    def _derivatives(self, beta: np.ndarray, hessian: bool = True):
+        """Weighted log-likelihood, gradient (K,) and Hessian (K, K) (or None) at ``beta``."""
         d = self.design
-        return float(logit_loglike_derivatives(np.asarray(params, float), d.X, d.chosen, d.avail, d.weights, hessian=False)[0])
+        return logit_loglike_derivatives(np.asarray(beta, float), d.X, d.chosen, d.avail, d.weights, hessian=hessian)
+
+    def loglike(self, params: np.ndarray) -> float:
+        return float(self._derivatives(params, hessian=False)[0])
 
     def score(self, params: np.ndarray) -> np.ndarray:
-        d = self.design
-        return logit_loglike_derivatives(np.asarray(params, float), d.X, d.chosen, d.avail, d.weights, hessian=False)[1]
+        return self._derivatives(params, hessian=False)[1]
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         """Analytic Hessian :math:`-\\sum_i w_i X_i'(\\operatorname{diag} p_i - p_i p_i')X_i`."""
-        d = self.design
-        return logit_loglike_derivatives(np.asarray(params, float), d.X, d.chosen, d.avail, d.weights)[2]
+        return self._derivatives(params)[2]
 
     def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:
         if method not in (None, "newton"):
             from choicemodels.exceptions import SpecificationError
 
             raise SpecificationError(f"Logit is fitted by method='newton'; got {method!r}.")
-        d = self.design
-
-        def fun(beta):
-            return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights)
-
-        return newton_maximize(fun, start, maxiter=maxiter or 100, tol=tol or 1e-14)
+        return newton_maximize(self._derivatives, start, maxiter=maxiter or 100, tol=tol or 1e-14)
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
         d = self.design

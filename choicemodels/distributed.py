@@ -1,0 +1,379 @@
+r"""Fits on choice data larger than memory, mapped over the partitions of a Dask DataFrame.
+
+A Dask DataFrame in long format (any partitioning) as ``data=`` of :class:`~choicemodels.Logit`
+or :class:`~choicemodels.Probit` selects the distributed variant of the model, which runs on the
+active Dask client (``dask.distributed.Client``, ``LocalCluster`` or a real cluster; without a
+client, Dask's local scheduler):
+
+1. if the partitions may split a situation (their ranges of ``obs`` overlap), the rows are
+   shuffled on ``obs`` so that every situation lies in one partition;
+2. the sorted alternative labels are computed once over all the data; every partition is
+   validated by the in-memory rules (:class:`~choicemodels.ChoiceDataError`) and turned into a
+   :class:`~choicemodels.formula.Design` with those alternatives, persisted on the workers;
+3. every evaluation of the likelihood maps a chunk kernel over the partitions and adds the
+   sums it returns: the log-likelihood, the gradient (P,) and the Hessian or the outer
+   product of the scores (P, P). Only parameters and these sums travel.
+
+The log-likelihood is a sum over situations, so the sums, the Newton steps and the estimates
+are those of the in-memory fit up to the order of floating-point additions. Probit GHK draws
+are keyed by situation id (:func:`~choicemodels.kernels.draws.keyed_uniform_draws`), so they do
+not depend on the partitioning either.
+
+Per-situation quantities (``loglike_obs``, ``predict``, elasticities) are not gathered from the
+cluster: compute them on an in-memory sample with ``results.predict(data=df)``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from functools import cache, partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from choicemodels.data import _resolve_alternatives, check_columns
+from choicemodels.exceptions import ChoiceDataError, SeparationWarning, SpecificationError
+from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
+from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
+from choicemodels.models.logit import Logit
+from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
+from choicemodels.models.separation import divergence_suspected
+from choicemodels.results import ChoiceResults
+
+__all__ = [
+    "DistributedDesign",
+    "DistributedLogit",
+    "DistributedModel",
+    "distributed_class",
+    "distributed_design",
+    "is_dask_frame",
+    "map_parts",
+    "map_sum",
+    "situation_keys",
+]
+
+
+def is_dask_frame(data: Any) -> bool:
+    """Whether ``data`` is a Dask DataFrame (without importing Dask)."""
+    dd = sys.modules.get("dask.dataframe")
+    return dd is not None and isinstance(data, dd.DataFrame)
+
+
+def situation_keys(obs_ids: np.ndarray) -> np.ndarray:
+    """(N,) uint64 keys of situation ids: pandas' stable hash, equal in every process."""
+    return pd.util.hash_array(np.asarray(obs_ids))
+
+
+@dataclass(frozen=True, eq=False)
+class DistributedDesign:
+    """Design of a model whose data stay on the Dask workers.
+
+    Attributes
+    ----------
+    parts : tuple of futures (or of designs, without a ``dask.distributed`` client)
+        One :class:`~choicemodels.formula.Design` per non-empty partition, held by the workers.
+    names, alternatives, ref : as in :class:`~choicemodels.formula.Design`.
+    n_obs, n_alts, n_params : N, J and K.
+    ll_equal_shares : :math:`\sum_i w_i \log(1 / |A_i|)`.
+    """
+
+    parts: tuple
+    names: tuple[str, ...]
+    alternatives: tuple
+    ref: int
+    n_obs: int
+    n_alts: int
+    n_params: int
+    ll_equal_shares: float
+
+    weights = None  # weights are applied inside the partitions
+
+
+# ---- tasks run on the workers ------------------------------------------------------------
+def _obs_range(obs: pd.Series) -> pd.DataFrame:
+    """One row (low, high): the range of the situation ids of a partition (none if empty)."""
+    if len(obs) == 0:
+        return pd.DataFrame({"low": obs.iloc[:0], "high": obs.iloc[:0]})
+    return pd.DataFrame({"low": [obs.min()], "high": [obs.max()]})
+
+
+def _partition_design(frame: pd.DataFrame, roles: dict) -> Design | None:
+    """The validated design of one partition (``None`` if it is empty)."""
+    if len(frame) == 0:
+        return None
+    return design_from_formula(
+        roles["formula"], frame, obs=roles["obs"], alt=roles["alt"], ref=roles["ref"],
+        avail=roles["avail"], weights=roles["weights"], alternatives=roles["alternatives"],
+        check_identified=False,
+    )
+
+
+def _names_of(d: Design | None) -> tuple[str, ...] | None:
+    return None if d is None else d.names
+
+
+def _summary(d: Design) -> tuple[int, float, np.ndarray, np.ndarray, float]:
+    """N, equal-shares log-likelihood, availability counts (J,), -Hessian at 0 (K, K), sum of weights."""
+    log_shares = -np.log(d.avail.sum(axis=1))
+    w = np.ones(d.n_obs) if d.weights is None else d.weights
+    _, _, hess = logit_loglike_derivatives(np.zeros(d.n_params), d.X, d.chosen, d.avail)
+    return d.n_obs, float(w @ log_shares), d.avail.sum(axis=0), -hess, float(w.sum())
+
+
+def _logit_sums(d: Design, beta: np.ndarray, hessian: bool) -> tuple:
+    return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, hessian=hessian, threads=1)
+
+
+def _constants_sums(d: Design, gamma: np.ndarray) -> tuple:
+    """Sums of the logit with alternative-specific constants only (observed shares)."""
+    keep = [j for j in range(d.n_alts) if j != d.ref]
+    X = np.zeros((d.n_obs, d.n_alts, len(keep)))
+    X[:, keep, np.arange(len(keep))] = 1.0
+    X *= d.avail[:, :, None]
+    return logit_loglike_derivatives(gamma, X, d.chosen, d.avail, d.weights)
+
+
+def _logit_opg(d: Design, beta: np.ndarray) -> tuple:
+    s = logit_scores(beta, d.X, d.chosen, d.avail)
+    ws = s if d.weights is None else s * d.weights[:, None]
+    return (ws.T @ ws,)
+
+
+# ---- driver on the client ----------------------------------------------------------------
+def _active_client() -> Any:
+    """The active ``dask.distributed`` client, or ``None``."""
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def map_sum(task: Callable, parts: Sequence, *args: Any) -> tuple:
+    """Run ``task(part, *args)`` on every partition and add the returned tuples elementwise.
+
+    ``parts`` are futures on the workers of a ``dask.distributed`` client (the tasks run
+    there and only their results travel) or designs in memory. ``None`` entries stay
+    ``None``; everything else (floats, arrays) is summed in partition order.
+    """
+    values = map_parts(partial(_call, task, args), parts)
+    return tuple(
+        None if column[0] is None else sum(column[1:], start=column[0])
+        for column in zip(*values)
+    )
+
+
+def map_parts(task: Callable, parts: Sequence) -> list:
+    """``[task(part) for part in parts]``, run where the parts are (workers or memory)."""
+    if parts and hasattr(parts[0], "client"):
+        client = parts[0].client
+        return client.gather(client.map(task, parts, pure=False))
+    return [task(part) for part in parts]
+
+
+def _call(task: Callable, args: tuple, part: Any) -> Any:
+    return task(part, *args)
+
+
+def _check_identified(neg_hessian: np.ndarray, names: Sequence[str]) -> None:
+    r"""Raise if :math:`-H(0) = \sum_i X_i'(\operatorname{diag} p_i - p_i p_i')X_i` (equal shares) is singular.
+
+    Its null space is that of the within-situation deviations of X: columns that are
+    constant, do not vary within situations, or are collinear within situations.
+    """
+    scale = np.sqrt(np.maximum(np.diag(neg_hessian), 0.0))
+    flat = scale <= 1e-12 * max(scale.max(), 1e-300)
+    if flat.any():
+        raise SpecificationError(
+            f"columns {[names[k] for k in np.flatnonzero(flat)]} do not vary across the "
+            "alternatives of any situation (constant or situation-level); their coefficients "
+            "are not identified. Remove them, or move situation-level variables to part 2."
+        )
+    eigval, eigvec = np.linalg.eigh(neg_hessian / np.outer(scale, scale))
+    null = eigval < 1e-10 * eigval[-1]
+    if null.any():
+        involved = np.any(np.abs(eigvec[:, null]) > 1e-4, axis=1)
+        raise SpecificationError(
+            f"columns {[names[k] for k in np.flatnonzero(involved)]} are perfectly collinear "
+            "(within situations); their coefficients are not identified. Drop one of them."
+        )
+
+
+def _situations_split(ranges: pd.DataFrame) -> bool:
+    """Whether the (low, high) obs ranges of the partitions overlap (or cannot be ordered)."""
+    try:
+        ranges = sorted(zip(ranges["low"], ranges["high"]))
+        return any(nxt[0] <= prev[1] for prev, nxt in zip(ranges, ranges[1:]))
+    except TypeError:
+        return True
+
+
+def distributed_design(
+    formula: str,
+    data: Any,
+    *,
+    obs: str,
+    alt: str,
+    ref: Hashable | None = None,
+    avail: str | None = None,
+    weights: str | None = None,
+) -> DistributedDesign:
+    """Validate a Dask DataFrame in long format and persist one design per partition.
+
+    Parameters as in :func:`~choicemodels.formula.design_from_formula`; ``data`` is a Dask
+    DataFrame with one row per (situation, alternative), situations possibly split across
+    partitions.
+    """
+    import dask
+
+    parts_of_formula = parse_formula(formula)
+    meta = data._meta
+    variables = formula_variables(formula)
+    check_columns(meta, variables, f"formula {formula!r}", SpecificationError)
+    roles = [("obs=", obs), ("alt=", alt), ("the response (choice column)", parts_of_formula.response)]
+    roles += [(role, name) for role, name in (("avail=", avail), ("weights=", weights)) if name]
+    for role, name in roles:
+        check_columns(meta, [name], role)
+    used = list(dict.fromkeys([name for _, name in roles] + list(variables)))
+    data = data[used]
+
+    ranges_meta = pd.DataFrame({"low": meta[obs].iloc[:0], "high": meta[obs].iloc[:0]})
+    labels, ranges = dask.compute(
+        data[alt].drop_duplicates(), data[obs].map_partitions(_obs_range, meta=ranges_meta)
+    )
+    if len(labels) == 0:
+        raise ChoiceDataError("the data are empty (no rows); nothing to estimate.")
+    alternatives = _resolve_alternatives(pd.Series(np.asarray(labels)), alt, None)
+    ref_index = _resolve_ref(ref, alternatives)
+    if _situations_split(ranges):
+        data = data.shuffle(on=obs)
+    spec = {"formula": formula, "obs": obs, "alt": alt, "ref": alternatives[ref_index],
+            "avail": avail, "weights": weights, "alternatives": alternatives}
+    designs = [dask.delayed(_partition_design)(p, spec) for p in data.to_delayed()]
+    client = _active_client()
+    designs = client.compute(designs) if client is not None else dask.compute(*designs)
+    described = map_parts(_names_of, designs)
+    parts = tuple(d for d, names in zip(designs, described) if names is not None)
+    names = next(names for names in described if names is not None)
+    n_obs, ll_shares, avail_counts, neg_hessian, total_weight = map_sum(_summary, parts)
+    never = np.flatnonzero(avail_counts == 0)
+    if never.size:
+        raise ChoiceDataError(
+            f"alternatives {[alternatives[j] for j in never]} of {alt!r} are never available "
+            f"(in {avail!r}); drop their rows."
+        )
+    if weights is not None and not total_weight > 0:
+        raise ChoiceDataError(f"weights column {weights!r} is zero everywhere; at least one weight must be positive.")
+    if len(names) > n_obs:
+        raise SpecificationError(
+            f"the model has more coefficients (K={len(names)}) than choice situations "
+            f"(N={n_obs}); use more data or fewer variables."
+        )
+    _check_identified(neg_hessian, names)
+    return DistributedDesign(
+        parts=parts, names=names, alternatives=alternatives, ref=ref_index, n_obs=int(n_obs),
+        n_alts=len(alternatives), n_params=len(names), ll_equal_shares=float(ll_shares),
+    )
+
+
+# ---- models ------------------------------------------------------------------------------
+def _kept_on_workers(what: str) -> SpecificationError:
+    return SpecificationError(
+        f"{what} is per situation and the data stay on the Dask workers; compute it on an "
+        "in-memory sample, e.g. results.predict(data=df) with a pandas DataFrame df."
+    )
+
+
+class DistributedModel:
+    """Mixin of a model fitted on Dask data: likelihood sums mapped over the partitions.
+
+    Subclasses provide ``_opg(params)``, the (P, P) sum of the outer products of the
+    weighted scores, and the model's likelihood sums through :func:`map_sum`.
+    """
+
+    _build_design = staticmethod(distributed_design)
+
+    def fit(
+        self,
+        *,
+        start: np.ndarray | None = None,
+        maxiter: int | None = None,
+        tol: float | None = None,
+        method: str | None = None,
+        cov_type: str = "nonrobust",
+        groups: np.ndarray | None = None,
+    ) -> ChoiceResults:
+        """Maximum-likelihood fit on the workers; as the in-memory ``fit`` without ``"cluster"``."""
+        if cov_type == "cluster":
+            raise SpecificationError(
+                "cov_type='cluster' needs the per-situation scores, which stay on the Dask "
+                "workers; use cov_type='nonrobust' or 'robust'."
+            )
+        return super().fit(start=start, maxiter=maxiter, tol=tol, method=method,
+                           cov_type=cov_type, groups=groups)
+
+    def _robust_scores(self, params: np.ndarray) -> np.ndarray:
+        """(P, P) rows R with R'R the outer-product sum of the scores (the sandwich's meat)."""
+        vals, vecs = np.linalg.eigh(self._opg(np.asarray(params, float)))
+        return (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
+
+    def _loglike_equal_shares(self) -> float:
+        return self.design.ll_equal_shares
+
+    def _loglike_constants(self) -> float:
+        parts = self.design.parts
+        fun = lambda gamma: map_sum(_constants_sums, parts, gamma)  # noqa: E731
+        return float(newton_maximize(fun, np.zeros(self.design.n_alts - 1), maxiter=100, tol=1e-12).f)
+
+    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
+        raise _kept_on_workers("loglike_obs")
+
+    def score_obs(self, params: np.ndarray) -> np.ndarray:
+        raise _kept_on_workers("score_obs")
+
+    def predict(self, params: np.ndarray) -> np.ndarray:
+        raise _kept_on_workers("predict")
+
+    def utilities(self, params: np.ndarray) -> np.ndarray:
+        raise _kept_on_workers("utilities")
+
+    def _perturbed(self, variable: str, marginal: bool):
+        raise _kept_on_workers("an elasticity")
+
+    def without_alternatives(self, omit: list):
+        raise _kept_on_workers("a refit without alternatives")
+
+
+class DistributedLogit(DistributedModel, Logit):
+    """:class:`~choicemodels.Logit` on Dask data: Newton steps on sums over the partitions."""
+
+    def _derivatives(self, beta: np.ndarray, hessian: bool = True):
+        return map_sum(_logit_sums, self.design.parts, np.asarray(beta, float), hessian)
+
+    def _opg(self, params: np.ndarray) -> np.ndarray:
+        return map_sum(_logit_opg, self.design.parts, params)[0]
+
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
+        if divergence_suspected(outcome):
+            message = (
+                "the coefficients diverge: the data appear (quasi-)completely separated. Fit "
+                "an in-memory sample to find the variables that predict the choice perfectly."
+            )
+            warnings.warn(message, SeparationWarning, stacklevel=3)
+            return False, message
+        return outcome.converged, outcome.message
+
+
+@cache
+def distributed_class(cls: type) -> type:
+    """The distributed variant of a model class (``cls`` itself if already distributed)."""
+    if issubclass(cls, DistributedModel):
+        return cls
+    if issubclass(cls, Logit):
+        return DistributedLogit
+    raise SpecificationError(f"{cls.__name__} cannot be fitted on a Dask DataFrame.")
