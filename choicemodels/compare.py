@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from choicemodels.exceptions import SpecificationError
 from choicemodels.inference import TestResult, lr_test, vuong_test
@@ -308,9 +309,9 @@ class Comparison:
     def notes(self) -> tuple[str, ...]:
         """Printed notes: the scale facts and the logit/probit ratios measured on these data."""
         out = [
-            "Scale: only beta/sigma is identified. Logit errors are standard Gumbel with sd "
-            f"pi/sqrt(6) = {LOGIT_SCALE:.4f}; iid probit errors have sd 1 (differences: "
-            "variance 2); 'coef / scale' divides by each model's sigma.",
+            ("Scale: only beta/sigma is identified. Logit errors are standard Gumbel with sd "
+             f"pi/sqrt(6) = {LOGIT_SCALE:.4f}; iid probit errors have sd 1 (differences: "
+             "variance 2); 'coef / scale' divides by each model's sigma."),
         ]
         ratios = self.scale_ratios()
         for col in ratios.columns:
@@ -394,7 +395,6 @@ class Comparison:
         """Matplotlib figure: scale-normalised coefficients with (1 - alpha) intervals, and
         each model's elasticity matrix as a heat map. Returns the ``Figure``."""
         import matplotlib.pyplot as plt
-        from scipy import stats
 
         n_el = len(self._elasticities)
         fig, axes = plt.subplots(1, 1 + n_el, figsize=(5 + 3.2 * n_el, 4.5), squeeze=False)
@@ -432,8 +432,6 @@ class Comparison:
 def _vuong_row(pair: str, a: ChoiceResults, b: ChoiceResults, la: str, lb: str) -> dict:
     corrected: TestResult = vuong_test(a, b)
     m = a.loglike_obs() - b.loglike_obs()
-    from scipy import stats
-
     z = float(m.sum() / (np.sqrt(m.size) * m.std(ddof=1)))
     z_s = corrected.statistic
     favours = la if z_s > 0 else lb

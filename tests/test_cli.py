@@ -109,7 +109,7 @@ def test_bad_input_exits_2_without_traceback(capsys, travel_csv, tmp_path, argv,
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"individual,mode,choice\n1,air\x00\xff\xfe,0,9,9\n\"unclosed")
     argv = [a.format(csv=travel_csv, bad=bad) for a in argv]
-    code, out, err = run(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code == 2
     assert err.startswith("error: ")
     assert match in err
@@ -128,7 +128,7 @@ def test_help(capsys):
 def test_python_dash_m_is_the_same_program():
     proc = subprocess.run([sys.executable, "-m", "choicemodels", "fit", "--data", "missing.csv",
                            "--formula", "y ~ x", "--obs", "o", "--alt", "a"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert proc.stderr == "error: no such file: missing.csv\n"
 
@@ -136,6 +136,6 @@ def test_python_dash_m_is_the_same_program():
 @pytest.mark.slow
 def test_default_compare_runs_logit_and_two_probits():
     proc = subprocess.run([sys.executable, "-m", "choicemodels", "compare"], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "Comparison of 3 models: logit, probit (iid), probit (unstructured)" in proc.stdout

@@ -114,7 +114,7 @@ def test_logit_on_red_bus_blue_bus_data_breaks_down_where_iia_binds():
     assert s.loc["P(1) at x_eval", "coverage"] < 0.2
     assert s.loc["P(1) at x_eval", "truth"] == pytest.approx(truth[1])
     # the coefficient ratio stays identified: the attributes enter every alternative alike
-    lo, hi = _binomial_band(0.95, 30)
+    lo, _ = _binomial_band(0.95, 30)
     assert lo <= s.loc["x2 / x1", "coverage"]
 
 
