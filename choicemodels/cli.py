@@ -39,7 +39,7 @@ def _add_probit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--draws", type=int, help="simulation draws per situation (GHK)")
     g.add_argument("--sequence", choices=["halton", "sobol", "pseudo"], help="draw sequence")
     g.add_argument("--rng", type=int, default=0, help="seed of the draws (default 0)")
-    g.add_argument("--method", choices=["bhhh", "bfgs", "l-bfgs-b"], help="probit optimiser")
+    g.add_argument("--method", choices=["bfgs", "bhhh"], help="probit optimiser")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -192,6 +192,29 @@ class Comparison:
                     cols[f"{self.labels[i]} / {self.labels[j]}"] = pd.concat([ratio, expected])
         return pd.DataFrame(cols)
 
+    def measured_scale_ratio(self, *, min_abs_z: float = 2.0) -> pd.DataFrame:
+        r"""Median logit / probit coefficient ratio per (logit, probit) pair.
+
+        Over the shared coefficients with :math:`|z| \ge` ``min_abs_z`` in both models: the
+        ratio of two estimates that are mostly noise (a constant near 0) says nothing about
+        the scales. Columns ``median``, ``coefficients`` (how many), ``expected``
+        (:math:`\sigma_{logit}/\sigma_{probit}`).
+        """
+        rows = {}
+        for i, a in enumerate(self.results):
+            for j, b in enumerate(self.results):
+                if a.model_name == "Logit" and b.model_name != "Logit":
+                    za, zb = a.tvalues.iloc[: a.n_beta], b.tvalues.iloc[: b.n_beta]
+                    used = [n for n in a.beta.index
+                            if n in b.beta.index and abs(za[n]) >= min_abs_z and abs(zb[n]) >= min_abs_z]
+                    ratio = a.beta[used] / b.beta[used]
+                    rows[f"{self.labels[i]} / {self.labels[j]}"] = {
+                        "median": float(ratio.median()) if used else np.nan,
+                        "coefficients": len(used),
+                        "expected": float(self.scales.iloc[i] / self.scales.iloc[j]),
+                    }
+        return pd.DataFrame(rows, index=["median", "coefficients", "expected"]).T
+
     # ---- fit ----------------------------------------------------------------------
     @cached_property
     def _predictions(self) -> list[np.ndarray | None]:
@@ -313,15 +336,15 @@ class Comparison:
              f"pi/sqrt(6) = {LOGIT_SCALE:.4f}; iid probit errors have sd 1 (differences: "
              "variance 2); 'coef / scale' divides by each model's sigma."),
         ]
-        ratios = self.scale_ratios()
-        for col in ratios.columns:
-            measured = ratios[col].drop("expected").replace([np.inf, -np.inf], np.nan).dropna()
-            if measured.empty:
+        for pair, row in self.measured_scale_ratio().iterrows():
+            if row["coefficients"] == 0:
+                out.append(f"Measured {pair}: no coefficient has |z| >= 2 in both models.")
                 continue
-            med = float(measured.median())
-            line = (f"Measured {col}: median coefficient ratio {med:.3f} over {measured.size} "
-                    f"coefficients (the error scales imply {ratios[col]['expected']:.3f})")
-            if col.endswith("(iid)"):
+            med = row["median"]
+            line = (f"Measured {pair}: median coefficient ratio {med:.3f} over the "
+                    f"{int(row['coefficients'])} coefficients with |z| >= 2 in both (the error "
+                    f"scales imply {row['expected']:.3f})")
+            if pair.endswith("(iid)"):
                 line += (f"; x sqrt(2) = {med * np.sqrt(2):.3f} against a probit whose error "
                          "difference has variance 1")
             out.append(line + ".")
@@ -384,7 +407,8 @@ class Comparison:
                                "variable": self.variable}
         for key, frame in (("coefficients", table), ("fit", self.fit_statistics()),
                            ("shares", self.shares()), ("tests", self.tests()),
-                           ("scale_ratios", self.scale_ratios())):
+                           ("scale_ratios", self.scale_ratios()),
+                           ("measured_scale_ratio", self.measured_scale_ratio())):
             out[key] = _records(frame)
         out["scales"] = {k: float(v) for k, v in self.scales.items()}
         out["elasticities"] = {k: _records(v) for k, v in self._elasticities.items()}
