@@ -101,6 +101,23 @@ def test_error_shrinks_with_draws_and_qmc_beats_pseudo():
     assert rmse["sobol", 512] < 0.3 * rmse["pseudo", 512]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_error_rates_accuracy_study(seed):
+    # larger version: more situations and replications, R from 64 to 2048
+    b, sigma = _random_problem(4, 25, seed=100 + seed)
+    chol = np.linalg.cholesky(sigma)
+    ref = np.array(
+        [multivariate_normal.cdf(row, cov=sigma, abseps=1e-7, releps=0, rng=0) for row in b]
+    )
+    for seq in ("pseudo", "halton", "sobol"):
+        small, large = (_rmse(b, chol, ref, seq, r, reps=50) for r in (64, 2048))
+        assert large < 0.35 * small  # 32 times the draws: Monte Carlo alone gives 0.18
+    pseudo, halton, sobol = (_rmse(b, chol, ref, seq, 2048, reps=50)
+                             for seq in ("pseudo", "halton", "sobol"))
+    assert halton < 0.2 * pseudo and sobol < 0.2 * pseudo
+
+
 def test_far_tail_stays_finite():
     b = np.array([[-30.0, -30.0, 1.0]])
     _, sigma = _random_problem(3, 1, seed=2)
