@@ -311,6 +311,23 @@ def test_from_arrays_binary_equals_statsmodels(binary):
                                  "rng": r.spec["options"]["rng"]}
 
 
+def test_vanishing_variance_is_reported():
+    # TravelMode's heteroskedastic probit has its maximum on the boundary s_bus = 0: the
+    # likelihood keeps rising as log_sd(bus) falls, and the fit says so by name
+    df = cm.datasets.load_travel_mode()
+    m = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car",
+                  cov="heteroskedastic")
+    with pytest.warns(cm.ConvergenceWarning, match=r"log_sd\(bus\) run\(s\) towards -inf"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cm.HessianWarning)
+            r = m.fit(maxiter=60)
+    assert not r.converged
+    k = m.param_names.index("log_sd(bus)")
+    lower = r.estimates.copy()
+    lower[k] -= 10
+    assert m.loglike(lower) > r.llf
+
+
 # ---- bad options ----------------------------------------------------------------------------
 
 

@@ -98,7 +98,8 @@ class Probit(ChoiceModel):
     ``method="bfgs"`` (default) is BFGS started from the BHHH metric (the outer product of
     the per-situation scores), ``"bhhh"`` takes BHHH steps throughout; both stop when the
     BHHH decrement :math:`g'(S'S)^{-1}g` falls below ``tol`` (default 1e-8). Standard
-    errors invert central differences of the analytic gradient.
+    errors invert forward differences of the analytic gradient (:meth:`hessian`); robust
+    ones use the per-situation scores.
 
     Parameters
     ----------
