@@ -7,14 +7,16 @@
 
 Data: generic coefficients, no constants, standard normal attributes, Gumbel errors. Each
 peer runs in the peers virtual environment (``bash benchmarks/setup_peers.sh``) in its own
-subprocess and temporary working directory, reading the data from a .npz file; peak memory
-is that subprocess's maximum resident set size. ``floor`` is one pass over X (``X @ beta``)
+subprocess and temporary working directory, reading the data from a .npz file; the timed fit
+follows the package's import and an untimed warm-up fit on 500 situations (one-time
+compilation, lazy imports); peak memory is that subprocess's maximum resident set size. ``floor`` is one pass over X (``X @ beta``)
 measured in the same run. Peers missing from the environment are reported and skipped.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -32,7 +34,13 @@ PEERS = ("xlogit", "larch", "pylogit", "biogeme")
 #: pylogit and biogeme build dense long/wide frames and are far slower: small workload only
 SMALL_ONLY = ("pylogit", "biogeme", "statsmodels")
 STATSMODELS_N = 10_000
+WARMUP_N = 500
 SETUP: dict[str, float] = {}
+IMPORTS = {
+    "ours": "choicemodels", "kernel": "choicemodels",
+    "statsmodels": "statsmodels.discrete.conditional_models", "xlogit": "xlogit",
+    "larch": "larch", "pylogit": "pylogit", "biogeme": "biogeme.biogeme",
+}
 WORKLOADS = {"small": (100_000, 5, 6), "large": (1_000_000, 10, 10)}
 
 
@@ -87,7 +95,7 @@ def fit_statsmodels(X: np.ndarray, chosen: np.ndarray) -> tuple[float, np.ndarra
     endog = (np.arange(J)[None, :] == chosen[:, None]).ravel().astype(float)
     model = ConditionalLogit(endog, X.reshape(N * J, K), groups=np.repeat(np.arange(N), J))
     res = model.fit(disp=False)
-    return float(res.llf), np.asarray(res.params), int(res.mle_retvals.get("iterations", -1))
+    return float(res.llf), np.asarray(res.params), -1
 
 
 # ---------------------------------------------------------------------------------------
@@ -130,7 +138,8 @@ def fit_larch(X, chosen):
     m.choice_ca_var = "chose"
     m.availability_any = True
     r = m.maximize_loglike(stderr=False, quiet=True)
-    x = np.array([m.pvals[m.pnames.index(n)] for n in names])
+    pnames = list(m.pnames)
+    x = np.array([m.pvals[pnames.index(n)] for n in names])
     return float(r["loglike"]), x, int(r.get("n_iter", r.get("nit", -1)) or -1)
 
 
@@ -212,13 +221,19 @@ def run_child(package: str, data: str) -> None:
     """
     with np.load(data) as z:
         X, chosen = z["X"], z["chosen"]
+    if package == "pylogit":
+        _patch_pylogit_for_python311()
+    importlib.import_module(IMPORTS[package])  # import time is not fit time
+    fit = globals()[f"fit_{package}"]
+    fit(X[:WARMUP_N], chosen[:WARMUP_N])  # nor one-time compilation (larch's numba) or caches
+    SETUP.clear()
     result = {}
     if package == "statsmodels":
         X, chosen = X[:STATSMODELS_N], chosen[:STATSMODELS_N]
+        fit_ours(X[:WARMUP_N], chosen[:WARMUP_N])
         start = time.perf_counter()
         result["ours_ll"] = fit_ours(X, chosen)[0]
         result["ours_seconds"] = time.perf_counter() - start - SETUP.pop("seconds")
-    fit = globals()[f"fit_{package}"]
     start = time.perf_counter()
     ll, params, n_iter = fit(X, chosen)
     seconds = time.perf_counter() - start - SETUP.get("seconds", 0.0)
@@ -261,40 +276,44 @@ def floor_seconds(X: np.ndarray, reps: int = 5) -> float:
     return best
 
 
+def print_row(label: str, r: dict, ours: dict) -> None:
+    """One table row; ``ratio`` is seconds over ours (for statsmodels: ours on its subset)."""
+    if "error" in r:
+        print(f"| {label} | failed: {r['error']} | | | | |", flush=True)
+        return
+    ref = {"ll": r["ours_ll"], "seconds": r["ours_seconds"]} if "ours_ll" in r else ours
+    dll = abs(r["ll"] - ref["ll"]) if "ll" in ref else float("nan")
+    ratio = r["seconds"] / ref["seconds"] if "seconds" in ref else float("nan")
+    print(f"| {label} | {r['seconds']:.3f} | {r['ll']:.4f} | {dll:.2e} | {ratio:.2f} "
+          f"| {r['peak_mb']:.0f} |", flush=True)
+
+
 def bench(name: str, N: int, J: int, K: int, timeout: float, skip: set[str]) -> None:
     X, chosen, _ = simulate(N, J, K)
     floor = floor_seconds(X)
     print(f"\n## {name}: N={N:,} x J={J} x K={K}  (X: {X.nbytes / 1e6:.0f} MB, "
-          f"one pass over X: {floor:.4f} s)\n")
+          f"one pass over X: {floor:.4f} s)\n", flush=True)
+    print("| package | seconds | log-likelihood | abs(ll - ours) | ratio | peak MB |")
+    print("|---|---:|---:|---:|---:|---:|", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.npz"
         np.savez(data, X=X, chosen=chosen)
         del X
         ours = run_in_subprocess(Path(sys.executable), "ours", data, timeout)
-        rows = [("choicemodels Logit.fit()", ours),
-                ("choicemodels kernel + Newton", run_in_subprocess(
-                    Path(sys.executable), "kernel", data, timeout))]
+        jobs = [("choicemodels Logit.fit()", Path(sys.executable), "ours"),
+                ("choicemodels kernel + Newton", Path(sys.executable), "kernel")]
         if name == "small" and "statsmodels" not in skip:
-            rows.append((f"statsmodels (first {STATSMODELS_N:,})", run_in_subprocess(
-                Path(sys.executable), "statsmodels", data, timeout)))
+            jobs.append((f"statsmodels (first {STATSMODELS_N:,})", Path(sys.executable),
+                         "statsmodels"))
         for peer in PEERS:
-            if (name != "small" and peer in SMALL_ONLY) or peer in skip:
-                continue
-            if not PEERS_PYTHON.exists():
-                rows.append((peer, {"error": "no peers venv: bash benchmarks/setup_peers.sh"}))
-                continue
-            rows.append((peer, run_in_subprocess(PEERS_PYTHON, peer, data, timeout)))
-    print(f"| package | seconds | log-likelihood | abs(ll - ours) | ratio | peak MB |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for pkg, r in rows:
-        if "error" in r:
-            print(f"| {pkg} | failed: {r['error']} | | | | |")
-            continue
-        ref = {"ll": r["ours_ll"], "seconds": r["ours_seconds"]} if "ours_ll" in r else ours
-        dll = abs(r["ll"] - ref["ll"]) if "ll" in ref else float("nan")
-        ratio = r["seconds"] / ref["seconds"] if "seconds" in ref else float("nan")
-        print(f"| {pkg} | {r['seconds']:.3f} | {r['ll']:.4f} | {dll:.2e} | {ratio:.1f} "
-              f"| {r['peak_mb']:.0f} |")
+            if not (name != "small" and peer in SMALL_ONLY) and peer not in skip:
+                jobs.append((peer, PEERS_PYTHON, peer))
+        for label, python, package in jobs:
+            if not python.exists():
+                r = {"error": "no peers venv: bash benchmarks/setup_peers.sh"}
+            else:
+                r = ours if package == "ours" else run_in_subprocess(python, package, data, timeout)
+            print_row(label, r, ours)
     print(f"| floor (one X @ beta) | {floor:.4f} | | | {floor / ours.get('seconds', np.nan):.3f} | |")
     if "n_iter" in ours:
         print(f"\nchoicemodels: {ours['n_iter']} Newton iterations, fit = "
