@@ -200,8 +200,10 @@ class ChoiceResults:
         """(N,) log-likelihood contribution of each situation at the estimate (unweighted)."""
         return self._model_for(None).loglike_obs(self.estimates)
 
-    def elasticities(self, variable: str, data: pd.DataFrame | None = None) -> pd.DataFrame:
-        r"""Mean elasticity matrix of the probabilities with respect to ``variable``.
+    def elasticities(
+        self, variable: str, data: pd.DataFrame | None = None, *, kind: str = "mean"
+    ) -> pd.DataFrame:
+        r"""Elasticity matrix of the probabilities with respect to ``variable``.
 
         Entry (j, k) is the mean over situations of
         :math:`\partial \log P_k / \partial \log x_j`, the response of the probability of
@@ -209,8 +211,12 @@ class ChoiceResults:
         For a situation-level variable the single row ``"all"`` gives
         :math:`\partial \log P_k / \partial \log z`. Computed by central differences of the
         model's probabilities; see :meth:`elasticity_se` for delta-method standard errors.
+
+        ``kind="mean"`` averages the point elasticities over situations; ``"aggregate"``
+        gives the elasticities of the expected shares (probability-weighted average);
+        ``"point"`` returns one block of rows per situation.
         """
-        return self._model_for(data).elasticities(self.estimates, variable)
+        return self._model_for(data).elasticities(self.estimates, variable, kind=kind)
 
     def elasticity_se(self, variable: str, data: pd.DataFrame | None = None) -> pd.DataFrame:
         """Delta-method standard errors of :meth:`elasticities`."""
@@ -220,9 +226,11 @@ class ChoiceResults:
         point = model.elasticities(self.estimates, variable)
         return pd.DataFrame(np.sqrt(var).reshape(point.shape), index=point.index, columns=point.columns)
 
-    def marginal_effects(self, variable: str, data: pd.DataFrame | None = None) -> pd.DataFrame:
-        r"""Mean marginal effects :math:`\partial P_k / \partial x_j` (rows j, columns k)."""
-        return self._model_for(data).elasticities(self.estimates, variable, marginal=True)
+    def marginal_effects(
+        self, variable: str, data: pd.DataFrame | None = None, *, kind: str = "mean"
+    ) -> pd.DataFrame:
+        r"""Marginal effects :math:`\partial P_k / \partial x_j` (rows j, columns k); ``kind`` as in :meth:`elasticities`."""
+        return self._model_for(data).elasticities(self.estimates, variable, marginal=True, kind=kind)
 
     def wtp(self, numerator: str, denominator: str, alpha: float = 0.05) -> RatioResult:
         r"""Ratio of two coefficients, e.g. willingness to pay for time.

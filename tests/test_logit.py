@@ -157,6 +157,14 @@ def test_elasticities_match_logit_closed_form(travel):
         for k in range(4):
             expected = np.mean(b * x[:, j] * ((j == k) - p[:, j]))
             assert e.iloc[j, k] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    point = r.elasticities("gc", kind="point")
+    i = 17  # the 18th traveller: own elasticity of air, cross elasticity of train on bus
+    assert point.iloc[4 * i, 0] == pytest.approx(b * x[i, 0] * (1 - p[i, 0]), rel=1e-6)
+    assert point.iloc[4 * i + 1, 3] == pytest.approx(-b * x[i, 1] * p[i, 1], rel=1e-6)
+    agg = r.elasticities("gc", kind="aggregate")
+    # elasticity of the expected share of k: sum_i x_ij dP_ik/dx_ij / sum_i P_ik
+    expected = np.sum(b * x[:, 2] * p[:, 2] * (1 - p[:, 2])) / np.sum(p[:, 2])
+    assert agg.iloc[2, 2] == pytest.approx(expected, rel=1e-6)
     se = r.elasticity_se("gc")
     assert np.all(se.to_numpy() > 0)
     me = r.marginal_effects("gc")

@@ -326,23 +326,48 @@ class ChoiceModel:
             weights=None, alternatives=self.design.alternatives, require_choice=False,
         )
 
-    def _elasticity_matrix(self, params, pairs, step, marginal: bool) -> np.ndarray:
+    def _elasticity_matrix(self, params, pairs, step, marginal: bool, kind: str = "mean") -> np.ndarray:
+        """Responses of the (N, J) probabilities to each perturbation, reduced by ``kind``.
+
+        ``"point"``: (N, rows, J) per situation; ``"mean"``: (rows, J) average over the
+        situations where both alternatives are available; ``"aggregate"``: (rows, J)
+        probability-weighted average (the response of the expected shares).
+        """
         avail = self.design.avail
         p = self._probabilities(params, self.design.X, avail)
         rows = []
         for up, down in pairs:
             dp = (self._probabilities(params, up, avail) - self._probabilities(params, down, avail)) / (2 * step)
-            if not marginal:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    dp = np.where(avail & (p > 0), dp / p, np.nan)
-            rows.append(np.nanmean(np.where(avail, dp, np.nan), axis=0))
-        return np.array(rows)
+            dp = np.where(avail, dp, np.nan)
+            if kind == "aggregate":
+                dp = np.nansum(dp, axis=0) / (1.0 if marginal else np.sum(p, axis=0))
+            else:
+                if not marginal:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        dp = np.where(p > 0, dp / p, np.nan)
+                if kind == "mean":
+                    dp = np.nanmean(dp, axis=0)
+            rows.append(dp)
+        return np.stack(rows, axis=-2)
 
-    def elasticities(self, params: np.ndarray, variable: str, *, marginal: bool = False) -> pd.DataFrame:
-        """Mean elasticities (or marginal effects) of the probabilities; rows: the alternative whose variable changes."""
+    def elasticities(
+        self, params: np.ndarray, variable: str, *, marginal: bool = False, kind: str = "mean"
+    ) -> pd.DataFrame:
+        """Elasticities (or marginal effects) of the probabilities; rows: the alternative whose variable changes.
+
+        ``kind``: ``"mean"`` (average over situations), ``"aggregate"`` (of the expected
+        shares: probability-weighted) or ``"point"`` (one block of rows per situation).
+        """
+        if kind not in ("mean", "aggregate", "point"):
+            raise SpecificationError(f"kind must be 'mean', 'aggregate' or 'point', got {kind!r}.")
         labels, pairs, step = self._perturbed(variable, marginal)
-        m = self._elasticity_matrix(np.asarray(params, float), pairs, step, marginal)
-        return pd.DataFrame(m, index=pd.Index(labels, name="changed"), columns=pd.Index(list(self.design.alternatives), name="responding"))
+        m = self._elasticity_matrix(np.asarray(params, float), pairs, step, marginal, kind)
+        columns = pd.Index(list(self.design.alternatives), name="responding")
+        if kind == "point":
+            index = pd.MultiIndex.from_product(
+                [self.design.obs_ids, labels], names=[self.spec.get("obs") or "obs", "changed"])
+            return pd.DataFrame(m.reshape(-1, m.shape[-1]), index=index, columns=columns)
+        return pd.DataFrame(m, index=pd.Index(labels, name="changed"), columns=columns)
 
     def elasticity_jacobian(self, params: np.ndarray, variable: str) -> np.ndarray:
         """(rows * J, P) derivative of the flattened mean elasticity matrix w.r.t. the parameters."""
