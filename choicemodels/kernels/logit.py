@@ -194,8 +194,9 @@ def _sum_over_chunks(
     if n_threads <= 1:
         return block(0, N)
     edges = np.linspace(0, N, n_threads + 1).astype(int)
-    with ThreadPoolExecutor(n_threads) as pool:
-        parts = list(pool.map(block, edges[:-1], edges[1:]))
+    with ThreadPoolExecutor(n_threads - 1) as pool:  # the calling thread takes block 0
+        others = pool.map(block, edges[1:-1], edges[2:])
+        parts = [block(edges[0], edges[1]), *others]
     ll = sum(p[0] for p in parts)
     grad = None if parts[0][1] is None else np.sum([p[1] for p in parts], axis=0)
     hess = None if parts[0][2] is None else np.sum([p[2] for p in parts], axis=0)
