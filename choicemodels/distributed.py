@@ -29,7 +29,7 @@ import sys
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -39,8 +39,11 @@ from choicemodels.data import _resolve_alternatives, check_columns
 from choicemodels.exceptions import ChoiceDataError, SeparationWarning, SpecificationError
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
 from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
+from choicemodels.kernels.mvn import cov_start
+from choicemodels.models.base import ChoiceModel
 from choicemodels.models.logit import Logit
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
+from choicemodels.models.probit import _LOGIT_SD, Probit
 from choicemodels.models.separation import divergence_suspected
 from choicemodels.results import ChoiceResults
 
@@ -48,6 +51,7 @@ __all__ = [
     "DistributedDesign",
     "DistributedLogit",
     "DistributedModel",
+    "DistributedProbit",
     "distributed_class",
     "distributed_design",
     "is_dask_frame",
@@ -70,7 +74,7 @@ def situation_keys(obs_ids: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class DistributedDesign:
-    """Design of a model whose data stay on the Dask workers.
+    r"""Design of a model whose data stay on the Dask workers.
 
     Attributes
     ----------
@@ -116,12 +120,26 @@ def _names_of(d: Design | None) -> tuple[str, ...] | None:
     return None if d is None else d.names
 
 
-def _summary(d: Design) -> tuple[int, float, np.ndarray, np.ndarray, float]:
-    """N, equal-shares log-likelihood, availability counts (J,), -Hessian at 0 (K, K), sum of weights."""
-    log_shares = -np.log(d.avail.sum(axis=1))
+def _summary(d: Design) -> tuple:
+    """N, equal-shares log-likelihood, availability counts (J,), sum of weights, and the
+    identification sums: D'D (K, K) of the within-situation deviations
+    :math:`D_{njk} = a_{nj}(X_{njk} - \\bar X_{nk})` and the largest |X| per column (K,)."""
+    n_avail = d.avail.sum(axis=1)
     w = np.ones(d.n_obs) if d.weights is None else d.weights
-    _, _, hess = logit_loglike_derivatives(np.zeros(d.n_params), d.X, d.chosen, d.avail)
-    return d.n_obs, float(w @ log_shares), d.avail.sum(axis=0), -hess, float(w.sum())
+    mean = d.X.sum(axis=1) / n_avail[:, None]  # unavailable entries of X are zero
+    D = ((d.X - mean[:, None, :]) * d.avail[:, :, None]).reshape(-1, d.n_params)
+    return (d.n_obs, float(w @ -np.log(n_avail)), d.avail.sum(axis=0), float(w.sum()),
+            D.T @ D, _Max(np.abs(d.X).max(axis=(0, 1))))
+
+
+class _Max(np.ndarray):
+    """An array whose ``+`` is the elementwise maximum (a reduction by :func:`map_sum`)."""
+
+    def __new__(cls, values: np.ndarray) -> _Max:
+        return np.asarray(values).view(cls)
+
+    def __add__(self, other: np.ndarray) -> _Max:
+        return _Max(np.maximum(self, other))
 
 
 def _logit_sums(d: Design, beta: np.ndarray, hessian: bool) -> tuple:
@@ -141,6 +159,22 @@ def _logit_opg(d: Design, beta: np.ndarray) -> tuple:
     s = logit_scores(beta, d.X, d.chosen, d.avail)
     ws = s if d.weights is None else s * d.weights[:, None]
     return (ws.T @ ws,)
+
+
+def _partition_model(d: Design, cls: type, options: dict) -> ChoiceModel:
+    """The in-memory model of one partition (its draws keyed by situation id)."""
+    model = cls.__new__(cls)
+    model._set_options(**options)
+    model._init(d, None, {"formula": None})
+    return model
+
+
+def _model_sums(model: ChoiceModel, params: np.ndarray) -> tuple:
+    return model._sums(params)
+
+
+def _model_loglike(model: ChoiceModel, params: np.ndarray) -> tuple:
+    return (model.loglike(params),)
 
 
 # ---- driver on the client ----------------------------------------------------------------
@@ -176,25 +210,28 @@ def map_parts(task: Callable, parts: Sequence) -> list:
     return [task(part) for part in parts]
 
 
+def persist_parts(task: Callable, parts: Sequence) -> tuple:
+    """``task(part)`` for every partition, kept where the parts are (futures or in memory)."""
+    if parts and hasattr(parts[0], "client"):
+        return tuple(parts[0].client.map(task, parts, pure=False))
+    return tuple(task(part) for part in parts)
+
+
 def _call(task: Callable, args: tuple, part: Any) -> Any:
     return task(part, *args)
 
 
-def _check_identified(neg_hessian: np.ndarray, names: Sequence[str]) -> None:
-    r"""Raise if :math:`-H(0) = \sum_i X_i'(\operatorname{diag} p_i - p_i p_i')X_i` (equal shares) is singular.
-
-    Its null space is that of the within-situation deviations of X: columns that are
-    constant, do not vary within situations, or are collinear within situations.
-    """
-    scale = np.sqrt(np.maximum(np.diag(neg_hessian), 0.0))
-    flat = scale <= 1e-12 * max(scale.max(), 1e-300)
-    if flat.any():
+def _check_identified(DtD: np.ndarray, largest: np.ndarray, names: Sequence[str], generic: Sequence[str]) -> None:
+    """The identification rules of :func:`~choicemodels.data.check_identification` on sums:
+    every column varies within some situation and D'D has full rank."""
+    scale = np.sqrt(np.diag(DtD))
+    for k in np.flatnonzero(scale <= 1e-12 * np.maximum(largest, 1e-300)):
+        hint = f" Move it to part 2: 'choice ~ ... | {names[k]}'." if names[k] in generic else " Remove it."
         raise SpecificationError(
-            f"columns {[names[k] for k in np.flatnonzero(flat)]} do not vary across the "
-            "alternatives of any situation (constant or situation-level); their coefficients "
-            "are not identified. Remove them, or move situation-level variables to part 2."
+            f"column {names[k]!r} does not vary across the alternatives of any situation "
+            f"(constant or situation-level); its coefficient is not identified.{hint}"
         )
-    eigval, eigvec = np.linalg.eigh(neg_hessian / np.outer(scale, scale))
+    eigval, eigvec = np.linalg.eigh(DtD / np.outer(scale, scale))
     null = eigval < 1e-10 * eigval[-1]
     if null.any():
         involved = np.any(np.abs(eigvec[:, null]) > 1e-4, axis=1)
@@ -260,7 +297,7 @@ def distributed_design(
     described = map_parts(_names_of, designs)
     parts = tuple(d for d, names in zip(designs, described) if names is not None)
     names = next(names for names in described if names is not None)
-    n_obs, ll_shares, avail_counts, neg_hessian, total_weight = map_sum(_summary, parts)
+    n_obs, ll_shares, avail_counts, total_weight, DtD, largest = map_sum(_summary, parts)
     never = np.flatnonzero(avail_counts == 0)
     if never.size:
         raise ChoiceDataError(
@@ -274,7 +311,7 @@ def distributed_design(
             f"the model has more coefficients (K={len(names)}) than choice situations "
             f"(N={n_obs}); use more data or fewer variables."
         )
-    _check_identified(neg_hessian, names)
+    _check_identified(DtD, largest, names, parts_of_formula.generic)
     return DistributedDesign(
         parts=parts, names=names, alternatives=alternatives, ref=ref_index, n_obs=int(n_obs),
         n_alts=len(alternatives), n_params=len(names), ll_equal_shares=float(ll_shares),
@@ -369,6 +406,41 @@ class DistributedLogit(DistributedModel, Logit):
         return outcome.converged, outcome.message
 
 
+class DistributedProbit(DistributedModel, Probit):
+    """:class:`~choicemodels.Probit` on Dask data.
+
+    Every partition holds the in-memory probit of its situations (grouped situations and
+    GHK draws keyed by situation id, made once on the worker); each evaluation adds their
+    log-likelihoods, gradients and outer products of the scores.
+    """
+
+    @cached_property
+    def _partition_models(self) -> tuple:
+        task = partial(_partition_model, cls=Probit, options=self._options())
+        return persist_parts(task, self.design.parts)
+
+    def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        return map_sum(_model_sums, self._partition_models, np.asarray(params, float))
+
+    def _opg(self, params: np.ndarray) -> np.ndarray:
+        return self._sums(params)[2]
+
+    def loglike(self, params: np.ndarray) -> float:
+        return float(map_sum(_model_loglike, self._partition_models, np.asarray(params, float))[0])
+
+    def score(self, params: np.ndarray) -> np.ndarray:
+        return self._sums(params)[1]
+
+    def start_params(self) -> np.ndarray:
+        """The in-memory start: the logit fit (on the partitions), rescaled to the probit's errors."""
+        d = self.design
+        out = newton_maximize(lambda b: map_sum(_logit_sums, d.parts, b, True),
+                              np.zeros(d.n_params), maxiter=50, tol=1e-8)
+        beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
+        sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
+        return np.concatenate([beta / _LOGIT_SD * sd, cov_start(self.structure, d.n_alts)])
+
+
 @cache
 def distributed_class(cls: type) -> type:
     """The distributed variant of a model class (``cls`` itself if already distributed)."""
@@ -376,4 +448,6 @@ def distributed_class(cls: type) -> type:
         return cls
     if issubclass(cls, Logit):
         return DistributedLogit
+    if issubclass(cls, Probit):
+        return DistributedProbit
     raise SpecificationError(f"{cls.__name__} cannot be fitted on a Dask DataFrame.")

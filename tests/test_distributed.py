@@ -1,0 +1,200 @@
+"""Fits on Dask DataFrames against the in-memory fits of the same data.
+
+The log-likelihood is a sum over situations, so a fit mapped over partitions must reproduce
+the in-memory fit (itself checked against statsmodels in test_logit.py) up to the order of
+the floating-point additions, whatever the partitioning. The cluster is a LocalCluster with
+two worker processes, as the issue asks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import choicemodels as cm
+from choicemodels.kernels.draws import keyed_uniform_draws
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("dask.distributed")
+
+FORMULA = "choice ~ x1 + x2 | income"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _long_data(n_obs: int, *, rng: int) -> pd.DataFrame:
+    """Logit data, J = 4, some alternatives unavailable, per-situation weights."""
+    gen = np.random.default_rng(rng)
+    J = 4
+    alts = np.array(["bus", "car", "rail", "walk"])
+    x1 = gen.normal(size=(n_obs, J))
+    x2 = gen.uniform(0, 2, size=(n_obs, J))
+    income = gen.gamma(2.0, 1.0, size=n_obs)
+    avail = gen.random((n_obs, J)) > 0.15
+    avail[:, 1] = True
+    v = -1.0 * x1 + 0.5 * x2 + np.array([0.0, 0.3, -0.2, 0.4]) + np.outer(income, [0.0, 0.2, -0.1, 0.1])
+    u = np.where(avail, v + gen.gumbel(size=(n_obs, J)), -np.inf)
+    chosen = u.argmax(axis=1)
+    ids = gen.permutation(10 * n_obs)[:n_obs] + 1000  # ids neither sorted nor contiguous
+    frame = pd.DataFrame({
+        "id": np.repeat(ids, J),
+        "alt": np.tile(alts, n_obs),
+        "choice": (np.arange(J)[None, :] == chosen[:, None]).astype(int).ravel(),
+        "x1": x1.ravel(),
+        "x2": x2.ravel(),
+        "income": np.repeat(income, J),
+        "av": avail.astype(int).ravel(),
+        "w": np.repeat(gen.uniform(0.5, 2.0, n_obs), J),
+    })
+    return frame
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return _long_data(800, rng=1)
+
+
+def _dask(frame: pd.DataFrame, npartitions: int, *, seed: int) -> dd.DataFrame:
+    """Rows in random order, so that partitions split situations."""
+    return dd.from_pandas(frame.sample(frac=1.0, random_state=seed), npartitions=npartitions, sort=False)
+
+
+def _assert_same_fit(r, ref, *, bse_rtol: float = 1e-8) -> None:
+    np.testing.assert_allclose(r.params.to_numpy(), ref.params.to_numpy(), rtol=0, atol=1e-8)
+    assert list(r.params.index) == list(ref.params.index)
+    assert r.llf == pytest.approx(ref.llf, rel=1e-12)
+    assert r.llnull == pytest.approx(ref.llnull, rel=1e-12)
+    assert r.nobs == ref.nobs
+    assert r.converged and ref.converged
+    np.testing.assert_allclose(r.bse.to_numpy(), ref.bse.to_numpy(), rtol=bse_rtol)
+
+
+# ---- keyed draws ---------------------------------------------------------------------
+@pytest.mark.parametrize("sequence", ["halton", "sobol", "pseudo"])
+def test_keyed_draws_are_uniform_and_independent_across_situations(sequence):
+    keys = np.arange(4000, dtype=np.uint64) * 7919
+    u = keyed_uniform_draws(keys, 2, 16, sequence=sequence, rng=3)
+    assert u.shape == (4000, 16, 2)
+    for d in range(2):
+        assert stats.kstest(u[:, :, d].ravel(), "uniform").pvalue > 1e-3
+    # the first draws of neighbouring keys are uncorrelated
+    r = np.corrcoef(u[:-1, 0, 0], u[1:, 0, 0])[0, 1]
+    assert abs(r) < 4 / np.sqrt(len(keys))
+
+
+def test_keyed_draws_depend_only_on_the_key_and_seed():
+    keys = np.array([5, 17, 2**40, 3], dtype=np.uint64)
+    u = keyed_uniform_draws(keys, 3, 8, sequence="halton", rng=0)
+    again = keyed_uniform_draws(keys[[3, 1]], 3, 8, sequence="halton", rng=0)
+    np.testing.assert_array_equal(again, u[[3, 1]])
+    other_seed = keyed_uniform_draws(keys, 3, 8, sequence="halton", rng=1)
+    assert not np.allclose(other_seed, u)
+
+
+def test_keyed_halton_draws_are_a_shifted_low_discrepancy_set():
+    """Every situation's R points are the shared scrambled set shifted modulo 1: the
+    per-situation mean of a smooth integrand is far more accurate than with pseudo draws."""
+    keys = np.arange(500, dtype=np.uint64)
+    f = lambda u: np.cos(2 * np.pi * u[..., 0]) + u[..., 1] ** 2  # noqa: E731, mean 1/3
+    err_qmc = np.abs(f(keyed_uniform_draws(keys, 2, 64, sequence="halton", rng=0)).mean(axis=1) - 1 / 3)
+    err_mc = np.abs(f(keyed_uniform_draws(keys, 2, 64, sequence="pseudo", rng=0)).mean(axis=1) - 1 / 3)
+    assert np.sqrt(np.mean(err_qmc**2)) < 0.3 * np.sqrt(np.mean(err_mc**2))
+
+
+# ---- logit ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def logit_in_memory(data):
+    m = cm.Logit(FORMULA, data=data, obs="id", alt="alt", ref="car", avail="av", weights="w")
+    return m.fit(), m.fit(cov_type="robust")
+
+
+@pytest.mark.parametrize(("npartitions", "cov_type"), [(1, "nonrobust"), (4, "nonrobust"), (4, "robust")])
+def test_logit_equals_in_memory_fit_for_any_partitioning(client, data, logit_in_memory, npartitions, cov_type):
+    ddf = _dask(data, npartitions, seed=npartitions)
+    m = cm.Logit(FORMULA, data=ddf, obs="id", alt="alt", ref="car", avail="av", weights="w")
+    assert isinstance(m, cm.Logit)
+    r = m.fit(cov_type=cov_type)
+    ref = logit_in_memory[cov_type == "robust"]
+    _assert_same_fit(r, ref)
+    assert isinstance(r, cm.ChoiceResults)
+    assert r.rho2 == pytest.approx(ref.rho2, rel=1e-10)  # needs the constants-only fit too
+
+
+def test_logit_from_parquet_partitions(client, data, logit_in_memory, tmp_path):
+    """Situations written whole to several files: no shuffle is needed."""
+    ordered = dd.from_pandas(data.sort_values(["id", "alt"]), npartitions=5, sort=False)
+    ordered.to_parquet(tmp_path / "situations")
+    ddf = dd.read_parquet(tmp_path / "situations")
+    r = cm.Logit(FORMULA, data=ddf, obs="id", alt="alt", ref="car", avail="av", weights="w").fit()
+    _assert_same_fit(r, logit_in_memory[0])
+    # the results predict on in-memory data like those of the in-memory fit
+    sample = data[data["id"].isin(data["id"].unique()[:20])]
+    pd.testing.assert_frame_equal(r.predict(data=sample), logit_in_memory[0].predict(data=sample),
+                                  rtol=1e-8)
+
+
+def test_invalid_partition_raises_the_in_memory_error(client, data):
+    bad = data.copy()
+    first = bad["id"].iloc[0]
+    bad.loc[bad["id"] == first, ["choice", "av"]] = 1  # every alternative chosen in one situation
+    with pytest.raises(cm.ChoiceDataError, match="exactly one") as distributed_error:
+        cm.Logit(FORMULA, data=_dask(bad, 3, seed=0), obs="id", alt="alt", avail="av")
+    with pytest.raises(cm.ChoiceDataError, match="exactly one"):
+        cm.Logit(FORMULA, data=bad, obs="id", alt="alt", avail="av")
+    assert str(first) in str(distributed_error.value)
+
+
+def test_unknown_column_and_unidentified_model_raise(client, data):
+    ddf = _dask(data, 2, seed=0)
+    with pytest.raises(cm.SpecificationError, match="x3"):
+        cm.Logit("choice ~ x1 + x3", data=ddf, obs="id", alt="alt")
+    twice = data.assign(x1b=2 * data["x1"])
+    with pytest.raises(cm.SpecificationError, match="collinear"):
+        cm.Logit("choice ~ x1 + x1b", data=_dask(twice, 2, seed=0), obs="id", alt="alt")
+    with pytest.raises(cm.SpecificationError, match="income"):
+        cm.Logit("choice ~ x1 + income", data=ddf, obs="id", alt="alt")
+
+
+def test_per_situation_quantities_and_cluster_covariance_are_refused(client, data):
+    m = cm.Logit(FORMULA, data=_dask(data, 2, seed=0), obs="id", alt="alt", avail="av")
+    with pytest.raises(cm.SpecificationError, match="cluster"):
+        m.fit(cov_type="cluster", groups=np.arange(m.n_obs))
+    with pytest.raises(cm.SpecificationError, match="predict"):
+        m.predict(np.zeros(len(m.param_names)))
+
+
+# ---- probit --------------------------------------------------------------------------
+PROBIT_OPTIONS = {
+    "ghk": {"cov": "heteroskedastic", "integration": "ghk", "draws": 30, "rng": 5},
+    "exact": {"cov": "iid"},  # Gauss-Hermite quadrature, no draws
+}
+
+
+@pytest.fixture(scope="module")
+def probit_data() -> pd.DataFrame:
+    return _long_data(400, rng=2)
+
+
+@pytest.mark.parametrize("integration", sorted(PROBIT_OPTIONS))
+def test_probit_equals_in_memory_fit_for_any_partitioning(client, probit_data, integration):
+    """GHK draws are keyed by situation id, so every partitioning sees the same draws.
+
+    Standard errors come from forward differences of the score (step 1e-6), which turn
+    rounding differences of 1e-16 in the sums into about 1e-10 in the Hessian.
+    """
+    kw = {"obs": "id", "alt": "alt", "ref": "car", "avail": "av", "weights": "w"}
+    options = PROBIT_OPTIONS[integration]
+    ref = cm.Probit(FORMULA, data=probit_data, **kw, **options).fit()
+    for npartitions in (1, 4) if integration == "ghk" else (3,):
+        ddf = _dask(probit_data, npartitions, seed=npartitions)
+        r = cm.Probit(FORMULA, data=ddf, **kw, **options).fit()
+        _assert_same_fit(r, ref, bse_rtol=1e-7)
+        assert r.n_iter == ref.n_iter
