@@ -123,7 +123,7 @@ def test_binary_overlap_has_no_separation():
 def test_large_data_subset_shortcut_is_exact_for_late_separation():
     # separation carried by a dummy present only in the last situations: the first subsets
     # must escalate rather than stop
-    X, chosen, avail = logit_data(N=3000, rng=8)
+    X, chosen, avail = logit_data(N=2400, J=3, rng=8)
     X = np.concatenate([X, np.zeros((len(X), X.shape[1], 1))], axis=2)
     X[-30:, 1, 3] = 1.0
     chosen[-30:] = 1
