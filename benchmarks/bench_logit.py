@@ -33,7 +33,10 @@ PEERS_PYTHON = Path(os.environ.get("PEERS_VENV", HERE / ".peers-venv")) / "bin" 
 PEERS = ("xlogit", "larch", "pylogit", "biogeme")
 #: pylogit and biogeme build dense long/wide frames and are far slower: small workload only
 SMALL_ONLY = ("pylogit", "biogeme", "statsmodels")
-STATSMODELS_N = 10_000
+#: packages too slow or memory-hungry for the full data fit the first situations only:
+#: statsmodels loops over groups in Python; pylogit 1.0.1 densifies its (N J, N) row-to-
+#: situation map (373 GiB at N = 100,000)
+SUBSET_N = {"statsmodels": 10_000, "pylogit": 5_000}
 WARMUP_N = 500
 SETUP: dict[str, float] = {}
 IMPORTS = {
@@ -213,46 +216,39 @@ def fit_biogeme(X, chosen):
 # subprocess protocol
 
 
-def run_child(package: str, data: str) -> None:
-    """Fit ``package`` on the .npz at ``data`` and print one JSON line.
-
-    statsmodels fits only the first ``STATSMODELS_N`` situations (it is very slow); our fit on
-    the same subset is then timed too, for its log-likelihood difference and time ratio.
-    """
+def run_child(package: str, data: str, subset: int = 0) -> None:
+    """Fit ``package`` on the .npz at ``data`` (its first ``subset`` situations if > 0) and
+    print one JSON line."""
     with np.load(data) as z:
         X, chosen = z["X"], z["chosen"]
+    if subset:
+        X, chosen = X[:subset], chosen[:subset]
     if package == "pylogit":
         _patch_pylogit_for_python311()
     importlib.import_module(IMPORTS[package])  # import time is not fit time
     fit = globals()[f"fit_{package}"]
     fit(X[:WARMUP_N], chosen[:WARMUP_N])  # nor one-time compilation (larch's numba) or caches
     SETUP.clear()
-    result = {}
-    if package == "statsmodels":
-        X, chosen = X[:STATSMODELS_N], chosen[:STATSMODELS_N]
-        fit_ours(X[:WARMUP_N], chosen[:WARMUP_N])
-        start = time.perf_counter()
-        result["ours_ll"] = fit_ours(X, chosen)[0]
-        result["ours_seconds"] = time.perf_counter() - start - SETUP.pop("seconds")
     start = time.perf_counter()
     ll, params, n_iter = fit(X, chosen)
     seconds = time.perf_counter() - start - SETUP.get("seconds", 0.0)
+    result = dict(seconds=seconds, ll=ll, params=list(map(float, params)), n_iter=n_iter,
+                  peak_mb=peak_mb())
     if SETUP:
         result["setup_seconds"] = SETUP["seconds"]
-    result.update(
-        seconds=seconds, ll=ll, params=list(map(float, params)), n_iter=n_iter,
-        peak_mb=peak_mb(),
-    )
     print("RESULT " + json.dumps(result))
 
 
-def run_in_subprocess(python: Path, package: str, data: Path, timeout: float) -> dict:
+def run_in_subprocess(
+    python: Path, package: str, data: Path, timeout: float, subset: int = 0
+) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(HERE.parent) if python == Path(sys.executable) else ""
     with tempfile.TemporaryDirectory() as work:  # biogeme writes files into the cwd
         try:
             proc = subprocess.run(
-                [str(python), str(Path(__file__).resolve()), "--child", package, str(data)],
+                [str(python), str(Path(__file__).resolve()), "--child", package, str(data),
+                 str(subset)],
                 cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
             )
         except subprocess.TimeoutExpired:
@@ -277,7 +273,7 @@ def floor_seconds(X: np.ndarray, reps: int = 5) -> float:
 
 
 def print_row(label: str, r: dict, ours: dict) -> None:
-    """One table row; ``ratio`` is seconds over ours (for statsmodels: ours on its subset)."""
+    """One table row; ``ratio`` is seconds over ours (for a subset fit: ours on that subset)."""
     if "error" in r:
         print(f"| {label} | failed: {r['error']} | | | | |", flush=True)
         return
@@ -303,23 +299,32 @@ def bench(name: str, N: int, J: int, K: int, timeout: float, skip: set[str]) -> 
         jobs = [("choicemodels Logit.fit()", Path(sys.executable), "ours"),
                 ("choicemodels kernel + Newton", Path(sys.executable), "kernel")]
         if name == "small" and "statsmodels" not in skip:
-            jobs.append((f"statsmodels (first {STATSMODELS_N:,})", Path(sys.executable),
-                         "statsmodels"))
+            jobs.append(("statsmodels", Path(sys.executable), "statsmodels"))
         for peer in PEERS:
             if not (name != "small" and peer in SMALL_ONLY) and peer not in skip:
                 jobs.append((peer, PEERS_PYTHON, peer))
+        jobs = [(f"{label} (first {SUBSET_N[pkg]:,})" if pkg in SUBSET_N else label, py, pkg)
+                for label, py, pkg in jobs]
         for label, python, package in jobs:
             if not python.exists():
                 r = {"error": "no peers venv: bash benchmarks/setup_peers.sh"}
+            elif package == "ours":
+                r = ours
+            elif package in SUBSET_N:
+                n = SUBSET_N[package]
+                r = run_in_subprocess(python, package, data, timeout, n)
+                ref = run_in_subprocess(Path(sys.executable), "ours", data, timeout, n)
+                if "error" not in ref:
+                    r.update(ours_ll=ref["ll"], ours_seconds=ref["seconds"])
             else:
-                r = ours if package == "ours" else run_in_subprocess(python, package, data, timeout)
+                r = run_in_subprocess(python, package, data, timeout)
             print_row(label, r, ours)
     print(f"| floor (one X @ beta) | {floor:.4f} | | | {floor / ours.get('seconds', np.nan):.3f} | |")
     if "n_iter" in ours:
         print(f"\nchoicemodels: {ours['n_iter']} Newton iterations, fit = "
               f"{ours['seconds'] / floor:.0f} passes over X; Logit.from_arrays (input "
               f"validation) took {ours['setup_seconds']:.3f} s more. Ratio = peer seconds / "
-              "Logit.fit() seconds (statsmodels: against our fit of the same subset).")
+              "Logit.fit() seconds (subset fits: against our fit of the same subset).")
 
 
 def main() -> None:
@@ -328,10 +333,11 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="large workload only")
     parser.add_argument("--skip", default="", help="comma-separated peers to leave out")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per fit")
-    parser.add_argument("--child", nargs=2, metavar=("PACKAGE", "NPZ"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("PACKAGE", "NPZ", "SUBSET"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run_child(*args.child)
+        run_child(args.child[0], args.child[1], int(args.child[2]))
         return
     names = ["small"] if args.small else ["large"] if args.large else ["small", "large"]
     for name in names:
