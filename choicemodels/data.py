@@ -353,6 +353,23 @@ def _situation_weights(column: pd.Series, name: str, obs_codes: np.ndarray, obs_
     return w
 
 
+def _within_moments(X: np.ndarray, avail: np.ndarray, chunk_bytes: int = 1 << 20):
+    """Column minimum and maximum over available entries, and the (K, K) Gram matrix D'D
+    of the within-situation deviations, accumulated over cache-sized chunks of situations."""
+    N, J, K = X.shape
+    step = max(1, chunk_bytes // (8 * J * K))
+    low, high = np.full(K, np.inf), np.full(K, -np.inf)
+    gram = np.zeros((K, K))
+    for start in range(0, N, step):
+        x, a = X[start:start + step], avail[start:start + step, :, None]
+        low = np.minimum(low, np.where(a, x, np.inf).min(axis=(0, 1)))
+        high = np.maximum(high, np.where(a, x, -np.inf).max(axis=(0, 1)))
+        mean = x.sum(axis=1, keepdims=True) / a.sum(axis=1, keepdims=True)  # unavailable x are 0
+        d = ((x - mean) * a).reshape(-1, K)
+        gram += d.T @ d
+    return low, high, gram
+
+
 def check_identification(X: np.ndarray, avail: np.ndarray, names: Sequence[str], *,
                          generic: Sequence[str] = ()) -> None:
     """Raise :class:`SpecificationError` if the coefficients of ``X`` are not identified.
@@ -380,17 +397,13 @@ def check_identification(X: np.ndarray, avail: np.ndarray, names: Sequence[str],
             f"the model has more coefficients (K={K}) than choice situations (N={N}); "
             "use more data or fewer variables."
         )
-    a = avail[:, :, None]
-    flat = X[avail]
-    low, high = flat.min(axis=0), flat.max(axis=0)
+    low, high, gram = _within_moments(X, avail)
     for k in np.flatnonzero(low == high):
         raise SpecificationError(
             f"column {names[k]!r} is constant (every available value is {low[k]:g}); its "
             "coefficient is not identified. Remove it (constants come from part 2 of the formula)."
         )
-    mean = X.sum(axis=1) / avail.sum(axis=1)[:, None]  # unavailable entries of X are zero
-    D = ((X - mean[:, None, :]) * a).reshape(N * J, K)
-    scale = np.sqrt(np.einsum("ik,ik->k", D, D))
+    scale = np.sqrt(np.diag(gram))
     tiny = scale <= 1e-12 * np.maximum(np.maximum(np.abs(low), np.abs(high)), 1e-300)
     for k in np.flatnonzero(tiny):
         name = names[k]
@@ -404,8 +417,7 @@ def check_identification(X: np.ndarray, avail: np.ndarray, names: Sequence[str],
             f"column {name!r} does not vary across the alternatives of any situation; its "
             "coefficient is not identified. Remove it or make it alternative-specific."
         )
-    Ds = D / scale
-    eigval, eigvec = np.linalg.eigh(Ds.T @ Ds)
+    eigval, eigvec = np.linalg.eigh(gram / np.outer(scale, scale))
     null = eigval < 1e-10 * eigval[-1]
     if null.any():
         involved = np.any(np.abs(eigvec[:, null]) > 1e-4, axis=1)

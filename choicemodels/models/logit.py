@@ -83,7 +83,7 @@ class Logit(ChoiceModel):
             from choicemodels.exceptions import SpecificationError
 
             raise SpecificationError(f"Logit is fitted by method='newton'; got {method!r}.")
-        return newton_maximize(self._derivatives, start, maxiter=maxiter or 100, tol=tol or 1e-14)
+        return newton_maximize(self._derivatives, start, maxiter=maxiter or 100, tol=tol or 1e-8)
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
         d = self.design
