@@ -28,3 +28,9 @@ def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
 
+
+
+def test_readme_lists_every_notebook() -> None:
+    readme = (REPO / "notebooks" / "README.md").read_text()
+    listed = {line.split("`")[1] for line in readme.splitlines() if line.startswith("- `")}
+    assert listed == {p.name for p in NOTEBOOKS}
