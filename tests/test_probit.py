@@ -178,6 +178,59 @@ def test_closed_form_score_matches_finite_differences(three):
 # ---- unbalanced sets and weights ---------------------------------------------------------
 
 
+def _unstructured_three_with_an_unavailable_alternative():
+    """J = 3 (ref 0), Omega = L L' with L = [[1, 0], [0.6, 0.8]]; alternative 2 missing in a
+    quarter of the situations; the last situation chose alternative 1 against a utility
+    deficit of about 12, so its probability is far below what Owen's T resolves."""
+    rng = np.random.default_rng(8)
+    n = 400
+    X = rng.standard_normal((n, 3, 2))
+    beta = np.array([1.0, -0.5])
+    chol = np.array([[1.0, 0.0], [0.6, 0.8]])
+    d = rng.standard_normal((n, 2)) @ chol.T
+    avail = np.ones((n, 3), bool)
+    avail[: n // 4, 2] = False
+    utility = X @ beta + np.column_stack([np.zeros(n), d])
+    chosen = np.argmax(np.where(avail, utility, -np.inf), axis=1)
+    X[-1] = [[6.0, 0.0], [-6.0, 0.0], [5.0, 0.0]]
+    avail[-1] = True
+    chosen[-1] = 1
+    theta = np.array([0.6, np.log(0.8)])
+    return X, chosen, avail, np.r_[beta, theta], chol @ chol.T
+
+
+def test_unstructured_closed_forms_with_an_unavailable_alternative_and_a_far_tail():
+    X, chosen, avail, params, omega = _unstructured_three_with_an_unavailable_alternative()
+    m = cm.Probit.from_arrays(X, chosen, avail=avail, cov="unstructured")
+    assert m.method == "closed"
+    with np.errstate(divide="raise", invalid="raise", over="raise"):
+        ll = m.loglike_obs(params)
+    # by hand: with one other alternative j, P = Phi((V_c - V_j) / sd(e_j - e_c)), the
+    # variance from the covariance of (e_0, e_1, e_2) - e_0 (first row and column zero)
+    full = np.zeros((3, 3))
+    full[1:, 1:] = omega
+    V = X @ params[:2]
+    pair = ~avail[:, 2]
+    c = chosen[pair]
+    j = np.where(c == 0, 1, 0)
+    rows = np.flatnonzero(pair)
+    var = full[j, j] + full[c, c] - 2 * full[j, c]
+    expected = stats.norm.logcdf((V[rows, c] - V[rows, j]) / np.sqrt(var))
+    np.testing.assert_allclose(ll[pair], expected, rtol=1e-12)
+    # the far-tail situation (log P about -70): GHK with many draws agrees
+    ghk = cm.Probit.from_arrays(X, chosen, avail=avail, cov="unstructured", integration="ghk",
+                                draws=4000, rng=0)
+    assert ll[-1] < -50
+    assert ll[-1] == pytest.approx(ghk.loglike_obs(params)[-1], abs=1e-2)
+    # and the fit runs to convergence without floating-point warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = m.fit()
+    assert r.converged and np.all(np.isfinite(r.bse))
+
+
+
+
 def test_integer_weights_equal_duplicated_situations(unbalanced):
     sim, data = unbalanced
     w = np.random.default_rng(4).integers(1, 3, 150)
