@@ -413,3 +413,13 @@ def test_closed_forms_need_at_most_three_alternatives(unbalanced):
 def test_genz_cannot_fit(three):
     with pytest.raises(cm.SpecificationError, match="log-likelihood only"):
         _probit(three, integration="genz").fit()
+
+
+@pytest.mark.parametrize("rng", [None, 2**40, np.random.default_rng(1)])
+def test_genz_works_with_any_seed_and_matches_the_closed_forms(three, rng):
+    # seeds drawn for rng=None (or given) may exceed scipy's 32-bit limit
+    d = _probit(three, cov="unstructured").design
+    params = np.array([0.9, -0.6, 0.1, -0.2, 0.3, -0.2])
+    genz = cm.Probit.from_arrays(d.X[:8], d.chosen[:8], cov="unstructured", integration="genz", rng=rng)
+    closed = cm.Probit.from_arrays(d.X[:8], d.chosen[:8], cov="unstructured")
+    np.testing.assert_allclose(genz.predict(params), closed.predict(params), atol=1e-5)
