@@ -202,3 +202,14 @@ def test_summary_renders(fitted, key):
     assert f"{r.params.iloc[0]:.4f}" in text
     assert html.count("<table") >= 2
     assert "not available" not in text and "did not converge" not in text
+
+
+@pytest.mark.parametrize("rng", [2**40, None])
+def test_genz_predicts_and_evaluates_with_any_seed(sim, fitted, rng):
+    # integration="genz" (scipy's randomised lattice rule, abseps 1e-6) cannot fit but must
+    # evaluate with any recorded seed, including 64-bit ones, and agree with the closed forms
+    model, r, _ = fitted("probit-unstructured-closed")
+    genz = build(sim, "probit-unstructured-closed", integration="genz", rng=rng)
+    p = genz.predict(r.estimates)
+    np.testing.assert_allclose(p, model.predict(r.estimates), rtol=0, atol=1e-5)
+    assert genz.loglike(r.estimates) == pytest.approx(r.llf, abs=1e-3)
