@@ -50,15 +50,22 @@ def covariance(
     neg = -np.asarray(hessian, dtype=float)
     if not np.all(np.isfinite(neg)):
         return np.full((k, k), np.nan), "the Hessian has non-finite entries"
+    # scale-free checks: work on D^{-1/2}(-H)D^{-1/2}, D = diag(-H), so that rescaling a
+    # variable (x 1e6) does not make the Hessian look singular
+    diag = np.diag(neg)
+    if np.any(diag <= 0):
+        return np.full((k, k), np.nan), "the Hessian is not negative definite"
+    root = np.sqrt(diag)
+    scaled = neg / np.outer(root, root)
     try:
-        chol = np.linalg.cholesky(neg)
+        chol = np.linalg.cholesky(scaled)
     except np.linalg.LinAlgError:
         return np.full((k, k), np.nan), "the Hessian is not negative definite"
-    eig = np.linalg.eigvalsh(neg)
+    eig = np.linalg.eigvalsh(scaled)
     if eig[0] <= eig[-1] * 1e-13:
         return np.full((k, k), np.nan), "the Hessian is numerically singular"
     inv_chol = np.linalg.inv(chol)
-    bread = inv_chol.T @ inv_chol  # (-H)^{-1}
+    bread = (inv_chol.T @ inv_chol) / np.outer(root, root)  # (-H)^{-1}
     if cov_type == "nonrobust":
         return bread, ""
     if cov_type == "robust":
