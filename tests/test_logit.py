@@ -245,3 +245,20 @@ def test_summary_renders(travel):
     text = str(r)
     assert "Log-likelihood" in text and "hinc:air" in text
     assert "<table>" in r._repr_html_()
+
+
+def test_constants_only_loglike_with_unbalanced_sets_and_weights():
+    rng = np.random.default_rng(1)
+    n, n_alts = 3000, 4
+    avail = rng.random((n, n_alts)) < 0.8
+    avail[:, 0] = True
+    X = rng.normal(size=(n, n_alts, 2)) * avail[:, :, None]
+    chosen = cm.simulate_choices(X @ np.array([1.0, -1.0]), avail=avail, rng=2)
+    w = rng.uniform(0.5, 2.0, n)
+    r = cm.Logit.from_arrays(X, chosen, avail=avail, weights=w).fit()
+    # the constants-only model fitted directly: one dummy per non-reference alternative
+    dummies = np.zeros((n, n_alts, n_alts - 1))
+    dummies[:, 1:, :] = np.eye(n_alts - 1)
+    dummies *= avail[:, :, None]
+    direct = cm.Logit.from_arrays(dummies, chosen, avail=avail, weights=w).fit()
+    assert r.ll_constants == pytest.approx(direct.llf, rel=1e-12)

@@ -255,17 +255,25 @@ class ChoiceModel:
         return float(np.sum(self._weighted(-np.log(n_avail))))
 
     def _loglike_constants(self) -> float:
-        """Log-likelihood of the model with alternative-specific constants only (observed shares)."""
-        from choicemodels.kernels.logit import logit_loglike_derivatives
-        from choicemodels.models.optimize import newton_maximize
+        r"""Log-likelihood of the model with alternative-specific constants only.
 
+        It depends on the data only through the (weighted) counts of each (availability
+        pattern, chosen alternative) cell, so the constants-only logit is fitted on those
+        cells; with every alternative available it equals :math:`\sum_j n_j \log(n_j / N)`.
+        """
         d = self.design
-        keep = [j for j in range(d.n_alts) if j != d.ref]
-        X = np.zeros((d.n_obs, d.n_alts, len(keep)))
-        X[:, keep, np.arange(len(keep))] = 1.0
-        X *= d.avail[:, :, None]
-        fun = lambda b: logit_loglike_derivatives(b, X, d.chosen, d.avail, d.weights)  # noqa: E731
-        return float(newton_maximize(fun, np.zeros(len(keep)), maxiter=100, tol=1e-12).f)
+        weights = np.ones(d.n_obs) if d.weights is None else d.weights
+        if d.avail.all():
+            counts = np.bincount(d.chosen, weights=weights, minlength=d.n_alts)
+            counts = counts[counts > 0]
+            return float(np.sum(counts * np.log(counts / counts.sum())))
+        if d.n_alts <= 40:  # availability pattern as an exact binary number (float64 BLAS)
+            key = (d.avail @ 2.0 ** np.arange(d.n_alts)) * d.n_alts + d.chosen
+        else:
+            key = np.column_stack((d.avail, d.chosen))
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=weights)
+        return constants_only_loglike(d.avail[first], d.chosen[first], counts, d.ref)
 
     # ---- elasticities -----------------------------------------------------------------
     def _perturbed(self, variable: str, marginal: bool):
@@ -425,6 +433,25 @@ class ChoiceModel:
         d = self.design
         what = self.spec["formula"] or f"arrays, {d.n_params} columns"
         return f"{self.model_name}({what!r}; N={d.n_obs}, J={d.n_alts}, K={d.n_params})"
+
+
+def constants_only_loglike(
+    avail: np.ndarray, chosen: np.ndarray, weights: np.ndarray, ref: int
+) -> float:
+    """Maximised weighted log-likelihood of a logit with one constant per non-``ref`` alternative.
+
+    avail (G, J) bool, chosen (G,), weights (G,): one row per group of situations.
+    """
+    from choicemodels.kernels.logit import logit_loglike_derivatives
+    from choicemodels.models.optimize import newton_maximize
+
+    n, n_alts = avail.shape
+    keep = [j for j in range(n_alts) if j != ref]
+    X = np.zeros((n, n_alts, len(keep)))
+    X[:, keep, np.arange(len(keep))] = 1.0
+    X *= avail[:, :, None]
+    fun = lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights)  # noqa: E731
+    return float(newton_maximize(fun, np.zeros(len(keep)), maxiter=100, tol=1e-12).f)
 
 
 def _weak_directions(hessian: np.ndarray, names: list[str]) -> list[str]:
