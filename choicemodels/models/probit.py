@@ -334,21 +334,40 @@ class Probit(ChoiceModel):
             out = newton_maximize(fun, start, maxiter=maxiter or 500, tol=tol)
             # the outer product of scores steers the search; standard errors need the Hessian
             return dataclasses.replace(out, H=None)
-        return bfgs_opg_maximize(self._sums, start, maxiter=maxiter or 500, tol=tol)
+        return bfgs_opg_maximize(self._sums, start, maxiter=maxiter or 500, tol=tol,
+                                 stop=lambda x: bool(self._vanishing(x)))
+
+    def _vanishing(self, params: np.ndarray) -> str:
+        """Which error variance has run to zero at ``params`` (``""`` if none).
+
+        A log standard deviation (``log_sd``, ``log_L``) below -7, i.e. a standard deviation
+        below 1/1000 of the reference scale; for ``"heteroskedastic"`` errors also the
+        reference alternative's own, whose vanishing shows as every ``log_sd`` above +7
+        (the coefficients growing with them).
+        """
+        names = self.param_names[self.design.n_params:]
+        theta = np.asarray(params, float)[self.design.n_params:]
+        low = [n for n, v in zip(names, theta) if n.startswith("log_") and v < _LOG_SD_FLOOR]
+        if low:
+            return f"{', '.join(low)} run(s) towards -inf"
+        if self.structure == "heteroskedastic" and theta.min() > -_LOG_SD_FLOOR:
+            ref = self.design.alternatives[self.design.ref]
+            return (f"{', '.join(names)} run towards +inf with the coefficients, i.e. the error "
+                    f"standard deviation of the reference alternative {ref!r} towards 0 (with "
+                    f"another ref= it shows, sooner, as log_sd({ref}) towards -inf)")
+        return ""
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
         """Name the covariance parameters running to a zero variance when the fit stalls."""
         if outcome.converged:
             return True, outcome.message
-        names = self.param_names[self.design.n_params:]
-        theta = outcome.x[self.design.n_params:]
-        vanishing = [n for n, v in zip(names, theta) if n.startswith("log_") and v < _LOG_SD_FLOOR]
+        vanishing = self._vanishing(outcome.x)
         if not vanishing:
             return False, outcome.message
         return False, (
-            f"{outcome.message}; {', '.join(vanishing)} run(s) towards -inf: the maximum lies "
-            "on the boundary where an error variance is zero. Use a simpler cov= (e.g. 'iid') "
-            "or check the data of those alternatives."
+            f"{outcome.message}; {vanishing}: the maximum lies on the boundary where an error "
+            "variance is zero. Use a simpler cov= (e.g. 'iid') or check the data of those "
+            "alternatives."
         )
 
 
@@ -365,6 +384,7 @@ def bfgs_opg_maximize(
     maxiter: int = 500,
     tol: float = 1e-8,
     max_halvings: int = 40,
+    stop: Callable[[np.ndarray], bool] | None = None,
 ) -> OptimizeOutcome:
     r"""BFGS started from the BHHH metric, stopped by the scale-free BHHH decrement.
 
@@ -380,6 +400,8 @@ def bfgs_opg_maximize(
     sums : ``sums(x) -> (f, g, S'S)``: value, gradient (P,) and outer product of the
         per-situation scores (P, P); a non-finite ``f`` marks points outside the domain.
     x0 : (P,) start.
+    stop : ``stop(x) -> bool``, checked after each step: True ends the search (not
+        converged), e.g. at a boundary of the parameter space.
     """
     x = np.array(x0, dtype=float)
     f, g, opg = sums(x)
@@ -415,6 +437,9 @@ def bfgs_opg_maximize(
             v = np.eye(len(x)) - rho * np.outer(s, y)
             inv_h = v @ inv_h @ v.T + rho * np.outer(s, s)
         x, f, g, opg = x_new, f_new, g_new, opg_new
+        if stop is not None and stop(x):
+            return OptimizeOutcome(x, f, g, None, it + 1, False,
+                                   "stopped at the boundary of the parameter space")
     return OptimizeOutcome(x, f, g, None, maxiter, False,
                            f"maximum number of iterations ({maxiter}) reached")
 
