@@ -26,7 +26,6 @@ cluster: compute them on an in-memory sample with ``results.predict(data=df)``.
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, partial
@@ -36,7 +35,12 @@ import numpy as np
 import pandas as pd
 
 from choicemodels.data import _resolve_alternatives, check_columns
-from choicemodels.exceptions import ChoiceDataError, SeparationWarning, SpecificationError
+from choicemodels.exceptions import (
+    ChoiceDataError,
+    ConvergenceWarning,
+    SeparationWarning,
+    SpecificationError,
+)
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
 from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
 from choicemodels.kernels.mvn import cov_start
@@ -395,15 +399,14 @@ class DistributedLogit(DistributedModel, Logit):
     def _opg(self, params: np.ndarray) -> np.ndarray:
         return map_sum(_logit_opg, self.design.parts, params)[0]
 
-    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         if divergence_suspected(outcome):
             message = (
                 "the coefficients diverge: the data appear (quasi-)completely separated. Fit "
                 "an in-memory sample to find the variables that predict the choice perfectly."
             )
-            warnings.warn(message, SeparationWarning, stacklevel=3)
-            return False, message
-        return outcome.converged, outcome.message
+            return False, message, SeparationWarning
+        return outcome.converged, outcome.message, ConvergenceWarning
 
 
 class DistributedProbit(DistributedModel, Probit):

@@ -23,7 +23,7 @@ class ConvergenceWarning(UserWarning):
     """The optimiser stopped before meeting its convergence criterion."""
 
 
-class SeparationWarning(UserWarning):
+class SeparationWarning(ConvergenceWarning):
     """The maximum-likelihood estimate does not exist (perfect or quasi-complete separation)."""
 
 

@@ -119,9 +119,9 @@ class ChoiceModel:
         """(N, P) score of each situation (unweighted)."""
         raise NotImplementedError
 
-    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
-        """Model-specific checks after the optimiser: (converged, message)."""
-        return outcome.converged, outcome.message
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
+        """Model-specific checks after the optimiser: (converged, message, warning category)."""
+        return outcome.converged, outcome.message, ConvergenceWarning
 
     # ---- statsmodels-style interface --------------------------------------------------
     @property
@@ -195,7 +195,7 @@ class ChoiceModel:
         t0 = time.perf_counter()
         outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
         fit_time = time.perf_counter() - t0
-        converged, message = self._diagnose(outcome)
+        converged, message, category = self._diagnose(outcome)
         params = outcome.x
         hess = outcome.H if outcome.H is not None else self.hessian(params)
         scores = None if cov_type == "nonrobust" else self._robust_scores(params)
@@ -207,7 +207,7 @@ class ChoiceModel:
         if not converged:
             warnings.warn(
                 f"{self.model_name} did not converge after {outcome.n_iter} iterations: {message}",
-                ConvergenceWarning, stacklevel=2,
+                category, stacklevel=2,
             )
         return ChoiceResults(
             model_name=self.model_name,

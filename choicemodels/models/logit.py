@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
-from choicemodels.exceptions import SeparationWarning
+from choicemodels.exceptions import ConvergenceWarning, SeparationWarning
 from choicemodels.kernels.logit import (
     logit_loglike_derivatives,
     logit_probabilities,
@@ -85,7 +84,7 @@ class Logit(ChoiceModel):
             raise SpecificationError(f"Logit is fitted by method='newton'; got {method!r}.")
         return newton_maximize(self._derivatives, start, maxiter=maxiter or 100, tol=tol or 1e-8)
 
-    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         d = self.design
         if divergence_suspected(outcome):
             involved = find_separation(d.X, d.chosen, d.avail, d.names)
@@ -95,6 +94,5 @@ class Logit(ChoiceModel):
                     f"separated along {', '.join(involved)}; these coefficients diverge. Drop or "
                     "merge the variables or alternatives that predict the choice perfectly."
                 )
-                warnings.warn(message, SeparationWarning, stacklevel=3)
-                return False, message
-        return outcome.converged, outcome.message
+                return False, message, SeparationWarning
+        return outcome.converged, outcome.message, ConvergenceWarning

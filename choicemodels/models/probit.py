@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from choicemodels.exceptions import SpecificationError
+from choicemodels.exceptions import ConvergenceWarning, SpecificationError
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
 from choicemodels.kernels.probit import (
@@ -357,18 +357,18 @@ class Probit(ChoiceModel):
                     f"another ref= it shows, sooner, as log_sd({ref}) towards -inf)")
         return ""
 
-    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str]:
+    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         """Name the covariance parameters running to a zero variance when the fit stalls."""
         if outcome.converged:
-            return True, outcome.message
+            return True, outcome.message, ConvergenceWarning
         vanishing = self._vanishing(outcome.x)
         if not vanishing:
-            return False, outcome.message
+            return False, outcome.message, ConvergenceWarning
         return False, (
             f"{outcome.message}; {vanishing}: the maximum lies on the boundary where an error "
             "variance is zero. Use a simpler cov= (e.g. 'iid') or check the data of those "
             "alternatives."
-        )
+        ), ConvergenceWarning
 
 
 def _opg_solve(opg: np.ndarray, g: np.ndarray) -> np.ndarray:
