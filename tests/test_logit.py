@@ -262,3 +262,20 @@ def test_constants_only_loglike_with_unbalanced_sets_and_weights():
     dummies *= avail[:, :, None]
     direct = cm.Logit.from_arrays(dummies, chosen, avail=avail, weights=w).fit()
     assert r.ll_constants == pytest.approx(direct.llf, rel=1e-12)
+
+
+def test_elasticity_standard_errors_by_the_delta_method(travel):
+    r = cm.Logit("choice ~ gc + ttme", data=travel, obs="individual", alt="mode", ref="car").fit()
+    x = travel.pivot(index="individual", columns="mode", values="gc")[list(r.alternatives)].to_numpy()
+    X = r.model.design.X
+
+    def closed_form(b):  # mean elasticities b_gc x_j (1[j = k] - P_j) from the logit formula
+        v = X @ b
+        p = np.exp(v - v.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        e = b[0] * x[:, :, None] * (np.eye(4)[None] - p[:, :, None])
+        return e.mean(axis=0).ravel()
+
+    jac = _fd_jacobian(closed_form, r.params.to_numpy())
+    expected = np.sqrt(np.einsum("ap,pq,aq->a", jac, r.cov_params().to_numpy(), jac)).reshape(4, 4)
+    np.testing.assert_allclose(r.elasticity_se("gc").to_numpy(), expected, rtol=1e-4)

@@ -279,8 +279,9 @@ class ChoiceModel:
     def _perturbed(self, variable: str, marginal: bool):
         """Designs with ``variable`` moved up and down, one pair per alternative.
 
-        Returns (labels, [(X_up, X_down)], step) with step the relative (elasticity) or
-        absolute (marginal effect) change.
+        Returns ``(labels, step, pairs)``: the row labels, the relative (elasticity) or
+        absolute (marginal effect) step, and an iterator of ``(X_up, X_down)`` that builds
+        one pair at a time (at most two extra copies of X in memory).
         """
         d = self.design
         if self.data is None:
@@ -289,17 +290,16 @@ class ChoiceModel:
             k = d.names.index(variable)
             x = d.X[:, :, k]
             step = _REL_STEP if not marginal else _REL_STEP * max(1.0, float(np.abs(x).mean()))
-            pairs = []
-            for j in range(d.n_alts):
+
+            def array_pairs():
                 up, down = d.X.copy(), d.X.copy()
-                if marginal:
-                    up[:, j, k] += step
-                    down[:, j, k] -= step
-                else:
-                    up[:, j, k] *= 1 + step
-                    down[:, j, k] *= 1 - step
-                pairs.append((up, down))
-            return list(d.alternatives), pairs, step
+                for j in range(d.n_alts):
+                    up[:, :, k], down[:, :, k] = x, x
+                    up[:, j, k] = x[:, j] + step if marginal else x[:, j] * (1 + step)
+                    down[:, j, k] = x[:, j] - step if marginal else x[:, j] * (1 - step)
+                    yield up, down
+
+            return list(d.alternatives), step, array_pairs()
         from choicemodels.formula import formula_variables
 
         spec = self.spec
@@ -316,16 +316,18 @@ class ChoiceModel:
             if situation_level
             else [(a, (self.data[spec["alt"]] == a).to_numpy()) for a in d.alternatives]
         )
-        pairs = []
-        for _, mask in masks:
-            xs = []
-            for sign in (1.0, -1.0):
-                moved = column + sign * step if marginal else column * (1 + sign * step)
-                frame = self.data.copy()
-                frame[variable] = np.where(mask, moved, column)
-                xs.append(self._design_for(frame).X)
-            pairs.append(tuple(xs))
-        return [m[0] for m in masks], pairs, step
+
+        def frame_pairs():
+            for _, mask in masks:
+                xs = []
+                for sign in (1.0, -1.0):
+                    moved = column + sign * step if marginal else column * (1 + sign * step)
+                    frame = self.data.copy()
+                    frame[variable] = np.where(mask, moved, column)
+                    xs.append(self._design_for(frame).X)
+                yield tuple(xs)
+
+        return [m[0] for m in masks], step, frame_pairs()
 
     def _design_for(self, data: pd.DataFrame) -> Design:
         s = self.spec
@@ -334,29 +336,33 @@ class ChoiceModel:
             weights=None, alternatives=self.design.alternatives, require_choice=False,
         )
 
-    def _elasticity_matrix(self, params, pairs, step, marginal: bool, kind: str = "mean") -> np.ndarray:
-        """Responses of the (N, J) probabilities to each perturbation, reduced by ``kind``.
+    def _responses(self, params_list, variable: str, marginal: bool, kind: str):
+        """Elasticities (or marginal effects) at each parameter vector of ``params_list``.
 
-        ``"point"``: (N, rows, J) per situation; ``"mean"``: (rows, J) average over the
-        situations where both alternatives are available; ``"aggregate"``: (rows, J)
-        probability-weighted average (the response of the expected shares).
+        Returns ``(labels, arrays)`` with one array per parameter vector, reduced by
+        ``kind``: ``"point"`` (N, rows, J) per situation; ``"mean"`` (rows, J) average over
+        the situations where both alternatives are available; ``"aggregate"`` (rows, J)
+        probability-weighted average (the response of the expected shares). Each perturbed
+        design is built once and used for every parameter vector.
         """
+        labels, step, pairs = self._perturbed(variable, marginal)
         avail = self.design.avail
-        p = self._probabilities(params, self.design.X, avail)
-        rows = []
+        base = [self._probabilities(b, self.design.X, avail) for b in params_list]
+        rows: list[list[np.ndarray]] = [[] for _ in params_list]
         for up, down in pairs:
-            dp = (self._probabilities(params, up, avail) - self._probabilities(params, down, avail)) / (2 * step)
-            dp = np.where(avail, dp, np.nan)
-            if kind == "aggregate":
-                dp = np.nansum(dp, axis=0) / (1.0 if marginal else np.sum(p, axis=0))
-            else:
-                if not marginal:
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        dp = np.where(p > 0, dp / p, np.nan)
-                if kind == "mean":
-                    dp = np.nanmean(dp, axis=0)
-            rows.append(dp)
-        return np.stack(rows, axis=-2)
+            for b, p, out in zip(params_list, base, rows):
+                dp = (self._probabilities(b, up, avail) - self._probabilities(b, down, avail)) / (2 * step)
+                dp = np.where(avail, dp, np.nan)
+                if kind == "aggregate":
+                    dp = np.nansum(dp, axis=0) / (1.0 if marginal else np.sum(p, axis=0))
+                else:
+                    if not marginal:
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            dp = np.where(p > 0, dp / p, np.nan)
+                    if kind == "mean":
+                        dp = np.nanmean(dp, axis=0)
+                out.append(dp)
+        return labels, [np.stack(r, axis=-2) for r in rows]
 
     def elasticities(
         self, params: np.ndarray, variable: str, *, marginal: bool = False, kind: str = "mean"
@@ -368,8 +374,7 @@ class ChoiceModel:
         """
         if kind not in ("mean", "aggregate", "point"):
             raise SpecificationError(f"kind must be 'mean', 'aggregate' or 'point', got {kind!r}.")
-        labels, pairs, step = self._perturbed(variable, marginal)
-        m = self._elasticity_matrix(np.asarray(params, float), pairs, step, marginal, kind)
+        labels, (m,) = self._responses([np.asarray(params, float)], variable, marginal, kind)
         columns = pd.Index(list(self.design.alternatives), name="responding")
         if kind == "point":
             index = pd.MultiIndex.from_product(
@@ -380,15 +385,12 @@ class ChoiceModel:
     def elasticity_jacobian(self, params: np.ndarray, variable: str) -> np.ndarray:
         """(rows * J, P) derivative of the flattened mean elasticity matrix w.r.t. the parameters."""
         params = np.asarray(params, float)
-        _, pairs, step = self._perturbed(variable, False)
-        cols = []
-        for k in range(params.size):
-            h = 1e-6 * max(1.0, abs(params[k]))
-            e = np.zeros_like(params)
-            e[k] = h
-            up = self._elasticity_matrix(params + e, pairs, step, False)
-            down = self._elasticity_matrix(params - e, pairs, step, False)
-            cols.append(((up - down) / (2 * h)).ravel())
+        steps = 1e-6 * np.maximum(1.0, np.abs(params))
+        shifted = []
+        for unit, h in zip(np.eye(params.size), steps):
+            shifted += [params + h * unit, params - h * unit]
+        _, mats = self._responses(shifted, variable, False, "mean")
+        cols = [(mats[2 * k] - mats[2 * k + 1]).ravel() / (2 * steps[k]) for k in range(params.size)]
         return np.column_stack(cols)
 
     # ---- other data -------------------------------------------------------------------
