@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.special import logsumexp, softmax
+import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalLogit
 
 from choicemodels.kernels.logit import (
+    logit_chunk_sums,
     logit_loglike,
     logit_loglike_derivatives,
     logit_probabilities,
@@ -34,6 +36,19 @@ def direct_situation_loglikes(beta, X, chosen, avail):
         V = Xi[a] @ beta
         out.append(Xi[c] @ beta - logsumexp(V))
     return np.array(out)
+
+
+def direct_derivatives(beta, X, chosen, avail, weights):
+    """Weighted gradient and Hessian from the textbook formulas, situation by situation:
+    g = sum_i w_i X_i'(e_c - p_i), H = -sum_i w_i X_i'(diag p_i - p_i p_i')X_i (scipy softmax)."""
+    K = X.shape[2]
+    g, H = np.zeros(K), np.zeros((K, K))
+    for Xi, c, a, w in zip(X, chosen, avail, weights):
+        Xa = Xi[a]
+        p = softmax(Xa @ beta)
+        g += w * (Xi[c] - p @ Xa)
+        H -= w * Xa.T @ (np.diag(p) - np.outer(p, p)) @ Xa
+    return g, H
 
 
 def central_gradient(f, x, h=1e-5):
@@ -149,9 +164,79 @@ def test_chunking_does_not_change_the_sums():
     X, chosen, avail, beta = simulate(N=1003, unavailable=0.2, rng=11)
     w = np.random.default_rng(12).uniform(size=len(X))
     one = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=len(X), threads=1)
+    single = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=17, threads=1)
     for threads in (1, 3):
         many = logit_loglike_derivatives(beta, X, chosen, avail, w, chunk_size=17, threads=threads)
         assert many[0] == pytest.approx(one[0], rel=1e-12)
         np.testing.assert_allclose(many[1], one[1], rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(many[2], one[2], rtol=1e-10, atol=1e-10)
+        # per-block sums added in block order: the thread count does not change a bit
+        assert many[0] == single[0]
+        np.testing.assert_array_equal(many[1], single[1])
+        np.testing.assert_array_equal(many[2], single[2])
     assert logit_loglike(beta, X, chosen, avail, w, chunk_size=5) == pytest.approx(one[0])
+
+
+def test_derivatives_equal_textbook_formulas_with_weights_and_unavailable():
+    X, chosen, avail, beta = simulate(N=150, J=6, K=4, unavailable=0.4, rng=13)
+    w = np.random.default_rng(14).uniform(0.0, 2.0, size=len(X))
+    ll, grad, hess = logit_loglike_derivatives(beta, X, chosen, avail, w)
+    g_ref, H_ref = direct_derivatives(beta, X, chosen, avail, w)
+    assert ll == pytest.approx(w @ direct_situation_loglikes(beta, X, chosen, avail), rel=1e-12)
+    np.testing.assert_allclose(grad, g_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(hess, H_ref, rtol=1e-10, atol=1e-10)
+
+
+def test_two_alternatives_equal_statsmodels_binary_logit():
+    # J = 2: P(choose 1) = Lambda((x_1 - x_0)' beta), a binary logit on the differences
+    X, chosen, avail, _ = simulate(N=500, J=2, K=3, rng=15)
+    ref = sm.Logit((chosen == 1).astype(float), X[:, 1] - X[:, 0])
+    beta = np.array([0.4, -0.2, 0.9])
+    ll, grad, hess = logit_loglike_derivatives(beta, X, chosen, avail)
+    assert ll == pytest.approx(ref.loglike(beta), rel=1e-12)
+    np.testing.assert_allclose(grad, ref.score(beta), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(hess, ref.hessian(beta), rtol=1e-10, atol=1e-10)
+
+
+def test_utilities_in_the_thousands_stay_finite_and_exact():
+    X, chosen, avail, beta = simulate(N=100, J=4, K=2, unavailable=0.2, rng=16)
+    X = X * 1e3  # utilities of order 1e3: exp without the max shift overflows
+    ll, grad, hess = logit_loglike_derivatives(beta, X, chosen, avail)
+    assert np.isfinite(ll) and np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))
+    assert ll == pytest.approx(direct_situation_loglikes(beta, X, chosen, avail).sum(), rel=1e-12)
+    g_ref, H_ref = direct_derivatives(beta, X, chosen, avail, np.ones(len(X)))
+    np.testing.assert_allclose(grad, g_ref, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(hess, H_ref, rtol=1e-9, atol=1e-6)
+
+
+def test_chunk_sums_add_up_to_the_whole():
+    X, chosen, avail, beta = simulate(N=301, J=3, K=2, unavailable=0.2, rng=17)
+    w = np.random.default_rng(18).uniform(size=len(X))
+    parts = [logit_chunk_sums(beta, X[sl], chosen[sl], avail[sl], w[sl])
+             for sl in (slice(0, 100), slice(100, 250), slice(250, None))]
+    g_ref, H_ref = direct_derivatives(beta, X, chosen, avail, w)
+    assert sum(p[0] for p in parts) == pytest.approx(
+        w @ direct_situation_loglikes(beta, X, chosen, avail), rel=1e-12)
+    np.testing.assert_allclose(sum(p[1] for p in parts), g_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(sum(p[2] for p in parts), H_ref, rtol=1e-10, atol=1e-10)
+    ll, grad, hess = logit_chunk_sums(beta, X, chosen, avail, w, hessian=False)
+    assert hess is None
+    np.testing.assert_allclose(grad, g_ref, rtol=1e-10, atol=1e-10)
+    ll, grad, hess = logit_chunk_sums(beta, X, chosen, avail, w, gradient=False, hessian=False)
+    assert grad is None and hess is None
+
+
+def test_safe_from_concurrent_threads_and_forked_processes():
+    # the compiled pass runs on plain threads: callers may use threads and fork freely
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    X, chosen, avail, beta = simulate(N=2000, J=4, K=3, unavailable=0.2, rng=19)
+    expected = direct_situation_loglikes(beta, X, chosen, avail).sum()
+    args = [(beta + 0.0, X, chosen, avail)] * 6
+    with ThreadPoolExecutor(3) as pool:
+        for ll in pool.map(lambda a: logit_loglike(*a, chunk_size=64, threads=2), args):
+            assert ll == pytest.approx(expected, rel=1e-12)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        for ll in pool.map(logit_loglike, *zip(*args[:2])):
+            assert ll == pytest.approx(expected, rel=1e-12)

@@ -14,17 +14,20 @@ With utilities :math:`V_{ij} = x_{ij}'\beta` over the available set :math:`A_i`,
     g = \sum_i w_i (x_{i c_i} - \bar x_i), \quad \bar x_i = \sum_j p_{ij} x_{ij}, \qquad
     H = -\sum_i w_i X_i'\big(\operatorname{diag} p_i - p_i p_i'\big) X_i .
 
-The work is done on chunks of situations small enough to stay in cache: a chunk function
-returns sums (:func:`logit_chunk_sums`) and a driver adds them up, so the same code serves
-in-memory, chunked and distributed fits. The Hessian uses two matrix products per chunk,
-:math:`H = -\big((X \odot wp)'X - (w\bar X)'\bar X\big)` on X reshaped to (n J, K).
+The log-likelihood and its derivatives are sums over situations, computed by one compiled
+(numba) pass over X per evaluation: situation by situation, the utilities, the stable
+log-softmax over the available alternatives, :math:`\bar x_i`, and the Hessian in the centred
+form :math:`H = -\sum_i w_i \sum_{j \in A_i} p_{ij} (x_{ij} - \bar x_i)(x_{ij} - \bar x_i)'`,
+without any N-sized temporary. The sums are kept per block of situations and added in block
+order, blocks run on threads, and :func:`logit_chunk_sums` returns the sums of one chunk, so
+the same code serves in-memory, chunked and distributed fits. Probabilities and
+per-situation scores (N-sized outputs) are computed with numpy.
 
 These functions perform no validation.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -39,9 +42,15 @@ __all__ = [
     "logit_scores",
 ]
 
-#: Bytes of X processed per chunk: small enough for the chunk and its temporaries to stay
-#: in the processor cache, large enough to keep the per-chunk Python overhead negligible.
+#: Bytes of X per chunk of the numpy functions (probabilities, scores): small enough for the
+#: chunk and its temporaries to stay in the processor cache.
 CHUNK_BYTES = 1 << 19
+#: The compiled sums are accumulated per block of at least ``MIN_BLOCK`` situations, in at
+#: most ``MAX_BLOCKS`` blocks (per-block (K, K) accumulators), then added in block order.
+MIN_BLOCK = 1024
+MAX_BLOCKS = 256
+#: Situations whose Hessian updates run side by side in vector registers.
+LANES = 16
 
 
 def _chunk_size(J: int, K: int, chunk_bytes: int = CHUNK_BYTES) -> int:
@@ -85,6 +94,111 @@ def logit_probabilities(beta: np.ndarray, X: np.ndarray, avail: np.ndarray) -> n
     return ET.T
 
 
+def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, hi, ll, grad, hess):
+    r"""Compiled by :func:`_compiled_block_sums`: per-block sums over situations lo..hi-1.
+
+    Block b covers situations ``b * block`` up to ``(b + 1) * block`` (clipped to ``N``);
+    blocks ``lo // block`` to ``(hi - 1) // block`` are written to ``ll[b]`` (loglik),
+    ``grad[b]`` (K,) and the lower triangle of ``hess[b]`` (K, K) for ``order`` >= 1 and 2.
+    ``weights`` of length 0 means unit weights. One read of each situation's (J, K) slice
+    of X, which stays in the L1 cache while it is used twice:
+
+    .. math::
+        V_j = x_j'\beta,\ m = \max_{l \in A} V_l,\ s = \sum_{l \in A} e^{V_l - m},\
+        \ell \mathrel{+}= w (V_c - m - \log s),\ p_j = e^{V_j - m}/s,
+
+        g \mathrel{+}= w (x_c - \bar x),\quad
+        H \mathrel{-}= w \sum_{j \in A} p_j (x_j - \bar x)(x_j - \bar x)'.
+    """
+    N, J, K = X.shape
+    L = lanes
+    V = np.empty(J)
+    xbar = np.empty(K)
+    # the Hessian's rank-one updates b_j b_j', b_jk = sqrt(w p_j) (x_jk - xbar_k) (0 where
+    # unavailable), for L consecutive situations side by side, lane by lane, so that the
+    # innermost loop runs over independent lanes and compiles to vector code (flat arrays,
+    # and L a run-time value: a constant L gets unrolled into scalar code)
+    B = np.zeros(J * K * L)
+    Hl = np.empty(K * K * L)
+    weighted = weights.shape[0] > 0
+    for b in range(lo // block, (hi - 1) // block + 1):
+        ll_b = 0.0
+        g = grad[b]
+        Hl[:] = 0.0
+        first, last = max(lo, b * block), min(hi, (b + 1) * block)
+        for i in range(first, last):
+            w = weights[i] if weighted else 1.0
+            m = -np.inf
+            for j in range(J):
+                if avail[i, j]:
+                    v = 0.0
+                    for k in range(K):
+                        v += X[i, j, k] * beta[k]
+                    V[j] = v
+                    m = max(m, v)
+            c = chosen[i]
+            vc = V[c]
+            s = 0.0
+            for j in range(J):
+                if avail[i, j]:
+                    V[j] = np.exp(V[j] - m)  # V now holds e^{V_j - m}
+                    s += V[j]
+            ll_b += w * (vc - m - np.log(s))
+            if order == 0:
+                continue
+            xbar[:] = 0.0
+            inv_s = 1.0 / s
+            for j in range(J):
+                if avail[i, j]:
+                    p = V[j] * inv_s
+                    V[j] = p  # V now holds p_j
+                    for k in range(K):
+                        xbar[k] += p * X[i, j, k]
+            for k in range(K):
+                g[k] += w * (X[i, c, k] - xbar[k])
+            if order == 1:
+                continue
+            lane = (i - first) % L
+            for j in range(J):
+                r = np.sqrt(w * V[j]) if avail[i, j] else 0.0
+                if r > 0.0:
+                    for k in range(K):
+                        B[(j * K + k) * L + lane] = r * (X[i, j, k] - xbar[k])
+                else:  # never touch X of an unavailable alternative (it may hold anything)
+                    for k in range(K):
+                        B[(j * K + k) * L + lane] = 0.0
+            if lane == L - 1 or i == last - 1:
+                for jk in range(J * K):  # lanes left over from an earlier group
+                    B[jk * L + lane + 1:(jk + 1) * L] = 0.0
+                for j in range(J):
+                    for k in range(K):
+                        a = (j * K + k) * L
+                        for l in range(k + 1):
+                            h, d = (k * K + l) * L, (j * K + l) * L
+                            for q in range(L):
+                                Hl[h + q] -= B[a + q] * B[d + q]
+        ll[b] = ll_b
+        if order == 2:
+            for k in range(K):
+                for l in range(k + 1):
+                    hess[b, k, l] = Hl[(k * K + l) * L:(k * K + l + 1) * L].sum()
+
+
+@functools.cache
+def _compiled_block_sums():
+    """:func:`_fused_block_sums` compiled by numba (once per process; cached on disk).
+
+    Serial and ``nogil``: the driver runs it on its own threads, which keeps it safe to call
+    from several threads at once and in processes forked after a fit (numba's ``parallel``
+    threading layers are either not thread-safe or, with GNU OpenMP, not fork-safe).
+    """
+    import numba
+
+    return numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(
+        _fused_block_sums
+    )
+
+
 def logit_chunk_sums(
     beta: np.ndarray,
     X: np.ndarray,
@@ -94,20 +208,19 @@ def logit_chunk_sums(
     *,
     gradient: bool = True,
     hessian: bool = True,
-    work: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Log-likelihood, gradient and Hessian summed over one chunk of n situations.
+
+    One compiled pass over the chunk on the calling thread.
 
     Parameters
     ----------
     beta : (K,) coefficients.
-    X : (n, J, K) attributes of the chunk, C-contiguous.
+    X : (n, J, K) attributes of the chunk.
     chosen : (n,) int chosen alternatives.
     avail : (n, J) bool availability.
     weights : (n,) situation weights or ``None`` (all ones).
     gradient, hessian : which derivatives to compute (the Hessian implies the gradient).
-    work : optional float64 scratch buffer of at least n J K elements, reused across chunks
-        to avoid allocating the (n, J, K) temporary.
 
     Returns
     -------
@@ -115,44 +228,13 @@ def logit_chunk_sums(
     grad : (K,) or ``None``.
     hess : (K, K) or ``None``, the symmetric negative semi-definite Hessian.
     """
-    n, J, K = X.shape
-    X2 = X.reshape(n * J, K)
-    VT, ET, s = _softmax_parts((X2 @ beta).reshape(n, J), avail)
-    rows = np.arange(n)
-    ll_i = VT[chosen, rows] - np.log(s)
-    ll = float(ll_i.sum() if weights is None else weights @ ll_i)
-    if not (gradient or hessian):
-        return ll, None, None
-
-    if weights is None:
-        ET /= s
-    else:
-        ET *= weights / s
-    wp = ET.T  # (n, J) w_i p_ij
-    x_chosen = X2.take(rows * J + chosen, axis=0)  # (n, K)
-    grad = x_chosen.sum(axis=0) if weights is None else weights @ x_chosen
-    if not hessian:
-        grad -= wp.ravel() @ X2
-        return ll, grad, None
-
-    out = None if work is None else work[: X.size].reshape(X.shape)
-    Xwp = np.multiply(X, wp[:, :, None], out=out)  # (n, J, K): w_i p_ij x_ij
-    # (n, K) w_i xbar_i as one matrix product with J stacked identities (a sum over the
-    # short middle axis is much slower)
-    wxbar = Xwp.reshape(n, J * K) @ np.tile(np.eye(K), (J, 1))
-    grad -= wxbar.sum(axis=0)
-    if weights is None:
-        xbar = wxbar
-    else:
-        # w_i xbar_i xbar_i' = (w_i xbar_i) (w_i xbar_i)' / w_i; zero-weight rows vanish anyway
-        xbar = wxbar / np.where(weights == 0, 1.0, weights)[:, None]
-    hess = wxbar.T @ xbar
-    hess -= Xwp.reshape(n * J, K).T @ X2
-    hess = 0.5 * (hess + hess.T)
-    return ll, grad, hess
+    return _sum_over_blocks(
+        beta, X, chosen, avail, weights, gradient=gradient, hessian=hessian,
+        chunk_size=max(1, len(X)), threads=1,
+    )
 
 
-def _sum_over_chunks(
+def _sum_over_blocks(
     beta: np.ndarray,
     X: np.ndarray,
     chosen: np.ndarray,
@@ -164,74 +246,55 @@ def _sum_over_chunks(
     chunk_size: int | None,
     threads: int | None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
-    """Driver: add :func:`logit_chunk_sums` over consecutive chunks of situations.
-
-    With ``threads`` > 1 the situations are split into that many contiguous blocks summed
-    in parallel (numpy and BLAS release the GIL), each block chunk by chunk.
-    """
+    """Driver: the compiled pass over blocks of ``chunk_size`` situations, on ``threads``
+    threads (contiguous runs of blocks; the compiled code releases the GIL), and the sum of
+    the per-block sums in block order, so the result does not depend on ``threads``."""
     N, J, K = X.shape
-    step = _chunk_size(J, K) if chunk_size is None else int(chunk_size)
-    beta = np.asarray(beta, dtype=np.float64)
-
-    def block(lo: int, hi: int) -> tuple[float, np.ndarray | None, np.ndarray | None]:
-        ll = 0.0
-        grad = np.zeros(K) if (gradient or hessian) else None
-        hess = np.zeros((K, K)) if hessian else None
-        work = np.empty(min(step, hi - lo) * J * K) if hessian else None
-        for start in range(lo, hi, step):
-            sl = slice(start, min(start + step, hi))
-            w = None if weights is None else weights[sl]
-            ll_c, g_c, h_c = logit_chunk_sums(
-                beta, X[sl], chosen[sl], avail[sl], w, gradient=gradient, hessian=hessian,
-                work=work,
-            )
-            ll += ll_c
-            if grad is not None:
-                grad += g_c
-            if hess is not None:
-                hess += h_c
-        return ll, grad, hess
-
-    n_threads = min(_default_threads() if threads is None else threads, -(-N // step))
-    with _single_threaded_blas():
-        if n_threads <= 1:
-            return block(0, N)
-        edges = np.linspace(0, N, n_threads + 1).astype(int)
-        with ThreadPoolExecutor(n_threads - 1) as pool:  # the calling thread takes block 0
-            others = pool.map(block, edges[1:-1], edges[2:])
-            parts = [block(edges[0], edges[1]), *others]
-    ll = sum(p[0] for p in parts)
-    grad = None if parts[0][1] is None else np.sum([p[1] for p in parts], axis=0)
-    hess = None if parts[0][2] is None else np.sum([p[2] for p in parts], axis=0)
-    return ll, grad, hess
-
-
-@functools.cache
-def _blas_controller():
-    """threadpoolctl's controller of the loaded BLAS libraries, or None without threadpoolctl."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
+    order = 2 if hessian else 1 if gradient else 0
+    block = _block_size(N) if chunk_size is None else max(1, int(chunk_size))
+    n_blocks = -(-N // block)
+    args = (
+        np.ascontiguousarray(beta, dtype=np.float64),
+        np.ascontiguousarray(X, dtype=np.float64),
+        np.ascontiguousarray(chosen, dtype=np.int64),
+        np.ascontiguousarray(avail, dtype=np.bool_),
+        np.empty(0) if weights is None else np.ascontiguousarray(weights, dtype=np.float64),
+        order,
+        block,
+        LANES,
+    )
+    ll = np.zeros(n_blocks)
+    grad = np.zeros((n_blocks if order >= 1 else 0, K))
+    hess = np.zeros((n_blocks if order == 2 else 0, K, K))
+    kernel = _compiled_block_sums()
+    n_threads = max(1, min(_default_threads() if threads is None else int(threads), n_blocks))
+    edges = [min(N, b * block) for b in np.linspace(0, n_blocks, n_threads + 1).astype(int)]
+    if n_threads == 1:
+        kernel(*args, 0, N, ll, grad, hess)
+    else:
+        with ThreadPoolExecutor(n_threads - 1) as pool:  # the calling thread takes the first run
+            others = [
+                pool.submit(kernel, *args, lo, hi, ll, grad, hess)
+                for lo, hi in zip(edges[1:-1], edges[2:])
+            ]
+            kernel(*args, edges[0], edges[1], ll, grad, hess)
+            for future in others:
+                future.result()
+    if order == 0:
+        return float(ll.sum()), None, None
+    if order == 1:
+        return float(ll.sum()), grad.sum(axis=0), None
+    H = hess.sum(axis=0)  # lower triangle
+    return float(ll.sum()), grad.sum(axis=0), np.tril(H) + np.tril(H, -1).T
 
 
-def _single_threaded_blas() -> contextlib.AbstractContextManager:
-    """Limit BLAS to one thread while the chunk loop runs (when threadpoolctl is installed).
-
-    The chunk products are far too small for BLAS threads to pay off: a multi-threaded
-    OpenBLAS spends several times the work spinning and synchronising on every small call
-    (more than 10x the CPU time on a busy 2-core machine); the chunk loop's own threads
-    supply the parallelism. The limit is process-wide for its duration.
-    """
-    controller = _blas_controller()
-    if controller is None:
-        return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
+def _block_size(N: int) -> int:
+    """Situations per block: at least ``MIN_BLOCK``, at most ``MAX_BLOCKS`` blocks."""
+    return max(MIN_BLOCK, -(-N // MAX_BLOCKS))
 
 
 def _default_threads() -> int:
-    """Threads for the chunk loop: the processors available to this process, at most 4."""
+    """Threads for the block loop: the processors available to this process, at most 4."""
     try:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -254,15 +317,16 @@ def logit_loglike(
     Parameters
     ----------
     beta : (K,); X : (N, J, K); chosen : (N,) int; avail : (N, J) bool; weights : (N,) or None.
-    chunk_size : situations per chunk (default: about ``CHUNK_BYTES`` of X per chunk).
-    threads : parallel threads over blocks of chunks (default: available processors, at
-        most 4); the sums agree across thread counts up to rounding.
+    chunk_size : situations per block of sums (default: ``N / MAX_BLOCKS``, at least
+        ``MIN_BLOCK``).
+    threads : threads over runs of blocks (default: available processors, at most 4); the
+        result does not depend on the thread count.
 
     Returns
     -------
     float
     """
-    ll, _, _ = _sum_over_chunks(
+    ll, _, _ = _sum_over_blocks(
         beta, X, chosen, avail, weights, gradient=False, hessian=False, chunk_size=chunk_size,
         threads=threads,
     )
@@ -286,9 +350,10 @@ def logit_loglike_derivatives(
     ----------
     beta : (K,); X : (N, J, K); chosen : (N,) int; avail : (N, J) bool; weights : (N,) or None.
     hessian : compute the Hessian too.
-    chunk_size : situations per chunk (default: about ``CHUNK_BYTES`` of X per chunk).
-    threads : parallel threads over blocks of chunks (default: available processors, at
-        most 4); the sums agree across thread counts up to rounding.
+    chunk_size : situations per block of sums (default: ``N / MAX_BLOCKS``, at least
+        ``MIN_BLOCK``).
+    threads : threads over runs of blocks (default: available processors, at most 4); the
+        result does not depend on the thread count.
 
     Returns
     -------
@@ -305,7 +370,7 @@ def logit_loglike_derivatives(
     >>> bool(np.isclose(ll, -50 * np.log(3)))
     True
     """
-    ll, grad, hess = _sum_over_chunks(
+    ll, grad, hess = _sum_over_blocks(
         beta, X, chosen, avail, weights, gradient=True, hessian=hessian, chunk_size=chunk_size,
         threads=threads,
     )
