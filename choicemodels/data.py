@@ -355,17 +355,31 @@ def _situation_weights(column: pd.Series, name: str, obs_codes: np.ndarray, obs_
 
 def _within_moments(X: np.ndarray, avail: np.ndarray, chunk_bytes: int = 1 << 20):
     """Column minimum and maximum over available entries, and the (K, K) Gram matrix D'D
-    of the within-situation deviations, accumulated over cache-sized chunks of situations."""
+    of the within-situation deviations, accumulated over cache-sized chunks of situations.
+
+    Reductions run over (n, J K) views (numpy reduces a short trailing axis slowly) and the
+    situation means are one matrix product with J stacked identities."""
     N, J, K = X.shape
     step = max(1, chunk_bytes // (8 * J * K))
     low, high = np.full(K, np.inf), np.full(K, -np.inf)
     gram = np.zeros((K, K))
+    stacked = np.tile(np.eye(K), (J, 1))  # (J K, K)
+
+    def column_extreme(values: np.ndarray, reduce) -> np.ndarray:
+        return reduce(reduce(values.reshape(len(values), J * K), axis=0).reshape(J, K), axis=0)
+
     for start in range(0, N, step):
         x, a = X[start:start + step], avail[start:start + step, :, None]
-        low = np.minimum(low, np.where(a, x, np.inf).min(axis=(0, 1)))
-        high = np.maximum(high, np.where(a, x, -np.inf).max(axis=(0, 1)))
-        mean = x.sum(axis=1, keepdims=True) / a.sum(axis=1, keepdims=True)  # unavailable x are 0
-        d = ((x - mean) * a).reshape(-1, K)
+        n = len(x)
+        if a.all():
+            low = np.minimum(low, column_extreme(x, np.min))
+            high = np.maximum(high, column_extreme(x, np.max))
+            d = (x - (x.reshape(n, J * K) @ (stacked / J))[:, None, :]).reshape(-1, K)
+        else:
+            low = np.minimum(low, column_extreme(np.where(a, x, np.inf), np.min))
+            high = np.maximum(high, column_extreme(np.where(a, x, -np.inf), np.max))
+            mean = x.sum(axis=1, keepdims=True) / a.sum(axis=1, keepdims=True)  # unavailable x are 0
+            d = ((x - mean) * a).reshape(-1, K)
         gram += d.T @ d
     return low, high, gram
 
@@ -496,9 +510,11 @@ def validate_arrays(
         raise SpecificationError(f"names must give the K = {K} columns of X; got {len(names)} names.")
     if len(set(names)) != K:
         raise SpecificationError(f"names must be unique; got {list(names)}.")
-    X = np.where(avail_b[:, :, None], X, 0.0)
-    for k in range(K):
-        check_finite(X[:, :, k][avail_b], names[k], np.nonzero(avail_b)[0])
+    X = X.copy() if avail_b.all() else np.where(avail_b[:, :, None], X, 0.0)
+    if not np.isfinite(X).all():  # unavailable entries are 0 now; name the columns at fault
+        situations = np.nonzero(avail_b)[0]
+        for k in range(K):
+            check_finite(X[:, :, k][avail_b], names[k], situations)
     w = None
     if weights is not None:
         w = _array(weights, "weights", 1, "(N,)")
