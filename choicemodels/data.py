@@ -511,7 +511,9 @@ def validate_arrays(
     if len(set(names)) != K:
         raise SpecificationError(f"names must be unique; got {list(names)}.")
     X = X.copy() if avail_b.all() else np.where(avail_b[:, :, None], X, 0.0)
-    if not np.isfinite(X).all():  # unavailable entries are 0 now; name the columns at fault
+    step = max(1, (1 << 22) // (J * K))  # chunks: no X-sized boolean temporary
+    if not all(np.isfinite(X[s:s + step]).all() for s in range(0, N, step)):
+        # unavailable entries are 0 now; name the columns at fault
         situations = np.nonzero(avail_b)[0]
         for k in range(K):
             check_finite(X[:, :, k][avail_b], names[k], situations)
