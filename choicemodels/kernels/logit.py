@@ -112,18 +112,22 @@ def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, 
     """
     N, J, K = X.shape
     L = lanes
-    V = np.empty(J)
-    xbar = np.empty(K)
+    # scratch arrays padded by a cache line on each side: a small array sharing a cache line
+    # with another thread's scratch would stall both threads on every write
+    pad = 8
+    V = np.empty(J + 2 * pad)[pad:pad + J]
+    xbar = np.empty(K + 2 * pad)[pad:pad + K]
+    g = np.empty(K + 2 * pad)[pad:pad + K]
     # the Hessian's rank-one updates b_j b_j', b_jk = sqrt(w p_j) (x_jk - xbar_k) (0 where
     # unavailable), for L consecutive situations side by side, lane by lane, so that the
     # innermost loop runs over independent lanes and compiles to vector code (flat arrays,
     # and L a run-time value: a constant L gets unrolled into scalar code)
-    B = np.zeros(J * K * L)
-    Hl = np.empty(K * K * L)
+    B = np.zeros(J * K * L + 2 * pad)[pad:pad + J * K * L]
+    Hl = np.empty(K * K * L + 2 * pad)[pad:pad + K * K * L]
     weighted = weights.shape[0] > 0
     for b in range(lo // block, (hi - 1) // block + 1):
         ll_b = 0.0
-        g = grad[b]
+        g[:] = 0.0
         Hl[:] = 0.0
         first, last = max(lo, b * block), min(hi, (b + 1) * block)
         for i in range(first, last):
@@ -178,6 +182,8 @@ def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, 
                             for q in range(L):
                                 Hl[h + q] -= B[a + q] * B[d + q]
         ll[b] = ll_b
+        if order >= 1:
+            grad[b] = g
         if order == 2:
             for k in range(K):
                 for l in range(k + 1):
