@@ -365,23 +365,42 @@ def test_from_arrays_binary_equals_statsmodels(binary):
 
 
 def test_vanishing_variance_is_reported():
-    # TravelMode's heteroskedastic probit has its maximum on the boundary s_bus = 0: the
-    # likelihood keeps rising as log_sd(bus) falls, and the fit says so by name
-    df = cm.datasets.load_travel_mode()
-    m = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car",
-                  cov="heteroskedastic")
-    with pytest.warns(cm.ConvergenceWarning, match=r"stopped at the boundary.*log_sd\(bus\) "
+    # alt2's error variance is (almost) zero in the data: here the likelihood keeps rising
+    # as log_sd(alt2) falls (checked by scipy's Genz integration), and the fit says so by name
+    sim = cm.simulate_dataset(150, 3, [-1.0], asc=[0.3, -0.2], errors="normal",
+                              cov=np.diag([1.0, 1.0, 1e-8]), rng=3)
+    options = dict(data=sim.data, obs="obs", alt="alt", cov="heteroskedastic")
+    m = cm.Probit(sim.formula, **options)
+    with pytest.warns(cm.ConvergenceWarning, match=r"stopped at the boundary.*log_sd\(alt2\) "
                       r"run\(s\) towards -inf"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", cm.HessianWarning)
             r = m.fit()
-    # the fit stops once s_bus < s_car / 1000 instead of running to maxiter
+    # the fit stops once s_alt2 < s_alt0 / 1000 instead of running to maxiter
     assert not r.converged and r.n_iter < 100
+    assert -8 < r.params["log_sd(alt2)"] < -7
+    genz = cm.Probit(sim.formula, integration="genz", **options)
+    k = m.param_names.index("log_sd(alt2)")
+    path = [genz.loglike(np.where(np.arange(r.estimates.size) == k, v, r.estimates))
+            for v in (-3.0, -5.0, r.estimates[k], r.estimates[k] - 3)]
+    assert np.all(np.diff(path) > 0)
+
+
+def test_travel_mode_heteroskedastic_maximum_is_interior():
+    # s_bus / s_car near 0.1 puts steps of width 0.1 into the quadrature's integrand; the
+    # fit converges inside the parameter space and scipy's Genz integration agrees that
+    # the log-likelihood falls towards s_bus = 0
+    df = cm.datasets.load_travel_mode()
+    options = dict(data=df, obs="individual", alt="mode", ref="car", cov="heteroskedastic")
+    m = cm.Probit("choice ~ gc + ttme | hinc", **options)
+    r = m.fit()
+    assert r.converged and -3 < r.params["log_sd(bus)"] < -1.5
+    genz = cm.Probit("choice ~ gc + ttme | hinc", integration="genz", **options)
+    assert genz.loglike(r.estimates) == pytest.approx(r.llf, abs=1e-3)
     k = m.param_names.index("log_sd(bus)")
-    assert -8 < r.params["log_sd(bus)"] < -7
-    lower = r.estimates.copy()
-    lower[k] -= 10
-    assert m.loglike(lower) > r.llf
+    boundary = r.estimates.copy()
+    boundary[k] = -8.0
+    assert genz.loglike(boundary) < r.llf - 2e-3
 
 
 # ---- bad options ----------------------------------------------------------------------------

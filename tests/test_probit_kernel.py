@@ -16,7 +16,7 @@ from choicemodels.kernels.probit import (
     probit_loglike,
     probit_loglike_obs,
 )
-from choicemodels.kernels.quadrature import gauss_hermite_normal, independent_log_prob
+from choicemodels.kernels.quadrature import independent_log_prob
 
 
 def _data(n_obs, n_alts, seed, missing=0.15):
@@ -51,11 +51,25 @@ def _full_covariance_probability(V, chosen, avail, full):
 # ---- quadrature ------------------------------------------------------------------------
 
 
-def test_gauss_hermite_moments():
-    nodes, log_w = gauss_hermite_normal(64)
-    w = np.exp(log_w)
-    np.testing.assert_allclose([w.sum(), w @ nodes**2, w @ nodes**4, w @ nodes**6], [1, 1, 3, 15],
-                               rtol=1e-12)
+@pytest.mark.parametrize("scale_chosen", [0.02, 1.0, 3.0, 60.0])
+def test_quadrature_gradient_matches_finite_differences(scale_chosen):
+    # scales from 0.05 to 2: ratios s_c / s_k from 0.01 to 1200, steep steps included
+    rng = np.random.default_rng(7)
+    b = rng.normal(0, 2.0, size=(5, 3))
+    scales = np.array([0.05, 1.0, 2.0])
+
+    def value(x):
+        return independent_log_prob(x[:15].reshape(5, 3), x[15], x[16:])[0].sum()
+
+    x = np.r_[b.ravel(), scale_chosen, scales]
+    _, (d_b, d_c, d_s) = independent_log_prob(b, scale_chosen, scales, grad=True)
+    numeric = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = 1e-6 * max(1.0, abs(x[k]))
+        numeric.append((value(x + e) - value(x - e)) / (2 * e[k]))
+    np.testing.assert_allclose(np.r_[d_b.ravel(), d_c.sum(), d_s.sum(axis=0)], numeric,
+                               rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("seed", range(4))

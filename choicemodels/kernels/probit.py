@@ -27,8 +27,9 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
     Gradient: exact derivative of the simulated log-likelihood, chained from the Cholesky
     factor to ``theta`` by :func:`~choicemodels.kernels.mvn.cholesky_derivative`.
 ``"quadrature"``
-    Gauss-Hermite (:mod:`~choicemodels.kernels.quadrature`); exact for ``"iid"`` and
-    ``"heteroskedastic"`` errors with any J; not for ``"unstructured"``.
+    One-dimensional quadrature (:mod:`~choicemodels.kernels.quadrature`), exact to about
+    1e-10 for ``"iid"`` and ``"heteroskedastic"`` errors with any J and any ratio of
+    error scales; not for ``"unstructured"``.
 ``"closed"``
     :math:`\Phi` (m = 1) and the bivariate normal CDF via Owen's T (m = 2); any
     structure, at most three available alternatives.
@@ -184,7 +185,6 @@ def _group_log_prob(
     ref: int,
     method: Method,
     uniforms: np.ndarray | None,
-    n_nodes: int,
     genz_rng: int,
     grad: bool,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -219,7 +219,7 @@ def _group_log_prob(
     if method == "quadrature":
         scales = _scales(theta, structure, n_alts, ref)
         log_p, g = independent_log_prob(
-            b, scales[group.chosen], scales[group.others], n_nodes=n_nodes, grad=grad
+            b, scales[group.chosen], scales[group.others], grad=grad
         )
         if not grad:
             return log_p, None, None
@@ -272,7 +272,6 @@ def probit_loglike_obs(
     ref: int,
     method: Method,
     uniforms: np.ndarray | None = None,
-    n_nodes: int = 64,
     genz_rng: int = 0,
     grad: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -291,8 +290,6 @@ def probit_loglike_obs(
     method : {"ghk", "quadrature", "closed", "genz"}
     uniforms : ndarray, shape (N, R, D), D >= J - 2
         Fixed draws for ``"ghk"``.
-    n_nodes : int
-        Gauss-Hermite nodes for ``"quadrature"``.
     genz_rng : int
         Seed of scipy's randomised Genz integration for ``"genz"``.
     grad : bool
@@ -316,7 +313,7 @@ def probit_loglike_obs(
         b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
         log_p, d_b, d_theta = _group_log_prob(
             b, group, theta, omega, d_omega, structure=structure, ref=ref, method=method,
-            uniforms=uniforms, n_nodes=n_nodes, genz_rng=genz_rng, grad=grad,
+            uniforms=uniforms, genz_rng=genz_rng, grad=grad,
         )
         loglike[rows] = log_p
         if grad:
@@ -337,7 +334,6 @@ def probit_loglike(
     method: Method,
     weights: np.ndarray | None = None,
     uniforms: np.ndarray | None = None,
-    n_nodes: int = 64,
     genz_rng: int = 0,
     grad: bool = False,
 ) -> tuple[float, np.ndarray | None]:
@@ -348,7 +344,7 @@ def probit_loglike(
     """
     loglike, scores = probit_loglike_obs(
         params, X, groups, structure=structure, ref=ref, method=method, uniforms=uniforms,
-        n_nodes=n_nodes, genz_rng=genz_rng, grad=grad,
+        genz_rng=genz_rng, grad=grad,
     )
     if weights is None:
         return float(loglike.sum()), None if scores is None else scores.sum(axis=0)
@@ -365,7 +361,6 @@ def choice_probabilities(
     ref: int,
     method: Method,
     uniforms: np.ndarray | None = None,
-    n_nodes: int = 64,
     genz_rng: int = 0,
 ) -> np.ndarray:
     """All choice probabilities, shape (N, J); 0 for unavailable alternatives.
@@ -383,7 +378,7 @@ def choice_probabilities(
         b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
         log_p, _, _ = _group_log_prob(
             b, group, params[n_beta:], omega, d_omega, structure=structure, ref=ref,
-            method=method, uniforms=uniforms, n_nodes=n_nodes, genz_rng=genz_rng, grad=False,
+            method=method, uniforms=uniforms, genz_rng=genz_rng, grad=False,
         )
         probs[rows, c] = np.exp(log_p)
     return probs

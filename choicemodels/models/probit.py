@@ -85,7 +85,7 @@ class Probit(ChoiceModel):
       so an iid model appears with :math:`\Omega = (I + 11')/2`); P = J(J-1)/2 - 1; J >= 3.
 
     Integration (``integration``): ``"auto"`` uses the exact method when there is one
-    (Gauss-Hermite ``"quadrature"`` for independent errors, ``"closed"`` forms for an
+    (one-dimensional ``"quadrature"`` for independent errors, ``"closed"`` forms for an
     unstructured covariance with J <= 3), else ``"ghk"``; ``"genz"`` (scipy's
     :func:`~scipy.stats.multivariate_normal.cdf`) is a slow reference for
     :meth:`loglike` and :meth:`predict` only. GHK uses ``draws`` uniform draws per
