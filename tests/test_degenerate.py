@@ -202,15 +202,16 @@ def test_heteroskedastic_quadrature_with_unequal_scales(ratio):
         assert np.exp(value) == pytest.approx(genz, abs=3e-7)
 
 
-@pytest.mark.xfail(strict=True, reason="bvn_cdf: h * k and h * sqrt(1 - rho^2) underflow for tiny "
-                   "nonzero arguments, which then take the wrong limit")
-def test_bivariate_cdf_at_tiny_arguments():
+@pytest.mark.parametrize("h, k", [(5e-324, 0.0), (1e-200, -1e-200), (-1e-30, 1e-300)])
+def test_bivariate_cdf_at_tiny_arguments(h, k):
+    # products such as h k underflow: tiny arguments must take the limit at 0, where
+    # Phi_2 is continuous
     from choicemodels.kernels.mvn import bvn_cdf
 
     rho = 0.5
-    exact = 0.25 + np.arcsin(rho) / (2 * np.pi)  # Phi_2(0, 0; rho); Phi_2 is continuous there
-    value = bvn_cdf(np.array([5e-324]), np.array([0.0]), np.array([rho]))[0]
-    assert float(value) == pytest.approx(exact, abs=1e-12)
+    exact = 0.25 + np.arcsin(rho) / (2 * np.pi)  # Phi_2(0, 0; rho)
+    value = bvn_cdf(np.array([h]), np.array([k]), np.array([rho]))[0]
+    assert float(value) == pytest.approx(exact, abs=1e-15)
 
 
 @pytest.mark.xfail(strict=True, reason="the GHK score departs from the derivative of the simulated "

@@ -210,6 +210,9 @@ def cholesky_derivative(chol: np.ndarray, d_cov: np.ndarray) -> np.ndarray:
     return chol @ inner
 
 
+_NEGLIGIBLE = 1e-17
+
+
 def bvn_cdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
     r"""Standard bivariate normal CDF :math:`\Phi_2(h, k; \rho)` via Owen's T.
 
@@ -222,6 +225,9 @@ def bvn_cdf(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
     :math:`|\rho| < 1`. All arguments broadcast.
     """
     h, k, rho = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (h, k, rho)))
+    # |dPhi_2/dh| <= phi(0) < 0.4: arguments below 1e-17 move it by less than rounding, and
+    # as 0 they keep products such as h k from underflowing to the wrong limit
+    h, k = (np.where(np.abs(a) < _NEGLIGIBLE, 0.0, a) for a in (h, k))
     root = np.sqrt(1.0 - rho**2)
     with np.errstate(divide="ignore", invalid="ignore"):
         a_h = _owen_slope(k - rho * h, h * root)
