@@ -81,6 +81,14 @@ def test_logsumexp_matches_arbitrary_precision(V, T):
         assert_allclose(cm.logsumexp(V, temperature=T), float(ref), rtol=8 * EPS * V.size, atol=1e-300)
 
 
+def test_difference_beyond_float_range_is_scaled_first():
+    # V_0 - V_1 overflows, (V_0 - V_1) / 2 does not: log p_0 = -8.988e307, not saturated
+    V = np.array([-np.finfo(np.float64).max, 1e292])
+    expected = V[0] / 2 - V[1] / 2
+    assert_allclose(cm.log_softmax(V, temperature=2.0), [expected, 0.0], rtol=EPS)
+    assert cm.logsumexp(V, temperature=2.0) == 1e292
+
+
 def test_matches_scipy_on_moderate_utilities():
     rng = np.random.default_rng(1)
     V = rng.normal(scale=5, size=(7, 4, 5))

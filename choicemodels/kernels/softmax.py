@@ -16,7 +16,8 @@ Overflow-free scheme: with :math:`m = \\max_{j \\text{ avail}} V_j` and temperat
     \\operatorname{lse}_T(V) = m + T \\log \\textstyle\\sum_k e^{D_k}.
 
 The sum lies in :math:`[1, J]`, so nothing overflows. When utilities span most of the
-float64 range, :math:`V_j - m` can exceed it; it then saturates at ``-inf``, whose
+float64 range, :math:`V_j - m` can exceed it; :math:`D_j` is then computed as
+:math:`V_j/T - m/T` when T > 1, and where that too is out of range it saturates at ``-inf``, whose
 exponential (0) is the correctly rounded probability, and log-probabilities of
 available alternatives are clipped at the most negative finite float.
 """
@@ -63,6 +64,9 @@ def shifted_utilities(
     m = np.max(Vm, axis=axis, keepdims=True)
     with np.errstate(over="ignore", invalid="ignore"):
         D = (Vm - m) / temperature
+        overflow = mask & np.isneginf(D)
+        if overflow.any() and temperature > 1:  # V - m beyond the float range, (V - m)/T may not be
+            D = np.where(overflow, Vm / temperature - m / temperature, D)
     return D, m, mask
 
 
