@@ -28,8 +28,8 @@ Everything is vectorised over situations and draws (arrays of shape (n, R)); the
 Python loop runs over the m dimensions. Work is done in chunks of situations to bound
 memory. The product over dimensions is taken directly and redone as a sum of
 :func:`scipy.special.log_ndtr` terms for the draws where it falls below 1e-280; draws are
-combined by a log-sum-exp, and :math:`u q` is kept at or above the smallest normal double
-before :math:`\Phi^{-1}`.
+combined by a log-sum-exp; where :math:`u q` falls below 1e-280, :math:`z` comes from
+:math:`\log u + \log\Phi(t)` by :func:`scipy.special.ndtri_exp`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ __all__ = ["ghk_log_prob"]
 
 _SQRT_HALF = np.sqrt(0.5)
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-_TINY = np.finfo(float).tiny
 _SMALL = 1e-280  # below this, products of probabilities are redone in logs
 _CHUNK_ELEMENTS = 2**16  # situations x draws per chunk
 
@@ -119,12 +118,19 @@ def _ghk_chunk(b, chol, u, n_draws, grad):
         t.append(t_k)
         q.append(q_k)
         if k < m - 1:
-            p_k = np.maximum(u[:, :, k] * q_k, _TINY)
+            p_k = u[:, :, k] * q_k
             z_k = special.ndtri(p_k)
+            small = p_k < _SMALL
+            if small.any():  # u q underflows: invert log(u) + log Phi(t) instead
+                log_p_k = np.log(u[:, :, k][small]) + special.log_ndtr(t_k[small])
+                z_k[small] = special.ndtri_exp(log_p_k)
             z.append(z_k)
             if grad:
                 # u q / phi(z): derivative of z = ndtri(u q) with respect to log q
-                ratio.append(p_k * np.exp(0.5 * z_k**2 + _LOG_SQRT_2PI))
+                ratio_k = p_k * np.exp(0.5 * np.where(small, 0.0, z_k) ** 2 + _LOG_SQRT_2PI)
+                if small.any():
+                    ratio_k[small] = np.exp(log_p_k + 0.5 * z_k[small] ** 2 + _LOG_SQRT_2PI)
+                ratio.append(ratio_k)
     with np.errstate(divide="ignore"):
         log_prod = np.log(prod)
     small = prod < _SMALL
