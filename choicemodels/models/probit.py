@@ -389,11 +389,19 @@ def bfgs_opg_maximize(
     r"""BFGS started from the BHHH metric, stopped by the scale-free BHHH decrement.
 
     The inverse-Hessian approximation starts at :math:`B_0 = (S'S)^{-1}`, the inverse
-    outer product of the scores at ``x0`` (so the first step is a BHHH step and the
-    parameters' units do not matter), and is updated by BFGS with
-    :math:`s = x_{k+1} - x_k`, :math:`y = g_k - g_{k+1}` whenever :math:`s'y > 0`. Steps
-    backtrack until the Armijo condition holds. Convergence: :math:`g'(S'S)^{-1}g <`
-    ``tol`` (about twice the remaining gain in the log-likelihood).
+    outer product of the scores at ``x0`` (so the first step is a BHHH step), and is
+    updated by BFGS with :math:`s = x_{k+1} - x_k`, :math:`y = g_k - g_{k+1}` whenever
+    :math:`s'y > 0`. Steps backtrack until the Armijo condition holds. Convergence:
+    :math:`g'(S'S)^{-1}g <` ``tol`` (about twice the remaining gain in the log-likelihood).
+
+    The search runs in Jacobi-scaled parameters :math:`z = Dx`,
+    :math:`D = \operatorname{diag}(S'S)^{1/2}` at ``x0``, where the outer product has a
+    unit diagonal: the eigenvalue cutoff of the pseudo-inverse and the ridge of the
+    decrement then act relative to each parameter's own scale, so the iterates do not
+    depend on the parameters' units (variables multiplied by :math:`10^6` give the same
+    path, with coefficients divided by :math:`10^6`). Without it the outer product's
+    condition number grows with the square of the units' ratio, and the intercepts'
+    directions fall below the cutoff and the ridge.
 
     Parameters
     ----------
@@ -403,10 +411,30 @@ def bfgs_opg_maximize(
     stop : ``stop(x) -> bool``, checked after each step: True ends the search (not
         converged), e.g. at a boundary of the parameter space.
     """
-    x = np.array(x0, dtype=float)
-    f, g, opg = sums(x)
+    x0 = np.array(x0, dtype=float)
+    f, g, opg = sums(x0)
     if not np.isfinite(f):
-        return OptimizeOutcome(x, f, g, None, 0, False, "log-likelihood not finite at the start")
+        return OptimizeOutcome(x0, f, g, None, 0, False, "log-likelihood not finite at the start")
+    scale = np.sqrt(np.diag(opg))
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)  # no scores: keep the units
+
+    def scaled_sums(z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        f, g, opg = sums(z / scale)
+        return f, g / scale, opg / np.outer(scale, scale)
+
+    out = _bfgs_opg_iterations(
+        scaled_sums, scale * x0, (f, g / scale, opg / np.outer(scale, scale)),
+        maxiter=maxiter, tol=tol, max_halvings=max_halvings,
+        stop=None if stop is None else (lambda z: stop(z / scale)),
+    )
+    return dataclasses.replace(out, x=out.x / scale, g=out.g * scale)
+
+
+def _bfgs_opg_iterations(sums, x0, first, *, maxiter, tol, max_halvings, stop) -> OptimizeOutcome:
+    """The iterations of :func:`bfgs_opg_maximize` (in its scaled parameters); ``first`` is
+    ``sums(x0)``."""
+    x = x0
+    f, g, opg = first
     inv_h = linalg.pinvh(opg)
     for it in range(maxiter + 1):
         decrement = float(g @ _opg_solve(opg, g))
