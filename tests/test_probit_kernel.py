@@ -86,6 +86,28 @@ def test_quadrature_matches_adaptive_quad(seed):
     np.testing.assert_allclose(np.exp(log_p[0]), ref, rtol=1e-10, atol=1e-14)
 
 
+def test_compiled_normal_cdf_and_mills_ratio():
+    # Phi = f e^s and lambda = phi/Phi of the compiled mapped rule (Cody's rational
+    # approximations) against scipy: log Phi to rounding (relative below t = 0.5, absolute
+    # above, where Phi is near one); lambda = sqrt(2/pi)/erfcx(-t/sqrt(2)), whose erfcx
+    # loses a relative t^2 eps for t > 0
+    from scipy import special
+
+    from choicemodels.kernels.mapped_rule import _cdf
+
+    t = np.r_[-np.logspace(5, -3, 400), np.linspace(-40, 40, 801)]
+    f, s, lam = np.array([_cdf(x, True) for x in t]).T
+    ref = special.log_ndtr(t)
+    lower = t < 0.5
+    np.testing.assert_allclose((s + np.log(f))[lower], ref[lower], rtol=2e-15, atol=0)
+    np.testing.assert_allclose((s + np.log(f))[~lower], ref[~lower], rtol=0, atol=3e-16)
+    keep = t < 30
+    mills = np.sqrt(2 / np.pi) / special.erfcx(-t[keep] / np.sqrt(2))
+    error = np.abs(lam[keep] / mills - 1) / (1 + np.maximum(t[keep], 0) ** 2)
+    assert error.max() < 3e-15, (error.max(), t[keep][error.argmax()])
+    assert np.array_equal(np.array([_cdf(x, False)[:2] for x in t]), np.c_[f, s])
+
+
 @pytest.mark.parametrize("n_alts", [3, 4, 5])
 @pytest.mark.parametrize("structure", ["iid", "heteroskedastic"])
 def test_quadrature_matches_scipy_mvn(structure, n_alts):

@@ -23,11 +23,17 @@ trapezoid rule runs with step :math:`h = 0.1` in the variable
 with :math:`z^*` the mode of :math:`\ell` and :math:`\kappa = \sqrt{-\ell''(z^*)}`: nodes
 gather at scale :math:`1/\kappa` around the mode and :math:`1/r_k` around each step,
 and the integrand in u, :math:`e^{\ell(z)}/G'(z)`, is smooth on a scale of one. The
-rule covers :math:`|z - z^*| \le 10` (beyond, :math:`\ell` has dropped by at least 50).
-The nodes :math:`z_i = G^{-1}(z^* + ih)` come from safeguarded Newton iterations.
-Against adaptive quadrature and closed forms, with scale ratios up to :math:`e^{\pm 9}`
-and probabilities down to 1e-220, the relative error is below 1e-10 (h = 0.2: 8e-9),
-with 200 to 1,000 nodes: several times slower than Gauss-Hermite.
+rule covers :math:`|z - z^*| \le 10` (beyond, :math:`\ell` has dropped by at least 50)
+with the nodes :math:`z_i = G^{-1}(G(z^*) + ih)`. Against adaptive quadrature and closed
+forms, with scale ratios up to :math:`e^{\pm 9}` and probabilities down to 1e-220, the
+relative error is below 1e-10 (h = 0.2: 8e-9), with 200 to 1,000 nodes. A compiled
+kernel (:mod:`~choicemodels.kernels.mapped_rule`, numba) runs the rule row by row,
+each node from the previous two by one evaluation of G and its derivatives, and
+:math:`\Phi`, :math:`\phi/\Phi` by Cody's rational approximations: for 20,000
+situations with three other alternatives (:math:`s_c = 2`, s = (1, 0.5, 3)), value and
+gradient take 0.85 s, against 0.39 s by Gauss-Hermite (200 situations: 8 ms against
+3.5 ms). The first call in a process imports numba and loads the kernel from its disk
+cache (0.6 s; 9 s to compile it when the cache is empty).
 
 With the rule's weights :math:`\omega_i = h\,\phi(z_i)/G'(z_i)`,
 :math:`\log P = \operatorname{logsumexp}_i(\log\omega_i + \sum_k\log\Phi(t_k(z_i)))`, and
@@ -44,7 +50,6 @@ computed value are derivatives of the rule's error, of that error's order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -55,9 +60,6 @@ __all__ = ["independent_log_prob"]
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _GAUSS_HERMITE_RATIO = 1.5  # Gauss-Hermite while every r_k <= this (error < 1e-11)
 _GAUSS_HERMITE_NODES = 64
-_STEP = 0.1  # trapezoid step h in u
-_REACH = 10.0  # the mapped rule covers |z - z*| <= _REACH
-_COARSE = 8  # the first inversion pass solves every _COARSE-th node
 
 
 def independent_log_prob(
@@ -86,12 +88,10 @@ def independent_log_prob(
     gradient : tuple (d_b (n, m), d_scale_chosen (n,), d_scales (n, m)) or None
     """
     scales = np.asarray(scales, dtype=float)
-    ratios = scale_chosen / scales
-    if ratios.max(initial=0.0) <= _GAUSS_HERMITE_RATIO:
-        nodes, log_weights = _gauss_hermite_normal()
-        z = np.broadcast_to(nodes, (b.shape[0], nodes.size))
-    else:
-        z, log_weights = _mapped_rule(-b / scale_chosen, ratios)
+    if (scale_chosen / scales).max(initial=0.0) > _GAUSS_HERMITE_RATIO:
+        return _mapped_log_prob(b, scale_chosen, scales, grad)
+    nodes, log_weights = _gauss_hermite_normal()
+    z = np.broadcast_to(nodes, (b.shape[0], nodes.size))
     t = (b[:, None, :] + scale_chosen * z[:, :, None]) / scales  # (n, Q, m)
     log_cdf = special.log_ndtr(t)
     log_terms = log_weights + log_cdf.sum(axis=2)  # (n, Q)
@@ -106,6 +106,22 @@ def independent_log_prob(
     return log_p, (d_b, d_scale_chosen, d_scales)
 
 
+def _mapped_log_prob(
+    b: np.ndarray, scale_chosen: float, scales: np.ndarray, grad: bool
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """The mapped trapezoid rule, by the compiled row-by-row kernel."""
+    from choicemodels.kernels.mapped_rule import mapped_rule_log_prob
+
+    n, m = b.shape
+    rows = n if grad else 0  # the gradient's outputs, filled only with grad
+    log_p = np.empty(n)
+    d_b, d_scale_chosen, d_scales = np.empty((rows, m)), np.empty(rows), np.empty((rows, m))
+    mapped_rule_log_prob(np.ascontiguousarray(b, dtype=np.float64), float(scale_chosen),
+                         np.ascontiguousarray(scales), grad, log_p, d_b, d_scale_chosen,
+                         d_scales)
+    return log_p, ((d_b, d_scale_chosen, d_scales) if grad else None)
+
+
 @lru_cache(maxsize=1)
 def _gauss_hermite_normal() -> tuple[np.ndarray, np.ndarray]:
     """Nodes and log-weights of Gauss-Hermite quadrature for ``E f(Z)``, Z ~ N(0, 1)."""
@@ -114,111 +130,3 @@ def _gauss_hermite_normal() -> tuple[np.ndarray, np.ndarray]:
     for arr in out:
         arr.flags.writeable = False
     return out
-
-
-def _mills(t: np.ndarray) -> np.ndarray:
-    r""":math:`\lambda(t) = \phi(t)/\Phi(t)`; :math:`-t - 1/t` below -1e4."""
-    far = t < -1e4
-    near = np.where(far, 0.0, t)
-    return np.where(far, -t - 1.0 / np.where(far, t, -1.0),
-                    np.exp(-0.5 * near**2 - _LOG_SQRT_2PI - special.log_ndtr(near)))
-
-
-def _mills_slope(t: np.ndarray) -> np.ndarray:
-    r""":math:`-\lambda'(t) = \lambda(t)(t + \lambda(t))` in (0, 1); :math:`1 - t^{-2}`
-    for t < -8, where the sum cancels."""
-    near = np.maximum(t, -8.0)
-    lam = _mills(near)
-    return np.where(t < -8.0, 1.0 - 1.0 / np.minimum(t, -8.0) ** 2, lam * (near + lam))
-
-
-def _mapped_rule(steps: np.ndarray, ratios: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes z and log-weights (n, Q) of the trapezoid rule in u = G(z) for ``E f(Z)``.
-
-    ``steps`` (n, m) are the :math:`z_k`, ``ratios`` (m,) the :math:`r_k`. Rows get
-    different numbers of nodes; the missing ones have log-weight -inf.
-    """
-    n = steps.shape[0]
-    gain = np.clip(ratios - 1.0, 0.0, 1.0)
-
-    def slope(z):  # l'(z) and l''(z), z (n,)
-        t = ratios * (z[:, None] - steps)
-        return (-z + (ratios * _mills(t)).sum(axis=1),
-                -1.0 - (ratios**2 * _mills_slope(t)).sum(axis=1))
-
-    upper = np.maximum(steps.max(axis=1), 0.0) + 0.8 * ratios.sum() + 1.0  # l' < 0 there
-    mode = _newton_bisect(slope, np.zeros(n), upper, 0.5 * upper)
-    curv = np.sqrt(-slope(mode)[1])[:, None]
-    mode = mode[:, None]
-
-    steep = gain > 0
-    gain, rates, centres = gain[steep], ratios[steep], steps[:, None, steep]
-
-    def g_and_slope(z):  # G(z) and G'(z), z (n, Q)
-        a, a_mode = rates * (z[:, :, None] - centres), curv * (z - mode)
-        root, root_mode = np.hypot(1.0, a), np.hypot(1.0, a_mode)
-        return (np.arcsinh(a_mode) + np.arcsinh(a) @ gain,
-                curv / root_mode + (gain * rates / root).sum(axis=2))
-
-    ends = mode + np.array([-_REACH, 0.0, _REACH])
-    u_lo, u_mode, u_hi = np.moveaxis(g_and_slope(ends)[0], 1, 0)
-    first = np.ceil((u_lo - u_mode) / _STEP)
-    last = np.floor((u_hi - u_mode) / _STEP)
-    index = first[:, None] + np.arange(int((last - first).max()) + 1)
-    valid = index <= last[:, None]
-    u = u_mode[:, None] + _STEP * np.minimum(index, last[:, None])
-
-    def inverse(u, lo, hi, start):  # G^{-1}(u) within the brackets, all (n, q)
-        def residual(z):
-            value, slope_ = g_and_slope(z)
-            return u - value, -slope_
-        return _newton_bisect(residual, lo, hi, start)
-
-    if not steep.any():  # G is the mode term alone: explicit inverse
-        z = mode + np.sinh(u - u_mode[:, None]) / curv
-        return z, np.where(valid, _log_weights(z, g_and_slope(z)[1]), -np.inf)
-    # every _COARSE-th node first, then all nodes bracketed by those
-    coarse = np.unique(np.r_[np.arange(0, u.shape[1], _COARSE), u.shape[1] - 1])
-    shape = (u.shape[0], coarse.size)
-    z_coarse = inverse(u[:, coarse], np.broadcast_to(ends[:, :1], shape),
-                       np.broadcast_to(ends[:, 2:], shape),
-                       np.clip(mode + np.sinh(u[:, coarse] - u_mode[:, None]) / curv,
-                               ends[:, :1], ends[:, 2:]))
-    right = np.clip(np.searchsorted(coarse, np.arange(u.shape[1])), 1, coarse.size - 1)
-    share = (np.arange(u.shape[1]) - coarse[right - 1]) / (coarse[right] - coarse[right - 1])
-    lo, hi = z_coarse[:, right - 1], z_coarse[:, right]
-    margin = 1e-9 * (hi - lo) + 1e-13 * (1.0 + np.abs(hi))  # the coarse roots are inexact
-    z = inverse(u, lo - margin, hi + margin, lo + share * (hi - lo))
-    return z, np.where(valid, _log_weights(z, g_and_slope(z)[1]), -np.inf)
-
-
-def _log_weights(z: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """Log-weights of the trapezoid rule in u for ``E f(Z)``: h phi(z) / G'(z)."""
-    return np.log(_STEP) - np.log(slope) - 0.5 * z**2 - _LOG_SQRT_2PI
-
-
-def _newton_bisect(
-    fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    lo: np.ndarray,
-    hi: np.ndarray,
-    x: np.ndarray,
-    n_steps: int = 200,
-) -> np.ndarray:
-    """Root of ``fun`` (value, derivative), positive at ``lo`` and negative at ``hi``,
-    elementwise: Newton steps, bisection when a step leaves the bracket or fails to
-    halve the change before last (as in Numerical Recipes' rtsafe); an element stops once its Newton step is below 1e-13
-    relative."""
-    change = earlier = hi - lo
-    done = np.zeros(x.shape, dtype=bool)
-    for _ in range(n_steps):
-        f, df = fun(x)
-        right = f > 0
-        lo, hi = np.where(right, x, lo), np.where(right, hi, x)
-        newton = x - f / df
-        done |= np.abs(newton - x) <= 1e-13 * (1.0 + np.abs(x))
-        bisect = ~((newton >= lo) & (newton <= hi)) | (np.abs(2.0 * (newton - x)) > np.abs(earlier))
-        new = np.where(bisect & ~done, 0.5 * (lo + hi), newton)
-        earlier, change, x = change, new - x, np.where(done & bisect, x, new)
-        if done.all():
-            break
-    return x
