@@ -44,7 +44,7 @@ from choicemodels.exceptions import (
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
 from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
 from choicemodels.kernels.mvn import cov_start
-from choicemodels.models.base import ChoiceModel
+from choicemodels.models.base import ChoiceModel, constants_only_loglike
 from choicemodels.models.logit import Logit
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
 from choicemodels.models.probit import _LOGIT_SD, Probit
@@ -150,13 +150,23 @@ def _logit_sums(d: Design, beta: np.ndarray, hessian: bool) -> tuple:
     return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, hessian=hessian, threads=1)
 
 
-def _constants_sums(d: Design, gamma: np.ndarray) -> tuple:
-    """Sums of the logit with alternative-specific constants only (observed shares)."""
-    keep = [j for j in range(d.n_alts) if j != d.ref]
-    X = np.zeros((d.n_obs, d.n_alts, len(keep)))
-    X[:, keep, np.arange(len(keep))] = 1.0
-    X *= d.avail[:, :, None]
-    return logit_loglike_derivatives(gamma, X, d.chosen, d.avail, d.weights)
+class _Counts(dict):
+    """Weighted counts by key whose ``+`` adds them key by key (a reduction by :func:`map_sum`)."""
+
+    def __add__(self, other: dict) -> _Counts:
+        out = _Counts(self)
+        for key, count in other.items():
+            out[key] = out.get(key, 0.0) + count
+        return out
+
+
+def _constants_cells(d: Design) -> tuple:
+    """Weighted counts of the (availability pattern, chosen alternative) cells: all the
+    constants-only logit needs of the data."""
+    weights = np.ones(d.n_obs) if d.weights is None else d.weights
+    cells, inverse = np.unique(np.column_stack((d.avail, d.chosen)), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=weights)
+    return (_Counts(zip(map(tuple, cells.tolist()), counts.tolist())),)
 
 
 def _logit_opg(d: Design, beta: np.ndarray) -> tuple:
@@ -367,9 +377,9 @@ class DistributedModel:
         return self.design.ll_equal_shares
 
     def _loglike_constants(self) -> float:
-        parts = self.design.parts
-        fun = lambda gamma: map_sum(_constants_sums, parts, gamma)  # noqa: E731
-        return float(newton_maximize(fun, np.zeros(self.design.n_alts - 1), maxiter=100, tol=1e-12).f)
+        (cells,) = map_sum(_constants_cells, self.design.parts)
+        keys, counts = np.array(list(cells)), np.array(list(cells.values()))
+        return constants_only_loglike(keys[:, :-1].astype(bool), keys[:, -1], counts, self.design.ref)
 
     def loglike_obs(self, params: np.ndarray) -> np.ndarray:
         raise _kept_on_workers("loglike_obs")

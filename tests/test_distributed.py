@@ -126,6 +126,7 @@ def test_logit_equals_in_memory_fit_for_any_partitioning(client, data, logit_in_
     _assert_same_fit(r, ref)
     assert isinstance(r, cm.ChoiceResults)
     assert r.rho2 == pytest.approx(ref.rho2, rel=1e-10)  # needs the constants-only fit too
+    assert r.ll_constants == pytest.approx(ref.ll_constants, rel=1e-12)  # weights, availability
 
 
 def test_logit_from_parquet_partitions(client, data, logit_in_memory, tmp_path):
