@@ -44,7 +44,7 @@ from choicemodels.exceptions import (
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
 from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
 from choicemodels.kernels.mvn import cov_start
-from choicemodels.models.base import ChoiceModel, constants_only_loglike
+from choicemodels.models.base import ChoiceModel, choice_cells, constants_only_loglike
 from choicemodels.models.logit import Logit
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
 from choicemodels.models.probit import _LOGIT_SD, Probit
@@ -163,10 +163,9 @@ class _Counts(dict):
 def _constants_cells(d: Design) -> tuple:
     """Weighted counts of the (availability pattern, chosen alternative) cells: all the
     constants-only logit needs of the data."""
-    weights = np.ones(d.n_obs) if d.weights is None else d.weights
-    cells, inverse = np.unique(np.column_stack((d.avail, d.chosen)), axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=weights)
-    return (_Counts(zip(map(tuple, cells.tolist()), counts.tolist())),)
+    avail, chosen, counts = choice_cells(d.avail, d.chosen, d.weights)
+    keys = np.column_stack((avail, chosen)).tolist()
+    return (_Counts(zip(map(tuple, keys), counts.tolist())),)
 
 
 def _logit_opg(d: Design, beta: np.ndarray) -> tuple:

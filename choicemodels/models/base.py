@@ -262,18 +262,12 @@ class ChoiceModel:
         cells; with every alternative available it equals :math:`\sum_j n_j \log(n_j / N)`.
         """
         d = self.design
-        weights = np.ones(d.n_obs) if d.weights is None else d.weights
         if d.avail.all():
+            weights = np.ones(d.n_obs) if d.weights is None else d.weights
             counts = np.bincount(d.chosen, weights=weights, minlength=d.n_alts)
             counts = counts[counts > 0]
             return float(np.sum(counts * np.log(counts / counts.sum())))
-        if d.n_alts <= 40:  # availability pattern as an exact binary number (float64 BLAS)
-            key = (d.avail @ 2.0 ** np.arange(d.n_alts)) * d.n_alts + d.chosen
-        else:
-            key = np.column_stack((d.avail, d.chosen))
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        counts = np.bincount(inverse.ravel(), weights=weights)
-        return constants_only_loglike(d.avail[first], d.chosen[first], counts, d.ref)
+        return constants_only_loglike(*choice_cells(d.avail, d.chosen, d.weights), d.ref)
 
     # ---- elasticities -----------------------------------------------------------------
     def _perturbed(self, variable: str, marginal: bool):
@@ -435,6 +429,21 @@ class ChoiceModel:
         d = self.design
         what = self.spec["formula"] or f"arrays, {d.n_params} columns"
         return f"{self.model_name}({what!r}; N={d.n_obs}, J={d.n_alts}, K={d.n_params})"
+
+
+def choice_cells(
+    avail: np.ndarray, chosen: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (availability pattern, chosen alternative) cells of the situations and their
+    weighted counts: avail (G, J) bool, chosen (G,), counts (G,)."""
+    n_obs, n_alts = avail.shape
+    if n_alts <= 40:  # availability pattern as an exact binary number (float64 BLAS)
+        key = (avail @ 2.0 ** np.arange(n_alts)) * n_alts + chosen
+    else:
+        key = np.column_stack((avail, chosen))
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=np.ones(n_obs) if weights is None else weights)
+    return avail[first], chosen[first], counts
 
 
 def constants_only_loglike(
