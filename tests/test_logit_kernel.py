@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp, softmax
+from scipy.special import expit, logsumexp, softmax
 import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalLogit
 
@@ -142,13 +142,34 @@ def test_unavailable_alternatives_equal_dropping_them():
     avail = np.ones((len(X), 4), bool)
     avail[:, 3] = False
     X_big = X.copy()
-    X_big[:, 3] = 1e300  # garbage in an unavailable alternative must not matter
-    full = logit_loglike_derivatives(beta, X_big, chosen, avail)
     dropped = logit_loglike_derivatives(beta, X[:, :3].copy(), chosen, avail[:, :3])
-    assert np.isfinite(full[0])
-    assert full[0] == pytest.approx(dropped[0], rel=1e-13)
-    np.testing.assert_allclose(full[1], dropped[1], rtol=1e-12)
-    np.testing.assert_allclose(full[2], dropped[2], rtol=1e-12)
+    for garbage in (1e300, np.nan, -np.inf):  # X of an unavailable alternative must not matter
+        X_big = X.copy()
+        X_big[:, 3] = garbage
+        full = logit_loglike_derivatives(beta, X_big, chosen, avail)
+        assert np.isfinite(full[0])
+        assert full[0] == pytest.approx(dropped[0], rel=1e-13)
+        np.testing.assert_allclose(full[1], dropped[1], rtol=1e-12)
+        np.testing.assert_allclose(full[2], dropped[2], rtol=1e-12)
+
+
+def test_exponential_is_exact_to_rounding_over_its_whole_range():
+    # J = 2, x = (0, d), beta = 1, alternative 0 chosen: the gradient is -d e^d / (1 + e^d)
+    # and the Hessian -d^2 e^d / (1 + e^d)^2, with utility differences d from 0 down to -750;
+    # the compiled exponential flushes e^d to 0 below d = -708 (where it is below 3.3e-308)
+    d = np.concatenate([-np.geomspace(1e-12, 707.9, 1500), [0.0, -708.0, -708.5, -745.0, -750.0]])
+    grads, hessians = [], []
+    for di in d:
+        X = np.array([[[0.0], [di]]])
+        _, g, H = logit_chunk_sums(np.ones(1), X, np.zeros(1, np.int64), np.ones((1, 2), bool))
+        grads.append(g[0])
+        hessians.append(H[0, 0])
+    p = expit(d)  # e^d / (1 + e^d), accurate in double precision
+    kept = d >= -708.0
+    np.testing.assert_allclose(np.array(grads)[kept], -d[kept] * p[kept], rtol=2e-15, atol=0)
+    np.testing.assert_allclose(np.array(hessians)[kept], -d[kept] ** 2 * p[kept] * (1 - p[kept]),
+                               rtol=4e-15, atol=0)
+    assert np.all(np.array(grads)[~kept] == 0.0) and np.all(np.array(hessians)[~kept] == 0.0)
 
 
 def test_scores_are_per_situation_gradients():

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -94,96 +95,168 @@ def logit_probabilities(beta: np.ndarray, X: np.ndarray, avail: np.ndarray) -> n
     return ET.T
 
 
+#: exp(d) for d <= 0 in vectorisable arithmetic: d = n ln2 + r with |r| <= ln2/2 (ln2 in two
+#: parts), e^r from Cephes' rational approximation e^r = 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2))
+#: and 2^n written into the exponent bits; relative error below 4e-16, and 0 for d < -708.
+_LOG2E = 1.4426950408889634
+_LN2_HI, _LN2_LO = 6.93145751953125e-1, 1.42860682030941723212e-6
+_EXP_P = (1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1)
+_EXP_Q = (3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1, 2.0)
+#: adding 1.5 * 2^52 rounds to an integer, which then sits in the low bits of the mantissa
+_ROUND = 6755399441055744.0
+_ROUND_BITS = int(np.float64(_ROUND).view(np.int64))
+_EXP_FLOOR = -708.0
+
+
 def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, hi, ll, grad, hess):
     r"""Compiled by :func:`_compiled_block_sums`: per-block sums over situations lo..hi-1.
 
     Block b covers situations ``b * block`` up to ``(b + 1) * block`` (clipped to ``N``);
     blocks ``lo // block`` to ``(hi - 1) // block`` are written to ``ll[b]`` (loglik),
     ``grad[b]`` (K,) and the lower triangle of ``hess[b]`` (K, K) for ``order`` >= 1 and 2.
-    ``weights`` of length 0 means unit weights. One read of each situation's (J, K) slice
-    of X, which stays in the L1 cache while it is used twice:
+    ``weights`` of length 0 means unit weights.
+
+    The situations are taken ``lanes`` at a time: their (J, K) slices of X are copied into
+    a lane-major scratch ``T[j, k, lane]`` (zeros for unavailable alternatives, whose X may
+    hold anything; padding lanes past the block's end are one available, chosen alternative
+    of weight 0), and every step below is then a loop over independent lanes that compiles
+    to vector code, the exponential included:
 
     .. math::
         V_j = x_j'\beta,\ m = \max_{l \in A} V_l,\ s = \sum_{l \in A} e^{V_l - m},\
         \ell \mathrel{+}= w (V_c - m - \log s),\ p_j = e^{V_j - m}/s,
 
         g \mathrel{+}= w (x_c - \bar x),\quad
-        H \mathrel{-}= w \sum_{j \in A} p_j (x_j - \bar x)(x_j - \bar x)'.
+        H \mathrel{-}= \sum_{j \in A} b_j b_j', \quad b_j = \sqrt{w p_j} (x_j - \bar x).
     """
     N, J, K = X.shape
     L = lanes
-    # scratch arrays padded by a cache line on each side: a small array sharing a cache line
-    # with another thread's scratch would stall both threads on every write
+    X2 = X.reshape(N, J * K)
+    # scratch arrays, lane-major ([row * L + lane]), padded by a cache line on each side: a
+    # small array sharing a cache line with another thread's scratch would stall both
+    # threads on every write
     pad = 8
-    V = np.empty(J + 2 * pad)[pad:pad + J]
-    xbar = np.empty(K + 2 * pad)[pad:pad + K]
-    g = np.empty(K + 2 * pad)[pad:pad + K]
-    # the Hessian's rank-one updates b_j b_j', b_jk = sqrt(w p_j) (x_jk - xbar_k) (0 where
-    # unavailable), for L consecutive situations side by side, lane by lane, so that the
-    # innermost loop runs over independent lanes and compiles to vector code (flat arrays,
-    # and L a run-time value: a constant L gets unrolled into scalar code)
-    B = np.zeros(J * K * L + 2 * pad)[pad:pad + J * K * L]
-    Hl = np.empty(K * K * L + 2 * pad)[pad:pad + K * K * L]
+
+    def scratch(n, dtype=np.float64):
+        return np.zeros(n + 2 * pad, dtype)[pad:pad + n]
+
+    T = scratch(J * K * L)  # attributes
+    B = scratch(J * K * L)  # Hessian factors b_j
+    V = scratch(J * L)  # utilities, then e^{V - m}, p, sqrt(w p)
+    A = scratch(J * L)  # 1.0 available, 0.0 not
+    Z = scratch(J * L)  # 2^n of the exponential, then 1.0 where e^{V - m} is not flushed
+    Zbits = Z.view(np.int64)
+    m, s, w = scratch(L), scratch(L), scratch(L)
+    c = scratch(L, np.int64)
+    xbar, G = scratch(K * L), scratch(K * L)
+    Hl = scratch(K * K * L)
+    p0, p1, p2 = _EXP_P
+    q0, q1, q2, q3 = _EXP_Q
     weighted = weights.shape[0] > 0
     for b in range(lo // block, (hi - 1) // block + 1):
-        ll_b = 0.0
-        g[:] = 0.0
-        Hl[:] = 0.0
         first, last = max(lo, b * block), min(hi, (b + 1) * block)
-        for i in range(first, last):
-            w = weights[i] if weighted else 1.0
-            m = -np.inf
+        ll_b = 0.0
+        G[:] = 0.0
+        Hl[:] = 0.0
+        for i0 in range(first, last, L):
+            for q in range(L):
+                i = i0 + q
+                if i < last:
+                    for jk in range(J * K):
+                        T[jk * L + q] = X2[i, jk]
+                    c[q] = chosen[i]
+                    w[q] = weights[i] if weighted else 1.0
+                    for j in range(J):
+                        A[j * L + q] = 1.0 if avail[i, j] else 0.0
+                        if not avail[i, j]:
+                            for k in range(K):
+                                T[(j * K + k) * L + q] = 0.0
+                else:
+                    for jk in range(J * K):
+                        T[jk * L + q] = 0.0
+                    c[q] = 0
+                    w[q] = 0.0
+                    for j in range(J):
+                        A[j * L + q] = 1.0 if j == 0 else 0.0
+            # utilities, their maximum over available alternatives, the chosen one's share
+            V[:] = 0.0
             for j in range(J):
-                if avail[i, j]:
-                    v = 0.0
-                    for k in range(K):
-                        v += X[i, j, k] * beta[k]
-                    V[j] = v
-                    m = max(m, v)
-            c = chosen[i]
-            vc = V[c]
-            s = 0.0
+                for k in range(K):
+                    beta_k = beta[k]
+                    t = (j * K + k) * L
+                    for q in range(L):
+                        V[j * L + q] += T[t + q] * beta_k
+            m[:] = -np.inf
             for j in range(J):
-                if avail[i, j]:
-                    V[j] = np.exp(V[j] - m)  # V now holds e^{V_j - m}
-                    s += V[j]
-            ll_b += w * (vc - m - np.log(s))
+                for q in range(L):
+                    v = V[j * L + q] if A[j * L + q] > 0.0 else -np.inf
+                    V[j * L + q] = v
+                    m[q] = max(m[q], v)
+            for q in range(L):
+                ll_b += w[q] * (V[c[q] * L + q] - m[q])
+            # V <- e^{V - m}: 1 + 2 r P / (Q - r P) times 2^n, 0 below e^-708
+            for j in range(J):
+                for q in range(L):
+                    jq = j * L + q
+                    d = V[jq] - m[q]
+                    kept = 1.0 if d >= _EXP_FLOOR else 0.0
+                    d = max(d, _EXP_FLOOR)
+                    rounded = d * _LOG2E + _ROUND
+                    n = rounded - _ROUND
+                    r = (d - n * _LN2_HI) - n * _LN2_LO
+                    r2 = r * r
+                    rp = r * ((p0 * r2 + p1) * r2 + p2)
+                    V[jq] = kept * (1.0 + 2.0 * rp / ((((q0 * r2 + q1) * r2 + q2) * r2 + q3) - rp))
+                    Z[jq] = rounded
+            for jq in range(J * L):
+                Zbits[jq] = (Zbits[jq] - _ROUND_BITS + 1023) << 52
+            for jq in range(J * L):
+                V[jq] *= Z[jq]
+            s[:] = 0.0
+            for j in range(J):
+                for q in range(L):
+                    s[q] += V[j * L + q]
+            for q in range(L):
+                ll_b -= w[q] * np.log(s[q])
             if order == 0:
                 continue
-            xbar[:] = 0.0
-            inv_s = 1.0 / s
+            # p, the probability-weighted mean attributes, the gradient
+            for q in range(L):
+                s[q] = 1.0 / s[q]
             for j in range(J):
-                if avail[i, j]:
-                    p = V[j] * inv_s
-                    V[j] = p  # V now holds p_j
-                    for k in range(K):
-                        xbar[k] += p * X[i, j, k]
-            for k in range(K):
-                g[k] += w * (X[i, c, k] - xbar[k])
+                for q in range(L):
+                    V[j * L + q] *= s[q]
+            xbar[:] = 0.0
+            for j in range(J):
+                for k in range(K):
+                    t = (j * K + k) * L
+                    for q in range(L):
+                        xbar[k * L + q] += V[j * L + q] * T[t + q]
+            for q in range(L):
+                t = c[q] * K * L
+                for k in range(K):
+                    G[k * L + q] += w[q] * (T[t + k * L + q] - xbar[k * L + q])
             if order == 1:
                 continue
-            lane = (i - first) % L
+            # the Hessian's rank-one updates b_j b_j' (b_j = 0 where unavailable)
             for j in range(J):
-                r = np.sqrt(w * V[j]) if avail[i, j] else 0.0
-                if r > 0.0:
-                    for k in range(K):
-                        B[(j * K + k) * L + lane] = r * (X[i, j, k] - xbar[k])
-                else:  # never touch X of an unavailable alternative (it may hold anything)
-                    for k in range(K):
-                        B[(j * K + k) * L + lane] = 0.0
-            if lane == L - 1 or i == last - 1:
-                for jk in range(J * K):  # lanes left over from an earlier group
-                    B[jk * L + lane + 1:(jk + 1) * L] = 0.0
-                for j in range(J):
-                    for k in range(K):
-                        a = (j * K + k) * L
-                        for l in range(k + 1):
-                            h, d = (k * K + l) * L, (j * K + l) * L
-                            for q in range(L):
-                                Hl[h + q] -= B[a + q] * B[d + q]
+                for q in range(L):
+                    V[j * L + q] = np.sqrt(w[q] * V[j * L + q])
+                for k in range(K):
+                    t = (j * K + k) * L
+                    for q in range(L):
+                        B[t + q] = V[j * L + q] * (T[t + q] - xbar[k * L + q])
+            for j in range(J):
+                for k in range(K):
+                    a = (j * K + k) * L
+                    for l in range(k + 1):
+                        h, d = (k * K + l) * L, (j * K + l) * L
+                        for q in range(L):
+                            Hl[h + q] -= B[a + q] * B[d + q]
         ll[b] = ll_b
         if order >= 1:
-            grad[b] = g
+            for k in range(K):
+                grad[b, k] = G[k * L:(k + 1) * L].sum()
         if order == 2:
             for k in range(K):
                 for l in range(k + 1):
@@ -260,7 +333,7 @@ def _sum_over_blocks(
     block = _block_size(N) if chunk_size is None else max(1, int(chunk_size))
     n_blocks = -(-N // block)
     args = (
-        np.ascontiguousarray(beta, dtype=np.float64),
+        np.array(beta, dtype=np.float64),  # a writable copy: one compiled signature
         np.ascontiguousarray(X, dtype=np.float64),
         np.ascontiguousarray(chosen, dtype=np.int64),
         np.ascontiguousarray(avail, dtype=np.bool_),
@@ -278,20 +351,47 @@ def _sum_over_blocks(
     if n_threads == 1:
         kernel(*args, 0, N, ll, grad, hess)
     else:
-        with ThreadPoolExecutor(n_threads - 1) as pool:  # the calling thread takes the first run
-            others = [
-                pool.submit(kernel, *args, lo, hi, ll, grad, hess)
-                for lo, hi in zip(edges[1:-1], edges[2:])
-            ]
-            kernel(*args, edges[0], edges[1], ll, grad, hess)
-            for future in others:
-                future.result()
+        pool = _thread_pool(n_threads - 1)  # the calling thread takes the first run
+        others = [
+            pool.submit(kernel, *args, lo, hi, ll, grad, hess)
+            for lo, hi in zip(edges[1:-1], edges[2:])
+        ]
+        kernel(*args, edges[0], edges[1], ll, grad, hess)
+        for future in others:
+            future.result()
     if order == 0:
         return float(ll.sum()), None, None
     if order == 1:
         return float(ll.sum()), grad.sum(axis=0), None
     H = hess.sum(axis=0)  # lower triangle
     return float(ll.sum()), grad.sum(axis=0), np.tril(H) + np.tril(H, -1).T
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _thread_pool(workers: int) -> ThreadPoolExecutor:
+    """The process's pool of at least ``workers`` threads for the block loop, kept between
+    calls (starting threads for every evaluation costs a fraction of a millisecond each)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _pool_size = ThreadPoolExecutor(workers, "choicemodels-logit"), workers
+        return _pool
+
+
+def _forget_thread_pool() -> None:
+    """In a forked child: the parent's threads do not exist there, start a new pool."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_thread_pool)
 
 
 def _block_size(N: int) -> int:

@@ -18,6 +18,11 @@ from choicemodels.models.separation import divergence_suspected, find_separation
 
 __all__ = ["Logit"]
 
+#: Fits on at least this many situations start from an estimate on a subsample.
+WARM_START_MIN_OBS = 50_000
+#: The subsample: every n-th situation, about ``max(WARM_START_SUBSAMPLE, N / 50)`` of them.
+WARM_START_SUBSAMPLE = 5_000
+
 class Logit(ChoiceModel):
     r"""Conditional / multinomial logit.
 
@@ -48,7 +53,25 @@ class Logit(ChoiceModel):
     model_name = "Logit"
 
     def start_params(self) -> np.ndarray:
-        return np.zeros(self.design.n_params)
+        """Zeros; on ``WARM_START_MIN_OBS`` situations or more, the estimate on every n-th
+        situation (2-10 % of them), or zeros if that fit does not converge.
+
+        Newton from zeros takes 6-7 full evaluations of the log-likelihood, gradient and
+        Hessian; from the subsample's estimate, whose error is of the order of its standard
+        errors, it takes 4-5, and the subsample's own fit costs about a fifth of one.
+        """
+        d = self.design
+        zeros = np.zeros(d.n_params)
+        if d.n_obs < WARM_START_MIN_OBS:
+            return zeros
+        every = slice(None, None, d.n_obs // max(WARM_START_SUBSAMPLE, d.n_obs // 50))
+        X, chosen, avail = (np.ascontiguousarray(a[every]) for a in (d.X, d.chosen, d.avail))
+        weights = None if d.weights is None else np.ascontiguousarray(d.weights[every])
+        outcome = newton_maximize(
+            lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights),
+            zeros, maxiter=25, tol=1e-2,
+        )
+        return outcome.x if outcome.converged and np.all(np.isfinite(outcome.x)) else zeros
 
     def _probabilities(self, params, X, avail):
         return logit_probabilities(params, X, avail)
