@@ -279,3 +279,37 @@ def test_elasticity_standard_errors_by_the_delta_method(travel):
     jac = _fd_jacobian(closed_form, r.params.to_numpy())
     expected = np.sqrt(np.einsum("ap,pq,aq->a", jac, r.cov_params().to_numpy(), jac)).reshape(4, 4)
     np.testing.assert_allclose(r.elasticity_se("gc").to_numpy(), expected, rtol=1e-4)
+
+
+def test_large_fits_start_from_a_subsample_and_reach_the_same_maximum():
+    # from 50,000 situations the fit starts from the estimate on every n-th situation
+    rng = np.random.default_rng(5)
+    N, J = 60_000, 3
+    X = rng.normal(size=(N, J, 3))
+    avail = rng.random((N, J)) > 0.2
+    chosen = np.where(avail, X @ np.array([0.5, -1.0, 0.8]) + rng.gumbel(size=(N, J)),
+                      -np.inf).argmax(axis=1)
+    avail[np.arange(N), chosen] = True
+    weights = rng.uniform(0.5, 2.0, N)
+    model = cm.Logit.from_arrays(X, chosen, avail=avail, weights=weights)
+    start = model.start_params()
+    warm, cold = model.fit(), model.fit(start=np.zeros(3))
+    assert warm.converged and cold.converged and warm.n_iter < cold.n_iter
+    np.testing.assert_allclose(warm.params, cold.params, rtol=1e-12)
+    np.testing.assert_allclose(warm.bse, cold.bse, rtol=1e-10)
+    assert warm.llf == pytest.approx(cold.llf, rel=1e-15)
+    # the start is an estimate on 5,000 situations: within a few of its standard errors
+    assert np.all(np.abs(start - warm.params) < 4 * np.sqrt(N / 5_000) * warm.bse)
+
+
+def test_separation_is_reported_on_large_data():
+    # the subsample fit diverges too: the fit starts from zeros and reports the separation
+    rng = np.random.default_rng(1)
+    n = 60_000
+    x = rng.normal(size=n)
+    X = np.zeros((n, 2, 2))
+    X[:, 1, 0] = x
+    X[:, 1, 1] = rng.normal(size=n)
+    with pytest.warns(cm.SeparationWarning, match="x"):
+        r = cm.Logit.from_arrays(X, (x > 0).astype(int), names=["x", "z"]).fit()
+    assert not r.converged
