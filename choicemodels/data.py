@@ -464,7 +464,9 @@ def validate_arrays(
 
     Returns
     -------
-    Design with unavailable entries of X set to zero (a copy).
+    Design. Its X is the caller's array itself when that is a C-contiguous float64 array with
+    every alternative available (changing it afterwards changes the model), else a copy
+    with unavailable entries set to zero.
     """
     from choicemodels.formula import Design  # formula imports this module
 
@@ -510,7 +512,10 @@ def validate_arrays(
         raise SpecificationError(f"names must give the K = {K} columns of X; got {len(names)} names.")
     if len(set(names)) != K:
         raise SpecificationError(f"names must be unique; got {list(names)}.")
-    X = X.copy() if avail_b.all() else np.where(avail_b[:, :, None], X, 0.0)
+    # the caller's float64 array is used as it is (as statsmodels does; a copy of a large
+    # X costs seconds and doubles the memory), otherwise a float64 copy with unavailable
+    # entries set to zero
+    X = np.ascontiguousarray(X) if avail_b.all() else np.where(avail_b[:, :, None], X, 0.0)
     step = max(1, (1 << 22) // (J * K))  # chunks: no X-sized boolean temporary
     if not all(np.isfinite(X[s:s + step]).all() for s in range(0, N, step)):
         # unavailable entries are 0 now; name the columns at fault

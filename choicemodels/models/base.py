@@ -76,7 +76,9 @@ class ChoiceModel:
         """Model from arrays: X (N, J, K) float, chosen (N,) int in 0..J-1, avail (N, J) 0/1.
 
         Alternatives are labelled 0..J-1 with reference 0; the K columns of X are used as
-        given (constants are columns of X).
+        given (constants are columns of X). A C-contiguous float64 X with every alternative
+        available is used without a copy, as in statsmodels: do not modify it in place while
+        the model is in use.
         """
         model = cls.__new__(cls)
         model._init_arrays(X, chosen, avail, names, weights)
