@@ -321,6 +321,7 @@ def bench(name: str, N: int, J: int, K: int, timeout: float, skip: set[str], rep
                 jobs.append((peer, PEERS_PYTHON, peer))
         jobs = [(f"{label} (first {SUBSET_N[pkg]:,})" if pkg in SUBSET_N else label, py, pkg)
                 for label, py, pkg in jobs]
+        results: dict[str, dict] = {}
         for label, python, package in jobs:
             if not python.exists():
                 r = {"error": "no peers venv: bash benchmarks/setup_peers.sh"}
@@ -335,6 +336,7 @@ def bench(name: str, N: int, J: int, K: int, timeout: float, skip: set[str], rep
             else:
                 r = run_in_subprocess(python, package, data, timeout, repeat=repeat)
             print_row(label, r, ours)
+            results[package] = r
     print(f"| floor (one X @ beta) | {floor:.4f} | | | | | | |")
     if "n_iter" in ours:
         print(f"\nchoicemodels: Logit.fit() seconds of each timed fit: "
@@ -345,6 +347,11 @@ def bench(name: str, N: int, J: int, K: int, timeout: float, skip: set[str], rep
               "Logit.fit() seconds, CPU ratio the same for CPU time (all threads), which is less "
               "sensitive to other load on the machine (subset fits: against our fit of the "
               "same subset).")
+        xlogit = results.get("xlogit", {})
+        if "seconds" in xlogit:
+            total = ours["seconds"] + ours["setup_seconds"]
+            print(f"choicemodels: with Logit.from_arrays counted too ({total:.3f} s), xlogit "
+                  f"takes {xlogit['seconds'] / total:.1f} times as long.")
 
 
 def main() -> None:

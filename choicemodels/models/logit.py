@@ -21,7 +21,7 @@ __all__ = ["Logit"]
 #: Fits on at least this many situations start from an estimate on a subsample.
 WARM_START_MIN_OBS = 50_000
 #: The subsample: every n-th situation, about ``max(WARM_START_SUBSAMPLE, N / 50)`` of them.
-WARM_START_SUBSAMPLE = 5_000
+WARM_START_SUBSAMPLE = 2_000
 
 class Logit(ChoiceModel):
     r"""Conditional / multinomial logit.
@@ -54,11 +54,11 @@ class Logit(ChoiceModel):
 
     def start_params(self) -> np.ndarray:
         """Zeros; on ``WARM_START_MIN_OBS`` situations or more, the estimate on every n-th
-        situation (2-10 % of them), or zeros if that fit does not converge.
+        situation (2-4 % of them), or zeros if that fit does not converge.
 
         Newton from zeros takes 6-7 full evaluations of the log-likelihood, gradient and
         Hessian; from the subsample's estimate, whose error is of the order of its standard
-        errors, it takes 4-5, and the subsample's own fit costs about a fifth of one.
+        errors, it takes 4-5, and the subsample's own fit costs a fraction of one.
         """
         d = self.design
         zeros = np.zeros(d.n_params)
@@ -69,7 +69,7 @@ class Logit(ChoiceModel):
         weights = None if d.weights is None else np.ascontiguousarray(d.weights[every])
         outcome = newton_maximize(
             lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights),
-            zeros, maxiter=25, tol=1e-2,
+            zeros, maxiter=15, tol=1.0,
         )
         return outcome.x if outcome.converged and np.all(np.isfinite(outcome.x)) else zeros
 
