@@ -40,6 +40,25 @@ def test_newton_handles_indefinite_hessian_on_rosenbrock():
     np.testing.assert_allclose(out.x, [1.0, 1.0], atol=1e-6)
 
 
+def test_newton_stops_without_a_final_step_once_the_step_is_below_tol_standard_errors():
+    # a concave quadratic: the first Newton step lands on the maximum, where the decrement is
+    # 0 < tol**2, so no further evaluation is spent; a decrement in [tol**2, tol) takes one
+    a = np.array([0.3, -2.0])
+    calls = []
+
+    def quadratic(x):
+        calls.append(x.copy())
+        return -((x - a) @ (x - a)), -2 * (x - a), -2 * np.eye(2)
+
+    out = newton_maximize(quadratic, np.ones(2))
+    assert out.converged and len(calls) == 2 and out.n_iter == 1
+    np.testing.assert_allclose(out.x, a, rtol=0, atol=1e-15)
+    calls.clear()
+    out = newton_maximize(quadratic, a + 1e-5, tol=1e-8)  # decrement 4e-10
+    assert out.converged and len(calls) == 2 and out.n_iter == 1
+    np.testing.assert_allclose(out.x, a, rtol=0, atol=1e-15)
+
+
 def test_newton_reports_non_convergence_without_raising():
     out = newton_maximize(neg_rosen, np.array([-1.2, 1.0]), maxiter=2)
     assert not out.converged

@@ -84,7 +84,8 @@ def newton_maximize(
     decrement :math:`g'(-H)^{-1}g < \text{tol}` at a point where :math:`-H` is positive
     definite, which is scale-free and about twice the remaining gain in ``f``; the final
     Newton step is then taken too, so the estimate is accurate to about the square of the
-    tolerance.
+    tolerance, unless the decrement is already below ``tol**2``: that step would move each
+    coordinate by less than ``tol`` times its standard error :math:`\sqrt{(-H)^{-1}_{kk}}`.
 
     Parameters
     ----------
@@ -118,6 +119,12 @@ def newton_maximize(
         d, definite = _ascent_direction(g, H)
         dec = float(g @ d)
         decrements.append(dec)
+        if definite and dec < tol * tol:
+            # the step would move every coordinate by less than tol standard errors
+            # (|d_k| <= sqrt(dec * (-H)^-1_kk)): x is the maximum to that precision
+            return OptimizeOutcome(
+                x, f, g, H, it, True, "Newton decrement below tolerance", tuple(decrements)
+            )
         if definite and dec < tol:
             # inside the region of quadratic convergence: one last full step costs one
             # evaluation and squares the remaining error
