@@ -15,9 +15,10 @@ With utilities :math:`V_{ij} = x_{ij}'\beta` over the available set :math:`A_i`,
     H = -\sum_i w_i X_i'\big(\operatorname{diag} p_i - p_i p_i'\big) X_i .
 
 The log-likelihood and its derivatives are sums over situations, computed by one compiled
-(numba) pass over X per evaluation: situation by situation, the utilities, the stable
-log-softmax over the available alternatives, :math:`\bar x_i`, and the Hessian in the centred
-form :math:`H = -\sum_i w_i \sum_{j \in A_i} p_{ij} (x_{ij} - \bar x_i)(x_{ij} - \bar x_i)'`,
+(numba) pass over X per evaluation: for ``LANES`` situations side by side (so that every step
+compiles to vector instructions), the utilities, the stable log-softmax over the available
+alternatives, :math:`\bar x_i`, and the Hessian in the centred form
+:math:`H = -\sum_i w_i \sum_{j \in A_i} p_{ij} (x_{ij} - \bar x_i)(x_{ij} - \bar x_i)'`,
 without any N-sized temporary. The sums are kept per block of situations and added in block
 order, blocks run on threads, and :func:`logit_chunk_sums` returns the sums of one chunk, so
 the same code serves in-memory, chunked and distributed fits. Probabilities and
@@ -50,7 +51,7 @@ CHUNK_BYTES = 1 << 19
 #: most ``MAX_BLOCKS`` blocks (per-block (K, K) accumulators), then added in block order.
 MIN_BLOCK = 1024
 MAX_BLOCKS = 256
-#: Situations whose Hessian updates run side by side in vector registers.
+#: Situations processed side by side, one per vector lane.
 LANES = 16
 
 
