@@ -19,7 +19,10 @@ from hypothesis.extra import numpy as hnp
 
 import choicemodels as cm
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# about half the drawn designs are not identified (a column without variation within any
+# situation) and are filtered out by assume(): expected, hence filter_too_much is suppressed
+SETTINGS = settings(max_examples=30, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 finite = st.floats(-8.0, 8.0, allow_nan=False, allow_infinity=False)
 coefficient = st.floats(-3.0, 3.0, allow_nan=False)
 
