@@ -145,7 +145,7 @@ def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, 
     B = scratch(J * K * L)  # Hessian factors b_j
     V = scratch(J * L)  # utilities, then e^{V - m}, p, sqrt(w p)
     A = scratch(J * L)  # 1.0 available, 0.0 not
-    Z = scratch(J * L)  # 2^n of the exponential, then 1.0 where e^{V - m} is not flushed
+    Z = scratch(J * L)  # the exponential's d log2(e) + 1.5 * 2^52 (n in its low bits), then 2^n
     Zbits = Z.view(np.int64)
     m, s, w = scratch(L), scratch(L), scratch(L)
     c = scratch(L, np.int64)

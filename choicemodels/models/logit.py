@@ -23,6 +23,7 @@ WARM_START_MIN_OBS = 50_000
 #: The subsample: every n-th situation, about ``max(WARM_START_SUBSAMPLE, N / 50)`` of them.
 WARM_START_SUBSAMPLE = 2_000
 
+
 class Logit(ChoiceModel):
     r"""Conditional / multinomial logit.
 
@@ -56,9 +57,9 @@ class Logit(ChoiceModel):
         """Zeros; on ``WARM_START_MIN_OBS`` situations or more, the estimate on every n-th
         situation (2-4 % of them), or zeros if that fit does not converge.
 
-        Newton from zeros takes 6-7 full evaluations of the log-likelihood, gradient and
-        Hessian; from the subsample's estimate, whose error is of the order of its standard
-        errors, it takes 4-5, and the subsample's own fit costs a fraction of one.
+        Newton from zeros typically takes 7 full evaluations of the log-likelihood, gradient
+        and Hessian; from the subsample's estimate, whose error is of the order of its
+        standard errors, about 4, and the subsample's own fit costs a fraction of one.
         """
         d = self.design
         zeros = np.zeros(d.n_params)
