@@ -45,7 +45,7 @@ from choicemodels.formula import Design, _resolve_ref, design_from_formula, form
 from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
 from choicemodels.kernels.mvn import cov_start
 from choicemodels.models.base import ChoiceModel, choice_cells, constants_only_loglike
-from choicemodels.models.logit import Logit
+from choicemodels.models.logit import Logit, every_nth
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
 from choicemodels.models.probit import _LOGIT_SD, Probit
 from choicemodels.models.separation import divergence_suspected
@@ -407,6 +407,13 @@ class DistributedLogit(DistributedModel, Logit):
 
     def _opg(self, params: np.ndarray) -> np.ndarray:
         return map_sum(_logit_opg, self.design.parts, params)[0]
+
+    def _every_nth(self, every: int) -> tuple:
+        """The warm start's subsample: every n-th situation of each partition, gathered."""
+        pieces = map_parts(partial(every_nth, every=every), self.design.parts)
+        X, chosen, avail, weights = (list(column) for column in zip(*pieces))
+        return (np.concatenate(X), np.concatenate(chosen), np.concatenate(avail),
+                None if weights[0] is None else np.concatenate(weights))
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         if divergence_suspected(outcome):

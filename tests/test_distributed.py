@@ -129,6 +129,24 @@ def test_logit_equals_in_memory_fit_for_any_partitioning(client, data, logit_in_
     assert r.ll_constants == pytest.approx(ref.ll_constants, rel=1e-12)  # weights, availability
 
 
+def test_logit_warm_start_gathers_every_nth_situation_of_the_partitions(client, data, logit_in_memory,
+                                                                        monkeypatch):
+    # large fits start from a subsample's estimate; here the threshold is lowered to the
+    # test data's 800 situations
+    monkeypatch.setattr(cm.models.logit, "WARM_START_MIN_OBS", 100)
+    monkeypatch.setattr(cm.models.logit, "WARM_START_SUBSAMPLE", 400)
+    kw = dict(obs="id", alt="alt", ref="car", avail="av", weights="w")
+    in_memory = cm.Logit(FORMULA, data=data, **kw)
+    distributed = cm.Logit(FORMULA, data=_dask(data, 4, seed=4), **kw)
+    start = distributed.start_params()
+    assert np.any(start != 0.0)
+    # the subsample holds every other situation of each partition, not of the whole data
+    reference = logit_in_memory[0]
+    np.testing.assert_allclose(start, in_memory.start_params(), atol=4 * reference.bse.max())
+    _assert_same_fit(distributed.fit(), reference)
+    _assert_same_fit(in_memory.fit(), reference)
+
+
 def test_logit_from_parquet_partitions(client, data, logit_in_memory, tmp_path):
     """Situations written whole to several files: no shuffle is needed."""
     ordered = dd.from_pandas(data.sort_values(["id", "alt"]), npartitions=5, sort=False)

@@ -24,6 +24,15 @@ WARM_START_MIN_OBS = 50_000
 WARM_START_SUBSAMPLE = 2_000
 
 
+def every_nth(design, every: int) -> tuple:
+    """``(X, chosen, avail, weights)`` of every ``every``-th situation of a design, contiguous
+    (``weights`` ``None`` if unweighted)."""
+    rows = slice(None, None, every)
+    X, chosen, avail = (np.ascontiguousarray(a[rows]) for a in (design.X, design.chosen, design.avail))
+    weights = None if design.weights is None else np.ascontiguousarray(design.weights[rows])
+    return X, chosen, avail, weights
+
+
 class Logit(ChoiceModel):
     r"""Conditional / multinomial logit.
 
@@ -65,14 +74,15 @@ class Logit(ChoiceModel):
         zeros = np.zeros(d.n_params)
         if d.n_obs < WARM_START_MIN_OBS:
             return zeros
-        every = slice(None, None, d.n_obs // max(WARM_START_SUBSAMPLE, d.n_obs // 50))
-        X, chosen, avail = (np.ascontiguousarray(a[every]) for a in (d.X, d.chosen, d.avail))
-        weights = None if d.weights is None else np.ascontiguousarray(d.weights[every])
+        X, chosen, avail, weights = self._every_nth(d.n_obs // max(WARM_START_SUBSAMPLE, d.n_obs // 50))
         outcome = newton_maximize(
             lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights),
             zeros, maxiter=15, tol=1.0,
         )
         return outcome.x if outcome.converged and np.all(np.isfinite(outcome.x)) else zeros
+
+    def _every_nth(self, every: int) -> tuple:
+        return every_nth(self.design, every)
 
     def _probabilities(self, params, X, avail):
         return logit_probabilities(params, X, avail)
