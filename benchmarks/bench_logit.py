@@ -38,7 +38,7 @@ PEERS = ("xlogit", "larch", "pylogit", "biogeme")
 SMALL_ONLY = ("pylogit", "biogeme", "statsmodels")
 #: packages too slow or memory-hungry for the full data fit the first situations only:
 #: statsmodels loops over groups in Python; pylogit 1.0.1 densifies its (N J, N) row-to-
-#: situation map (373 GiB at N = 100,000); biogeme 3.3 takes 13 s for 2,000 situations
+#: situation map (373 GiB at N = 100,000); biogeme 3.3 takes 7-13 s for 2,000 situations
 #: here and was still running after 20 minutes on all 100,000
 SUBSET_N = {"statsmodels": 10_000, "pylogit": 5_000, "biogeme": 2_000}
 WARMUP_N = 500
