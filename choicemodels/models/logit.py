@@ -20,8 +20,10 @@ __all__ = ["Logit"]
 
 #: Fits on at least this many situations start from an estimate on a subsample.
 WARM_START_MIN_OBS = 50_000
-#: The subsample: every n-th situation, about ``max(WARM_START_SUBSAMPLE, N / 50)`` of them.
+#: The subsample: every n-th situation, N / 50 of them but at least ``WARM_START_SUBSAMPLE``
+#: and at most ``WARM_START_SUBSAMPLE_MAX`` (a distributed fit gathers it on the client).
 WARM_START_SUBSAMPLE = 2_000
+WARM_START_SUBSAMPLE_MAX = 200_000
 
 
 def every_nth(design, every: int) -> tuple:
@@ -64,7 +66,7 @@ class Logit(ChoiceModel):
 
     def start_params(self) -> np.ndarray:
         """Zeros; on ``WARM_START_MIN_OBS`` situations or more, the estimate on every n-th
-        situation (2-4 % of them), or zeros if that fit does not converge.
+        situation (2 % of them, 2,000 to 200,000), or zeros if that fit does not converge.
 
         Newton from zeros typically takes 7 full evaluations of the log-likelihood, gradient
         and Hessian; from the subsample's estimate, whose error is of the order of its
@@ -74,7 +76,8 @@ class Logit(ChoiceModel):
         zeros = np.zeros(d.n_params)
         if d.n_obs < WARM_START_MIN_OBS:
             return zeros
-        X, chosen, avail, weights = self._every_nth(d.n_obs // max(WARM_START_SUBSAMPLE, d.n_obs // 50))
+        size = min(max(WARM_START_SUBSAMPLE, d.n_obs // 50), WARM_START_SUBSAMPLE_MAX)
+        X, chosen, avail, weights = self._every_nth(d.n_obs // size)
         outcome = newton_maximize(
             lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights),
             zeros, maxiter=15, tol=1.0,
