@@ -141,7 +141,6 @@ def test_unavailable_alternatives_equal_dropping_them():
     X, chosen = X[keep], chosen[keep]
     avail = np.ones((len(X), 4), bool)
     avail[:, 3] = False
-    X_big = X.copy()
     dropped = logit_loglike_derivatives(beta, X[:, :3].copy(), chosen, avail[:, :3])
     for garbage in (1e300, np.nan, -np.inf):  # X of an unavailable alternative must not matter
         X_big = X.copy()
