@@ -49,7 +49,7 @@ def simulated_case(n_obs: int, draws: int) -> dict:
     r = model.fit()
     wall = time.perf_counter() - t0
     z_beta, z_cov = _max_z(r, sim)
-    return {"case": f"simulated N={n_obs}, J=4, K=3", "draws": draws, "P": r.df_model,
+    return {"case": f"simulated N={n_obs}, J=4, K=3", "draws": draws, "P": r.k_params,
             "iter": r.n_iter, "fit s": r.fit_time, "total s": wall, "llf": r.llf,
             "max|z| beta": z_beta, "max|z| cov": z_cov, "converged": r.converged}
 
@@ -60,7 +60,7 @@ def travel_case() -> dict:
     r = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode",
                   ref="car", cov="unstructured", rng=0).fit()
     wall = time.perf_counter() - t0
-    return {"case": "TravelMode N=210, J=4", "draws": 500, "P": r.df_model, "iter": r.n_iter,
+    return {"case": "TravelMode N=210, J=4", "draws": 500, "P": r.k_params, "iter": r.n_iter,
             "fit s": r.fit_time, "total s": wall, "llf": r.llf, "max|z| beta": float("nan"),
             "max|z| cov": float("nan"), "converged": r.converged}
 

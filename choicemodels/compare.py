@@ -240,7 +240,7 @@ class Comparison:
                 hits = (np.argmax(p, axis=1) == d.chosen).astype(float)
                 hit = float(np.average(hits, weights=d.weights))
             rows[lab] = {
-                "log-likelihood": r.llf, "parameters": r.df_model, "rho2": r.rho2,
+                "log-likelihood": r.llf, "parameters": r.k_params, "rho2": r.rho2,
                 "adj. rho2": r.rho2_adj, "AIC": r.aic, "BIC": r.bic, "hit rate": hit,
                 "fit time (s)": r.fit_time, "converged": r.converged,
             }
@@ -277,8 +277,8 @@ class Comparison:
             for j in range(i + 1, len(self.results)):
                 a, b = self.results[i], self.results[j]
                 pair = f"{self.labels[i]} vs {self.labels[j]}"
-                small, big = (a, b) if a.df_model <= b.df_model else (b, a)
-                nested = (a.model_name == b.model_name and small.df_model < big.df_model
+                small, big = (a, b) if a.k_params <= b.k_params else (b, a)
+                nested = (a.model_name == b.model_name and small.k_params < big.k_params
                           and set(small.beta.index) <= set(big.beta.index))
                 if not nested:
                     rows.append(_vuong_row(pair, a, b, self.labels[i], self.labels[j]))

@@ -130,11 +130,11 @@ class TestResult:
 
 def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResult:
     r"""Likelihood-ratio test of nested models: :math:`2(\ell_u - \ell_r) \sim \chi^2_{k_u - k_r}`."""
-    df = unrestricted.df_model - restricted.df_model
+    df = unrestricted.k_params - restricted.k_params
     if df <= 0:
         raise SpecificationError(
             f"the unrestricted model must have more parameters than the restricted one "
-            f"(got {unrestricted.df_model} and {restricted.df_model}); swap the arguments?"
+            f"(got {unrestricted.k_params} and {restricted.k_params}); swap the arguments?"
         )
     if unrestricted.nobs != restricted.nobs:
         raise SpecificationError(
@@ -169,7 +169,7 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
     if not sd > 0:
         raise SpecificationError("the two models give identical per-situation log-likelihoods.")
     raw = m.sum() / (np.sqrt(n) * sd)
-    corr = (m.sum() - (results_a.df_model - results_b.df_model) / 2 * np.log(n)) / (np.sqrt(n) * sd)
+    corr = (m.sum() - (results_a.k_params - results_b.k_params) / 2 * np.log(n)) / (np.sqrt(n) * sd)
     p = 2 * stats.norm.sf(abs(corr))
     favoured = "first" if corr > 0 else "second"
     note = f"uncorrected z = {raw:.4f}; the sign favours the {favoured} model"

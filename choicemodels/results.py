@@ -133,37 +133,76 @@ class ChoiceResults:
         return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=list(self.param_names), name="pvalues")
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Wald confidence intervals, columns ``lower`` and ``upper``."""
+        """Wald confidence intervals: columns ``0`` (lower) and ``1`` (upper), as in statsmodels."""
         z = stats.norm.isf(alpha / 2)
         p, s = self.params, self.bse
-        return pd.DataFrame({"lower": p - z * s, "upper": p + z * s})
+        return pd.DataFrame({0: p - z * s, 1: p + z * s})
 
     def cov_params(self) -> pd.DataFrame:
         names = list(self.param_names)
         return pd.DataFrame(self.covariance, index=names, columns=names)
 
     # ---- fit statistics -------------------------------------------------------------
+    # Two baselines, named as the packages users come from name them: Biogeme's rho2 is
+    # measured against equal shares (its "init" / "null" log-likelihood); statsmodels' and
+    # mlogit's McFadden R2, llr and llr_pvalue against the constants-only model.
     @property
-    def df_model(self) -> int:
+    def ll_equal_shares(self) -> float:
+        r"""Log-likelihood of equal shares, :math:`-\sum_n \log J_n` (Biogeme's null model)."""
+        return self.llnull
+
+    @property
+    def k_params(self) -> int:
+        """Number of estimated parameters (utility and error-structure parameters)."""
         return len(self.param_names)
 
     @property
+    def k_constant(self) -> int:
+        """Number of alternative-specific constants (parameters named ``(Intercept)...``)."""
+        return sum(name.startswith("(Intercept)") for name in self.param_names)
+
+    @property
+    def df_model(self) -> int:
+        """Model degrees of freedom as in statsmodels: parameters other than the constants."""
+        return self.k_params - self.k_constant
+
+    @property
+    def df_resid(self) -> float:
+        """Residual degrees of freedom as in statsmodels: ``nobs - k_params``."""
+        return self.nobs - self.k_params
+
+    @property
     def rho2(self) -> float:
-        r"""McFadden's :math:`\rho^2 = 1 - \ell / \ell_0` against equal shares."""
-        return 1.0 - self.llf / self.llnull
+        r"""Biogeme's :math:`\rho^2 = 1 - \ell / \ell_{\text{equal shares}}`."""
+        return 1.0 - self.llf / self.ll_equal_shares
 
     @property
     def rho2_adj(self) -> float:
-        r"""Adjusted :math:`\bar\rho^2 = 1 - (\ell - K) / \ell_0`."""
-        return 1.0 - (self.llf - self.df_model) / self.llnull
+        r"""Biogeme's adjusted :math:`\bar\rho^2 = 1 - (\ell - K) / \ell_{\text{equal shares}}`."""
+        return 1.0 - (self.llf - self.k_params) / self.ll_equal_shares
+
+    @property
+    def prsquared(self) -> float:
+        r"""McFadden's pseudo-:math:`R^2 = 1 - \ell / \ell_{\text{constants}}` (statsmodels, mlogit)."""
+        return 1.0 - self.llf / self.ll_constants
+
+    @property
+    def llr(self) -> float:
+        r"""Likelihood-ratio statistic against the constants-only model, :math:`2 (\ell - \ell_c)`."""
+        return 2.0 * (self.llf - self.ll_constants)
+
+    @property
+    def llr_pvalue(self) -> float:
+        """Chi-square p-value of :attr:`llr` with :attr:`df_model` degrees of freedom."""
+        return float(stats.chi2.sf(self.llr, self.df_model))
 
     @property
     def aic(self) -> float:
-        return -2.0 * self.llf + 2.0 * self.df_model
+        return -2.0 * self.llf + 2.0 * self.k_params
 
     @property
     def bic(self) -> float:
-        return -2.0 * self.llf + np.log(self.nobs) * self.df_model
+        return -2.0 * self.llf + np.log(self.nobs) * self.k_params
 
     @property
     def beta(self) -> pd.Series:
@@ -287,13 +326,13 @@ class ChoiceResults:
         lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
         table = pd.DataFrame(
             {"coef": self.params, "std err": self.bse, "z": self.tvalues,
-             "P>|z|": self.pvalues, lo: ci["lower"], hi: ci["upper"]}
+             "P>|z|": self.pvalues, lo: ci[0], hi: ci[1]}
         )
         info = (
             ("Model", self.model_name),
             ("Alternatives", str(len(self.alternatives))),
             ("Situations", str(self.nobs)),
-            ("Parameters", str(self.df_model)),
+            ("Parameters", str(self.k_params)),
             ("Covariance", self.cov_type),
             ("Converged", str(self.converged)),
             ("Iterations", str(self.n_iter)),

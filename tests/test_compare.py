@@ -114,7 +114,7 @@ def test_vuong_by_hand(travel, two_logits):
     m = la - lb
     n = m.size
     z = m.sum() / (np.sqrt(n) * m.std(ddof=1))
-    z_s = (m.sum() - (a.df_model - b.df_model) / 2 * np.log(n)) / (np.sqrt(n) * m.std(ddof=1))
+    z_s = (m.sum() - (a.k_params - b.k_params) / 2 * np.log(n)) / (np.sqrt(n) * m.std(ddof=1))
     t = cm.compare(a, b, labels=["hinc", "psize"]).tests().loc["hinc vs psize"]
     assert t["test"] == "Vuong"
     assert t["statistic"] == pytest.approx(z, rel=1e-8)

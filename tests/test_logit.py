@@ -72,6 +72,23 @@ def test_multinomial_logit_matches_mnlogit(travel):
     assert r.ll_constants == pytest.approx(np.sum(counts * np.log(counts / counts.sum())), abs=1e-8)
 
 
+def test_fit_statistics_follow_statsmodels_names(travel):
+    """llr, prsquared, df_model, df_resid, aic, bic mean what statsmodels' MNLogit means."""
+    r = cm.Logit("choice ~ 0 | hinc", data=travel, obs="individual", alt="mode", ref="air").fit()
+    wide, y = _wide(travel)
+    ref = sm.MNLogit(y, sm.add_constant(wide[["hinc"]])).fit(method="newton", tol=1e-12, disp=False)
+    # statsmodels' llnull is the constants-only model, fitted numerically (to about 1e-10 relative)
+    assert r.ll_constants == pytest.approx(ref.llnull, rel=1e-9)
+    assert r.ll_equal_shares == pytest.approx(210 * np.log(0.25))  # Biogeme's null: equal shares
+    assert r.prsquared == pytest.approx(ref.prsquared, rel=1e-8)
+    assert r.llr == pytest.approx(ref.llr, rel=1e-7)
+    assert r.llr_pvalue == pytest.approx(ref.llr_pvalue, rel=1e-6)
+    assert (r.df_model, r.df_resid, r.k_constant) == (ref.df_model, ref.df_resid, 3)
+    assert r.aic == pytest.approx(ref.aic, rel=1e-10)
+    assert r.bic == pytest.approx(ref.bic, rel=1e-10)
+    assert r.rho2 == pytest.approx(1 - r.llf / (210 * np.log(0.25)), rel=1e-12)
+
+
 def test_robust_and_cluster_covariance_match_statsmodels(travel):
     wide, y = _wide(travel)
     exog = sm.add_constant(wide[["hinc"]])
@@ -102,6 +119,10 @@ def test_binary_logit_matches_statsmodels():
     ref = sm.Logit(y, sm.add_constant(x)).fit(disp=False, tol=1e-12)
     np.testing.assert_allclose(r.params, ref.params, rtol=1e-7)
     np.testing.assert_allclose(r.bse, ref.bse, rtol=1e-6)
+    ci = r.conf_int(0.1)
+    ref_ci = sm.Logit(y, pd.DataFrame({"const": 1.0, "x": x})).fit(disp=False, tol=1e-12).conf_int(0.1)
+    assert list(ci.columns) == list(ref_ci.columns) == [0, 1]
+    np.testing.assert_allclose(ci.to_numpy(), ref_ci, rtol=1e-6)
     assert r.llf == pytest.approx(ref.llf, abs=1e-8)
 
 
