@@ -1,31 +1,82 @@
 """Command line: ``choicemodels compare | fit | simulate | gumbel-max`` (also ``python -m choicemodels``).
 
-A thin argparse layer over the public API. Bad input ends with ``error: ...`` on stderr and
-exit status 2, without a traceback.
+A thin argparse layer over the public API. Exit status: 0 success; 2 bad input
+(``error: ...`` on stderr, no traceback); 3 a model did not converge (after its output, one
+line per model on stderr); 130 interrupted (Ctrl-C). Output cut short by the reader
+(``choicemodels simulate | head -1``) ends quietly with status 0: the reader chose to stop.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+import warnings
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from choicemodels.exceptions import ChoiceDataError, SpecificationError
+from choicemodels.cli_io import Roles, load_bundled, read_table, situation_labels
+from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
 
 __all__ = ["main", "build_parser"]
 
-DEFAULT_FORMULA = "choice ~ gc + ttme | hinc"
-DEFAULT_COLUMNS = {"obs": "individual", "alt": "mode", "ref": "car"}
+DEFAULT_DATASET = "travel_mode"
+FORMATS = ("text", "json", "csv", "latex", "markdown")
+PROBIT_COVS = ("iid", "heteroskedastic", "unstructured")
+PLOT_EXTRA = 'pip install "choicemodels[plot]"'
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling kept for one release: hidden from ``--help``, stores into the new
+    option's destination (``const`` for a flag) and prints a one-line note on stderr."""
+
+    def __init__(self, option_strings, dest, *, new: str, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"warning: {option_string} is deprecated and will be removed; use {self.new}",
+              file=sys.stderr)
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _alpha(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1 (0.05: 95% intervals), got {text}")
+    return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("choicemodels")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("data (default: the bundled TravelMode data)")
-    g.add_argument("--data", metavar="FILE.csv", help="long-format CSV, one row per (situation, alternative)")
-    g.add_argument("--formula", help=f"three-part formula (TravelMode default: {DEFAULT_FORMULA!r})")
+    from choicemodels.datasets import list_datasets
+
+    g = p.add_argument_group(f"data (default: the bundled {DEFAULT_DATASET} dataset)")
+    source = g.add_mutually_exclusive_group()
+    source.add_argument("--data", metavar="FILE",
+                        help="long-format data, one row per (situation, alternative): CSV, or "
+                             "Parquet by extension (.parquet, .pq)")
+    source.add_argument("--dataset", metavar="NAME",
+                        help=f"a bundled dataset: {', '.join(list_datasets())}")
+    g.add_argument("--sep", help="CSV separator (default: detected from the file)")
+    g.add_argument("--formula", help="three-part formula (default: the dataset's, if it has one)")
     g.add_argument("--obs", help="column of the choice-situation id")
     g.add_argument("--alt", help="column of the alternative label")
     g.add_argument("--ref", help="reference alternative (default: first label in sorted order)")
@@ -42,38 +93,52 @@ def _add_probit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--method", choices=["bfgs", "bhhh"], help="probit optimiser")
 
 
+def _add_estimation_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("estimation and output")
+    g.add_argument("--cov-type", default="nonrobust", choices=["nonrobust", "robust", "cluster"],
+                   help="covariance of the estimates (default nonrobust); cluster needs --groups")
+    g.add_argument("--groups", metavar="COL",
+                   help="column of the cluster labels for --cov-type cluster, constant within a situation")
+    g.add_argument("--maxiter", type=_positive_int, help="most optimiser iterations")
+    g.add_argument("--alpha", type=_alpha, default=0.05,
+                   help="1 - confidence level of the intervals shown (default 0.05: 95%%)")
+    g.add_argument("--format", default="text", choices=FORMATS, help="output format (default text)")
+    g.add_argument("--json", dest="format", action=_Deprecated, nargs=0, const="json", new="--format json")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``choicemodels`` program."""
     parser = argparse.ArgumentParser(
         prog="choicemodels",
         description="Multinomial logit and probit side by side: simulate, fit, compare.",
     )
+    parser.add_argument("--version", action="version", version=f"choicemodels {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("compare", help="fit logit and probit on the same data and compare them",
                        description="Fit a logit and probits (iid and unstructured by default) and print "
                                    "coefficients on a common scale, fit, Vuong tests, shares and elasticities.")
     _add_data_options(p)
-    p.add_argument("--probit-cov", nargs="+", default=["iid", "unstructured"],
-                   choices=["iid", "heteroskedastic", "unstructured"], help="probit error structures")
+    p.add_argument("--probit-cov", nargs="+", default=["iid", "unstructured"], choices=PROBIT_COVS,
+                   help="probit error structures (default iid unstructured)")
     _add_probit_options(p)
+    _add_estimation_options(p)
     p.add_argument("--ratio-to", help="coefficient the scale-free ratios divide by")
     p.add_argument("--variable", help="variable of the elasticity matrices (default: the ratio coefficient)")
-    p.add_argument("--plot", metavar="OUT.png", help="save coefficient and elasticity plots")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+    p.add_argument("--plot", metavar="OUT.png",
+                   help=f"save coefficient and elasticity plots (needs matplotlib: {PLOT_EXTRA})")
     p.set_defaults(run=_run_compare)
 
     p = sub.add_parser("fit", help="fit one model and print its summary",
                        description="Fit a logit or probit and print the summary table.")
     _add_data_options(p)
     p.add_argument("--model", choices=["logit", "probit"], default="logit")
-    p.add_argument("--cov", default="iid", choices=["iid", "heteroskedastic", "unstructured"],
+    p.add_argument("--probit-cov", default="iid", choices=PROBIT_COVS,
                    help="probit error structure (default iid)")
+    p.add_argument("--cov", dest="probit_cov", choices=PROBIT_COVS, action=_Deprecated, new="--probit-cov")
     _add_probit_options(p)
-    p.add_argument("--cov-type", default="nonrobust", choices=["nonrobust", "robust"],
-                   help="covariance of the estimates")
+    _add_estimation_options(p)
     p.add_argument("--save", metavar="RESULTS.json", help="save the results (cm.load_results reads them)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(run=_run_fit)
 
     p = sub.add_parser("simulate", help="write a simulated long-format dataset as CSV",
@@ -84,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generic coefficients of attributes x1..xK (default 1 -0.5)")
     p.add_argument("--asc", type=float, nargs="+", help="J-1 constants of alt1..")
     p.add_argument("--errors", choices=["gumbel", "normal"], default="gumbel")
-    p.add_argument("--cov", type=float, nargs="+", metavar="C",
+    p.add_argument("--error-cov", type=float, nargs="+", metavar="C",
                    help="J*J error covariance, row by row (normal errors)")
+    p.add_argument("--cov", dest="error_cov", type=float, nargs="+", action=_Deprecated, new="--error-cov")
     p.add_argument("--temperature", type=float, default=1.0, help="error scale T")
     p.add_argument("--rng", type=int, default=0, help="seed (default 0)")
     p.add_argument("--out", default="-", metavar="FILE.csv", help="output file (default: stdout)")
@@ -109,27 +175,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, str, dict]:
-    """The data, formula and column roles from the options (TravelMode by default)."""
-    roles = {"ref": args.ref, "avail": args.avail, "weights": args.weights}
-    if args.data is None:
-        from choicemodels.datasets import load_travel_mode
-
-        roles.update({k: getattr(args, k) or v for k, v in DEFAULT_COLUMNS.items()})
-        return load_travel_mode(), args.formula or DEFAULT_FORMULA, roles
-    missing = [f"--{k}" for k in ("formula", "obs", "alt") if getattr(args, k) is None]
+    """The data, formula and column roles from the options (the default dataset if none)."""
+    if args.data is not None:
+        data, defaults, source = read_table(args.data, args.sep), Roles(), "--data"
+    else:
+        if args.sep is not None:
+            raise SpecificationError("--sep applies to a CSV file given with --data.")
+        name = args.dataset or DEFAULT_DATASET
+        data, defaults = load_bundled(name)
+        source = f"--dataset {name}"
+    formula = args.formula or defaults.formula
+    roles = {"obs": args.obs or defaults.obs, "alt": args.alt or defaults.alt,
+             "ref": args.ref or defaults.ref, "avail": args.avail or defaults.avail,
+             "weights": args.weights}
+    missing = [f"--{k}" for k, v in (("formula", formula), ("obs", roles["obs"]), ("alt", roles["alt"]))
+               if v is None]
     if missing:
-        raise SpecificationError(f"--data needs {', '.join(missing)} as well.")
-    path = Path(args.data)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {args.data}")
-    try:
-        data = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ChoiceDataError(f"cannot read {args.data} as CSV: {exc}") from None
-    roles.update(obs=args.obs, alt=args.alt)
-    if roles["ref"] is not None and args.alt in data.columns:
-        roles["ref"] = _match_label(roles["ref"], data[args.alt])
-    return data, args.formula, roles
+        columns = [str(c) for c in data.columns]
+        raise SpecificationError(
+            f"{source} needs {', '.join(missing)} as well (columns: {', '.join(columns[:30])}"
+            f"{' ...' if len(columns) > 30 else ''})."
+        )
+    if roles["ref"] is not None and roles["alt"] in data.columns:
+        roles["ref"] = _match_label(roles["ref"], data[roles["alt"]])
+    return data, formula, roles
 
 
 def _match_label(text: str, column: pd.Series):
@@ -140,27 +209,67 @@ def _match_label(text: str, column: pd.Series):
     return text
 
 
+def _cluster_labels(args: argparse.Namespace, data: pd.DataFrame, obs: str) -> pd.Series | None:
+    """Per-situation cluster labels for ``--cov-type cluster`` (None otherwise)."""
+    if args.cov_type == "cluster" and args.groups is None:
+        raise SpecificationError("--cov-type cluster needs --groups COL, the column of the cluster labels.")
+    if args.groups is None:
+        return None
+    if args.cov_type != "cluster":
+        raise SpecificationError(f"--groups is used only with --cov-type cluster (got --cov-type {args.cov_type}).")
+    return situation_labels(data, obs, args.groups)
+
+
 def _probit_options(args: argparse.Namespace) -> dict:
     opts = {"integration": args.integration, "draws": args.draws, "sequence": args.sequence}
     return {k: v for k, v in opts.items() if v is not None}
 
 
-# ---- commands ---------------------------------------------------------------------
+# ---- output -----------------------------------------------------------------------
 
 
-def _run_compare(args: argparse.Namespace) -> None:
+def _write(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _render(summary, fmt: str) -> str:
+    """A summary object in ``fmt`` (its ``as_text``, ``as_csv``, ``as_latex``, ``as_markdown``)."""
+    return getattr(summary, f"as_{fmt}")()
+
+
+def _not_converged(models: Iterable[tuple[str, object]]) -> list[str]:
+    return [f"{label} did not converge after {r.n_iter} iterations: {r.message}"
+            for label, r in models if not r.converged]
+
+
+# ---- commands: each returns the lines reporting models that did not converge --------
+
+
+def _run_compare(args: argparse.Namespace) -> list[str]:
     from choicemodels.compare import compare_models
 
     data, formula, roles = _load(args)
+    labels = _cluster_labels(args, data, roles["obs"])
+    extra = {}  # only the options given, so that compare_models' own defaults apply
+    if labels is not None:
+        extra["groups"] = labels.to_numpy()  # in order of first appearance, as the models' situations
+    if args.maxiter is not None:
+        extra["maxiter"] = args.maxiter
     c = compare_models(formula, data, **roles, probit_cov=args.probit_cov, rng=args.rng,
-                       method=args.method, ratio_to=args.ratio_to, variable=args.variable,
-                       **_probit_options(args))
+                       method=args.method, cov_type=args.cov_type, ratio_to=args.ratio_to,
+                       variable=args.variable, **extra, **_probit_options(args))
     if args.plot:
-        _save_figure(c.plot(), args.plot)
-    print(json.dumps(c.to_dict(), indent=1) if args.json else c)
+        _save_figure(c.plot(alpha=args.alpha), args.plot)
+    if args.format == "json":
+        _write(json.dumps(c.to_dict(), indent=1))
+    elif args.format == "text":
+        _write(str(c))
+    else:
+        _write(_render(c.summary(), args.format))
+    return _not_converged(zip(c.labels, c.results))
 
 
-def _run_fit(args: argparse.Namespace) -> None:
+def _run_fit(args: argparse.Namespace) -> list[str]:
     from choicemodels.models.logit import Logit
 
     data, formula, roles = _load(args)
@@ -170,41 +279,58 @@ def _run_fit(args: argparse.Namespace) -> None:
     else:
         from choicemodels.models.probit import Probit
 
-        model = Probit(formula, data, **roles, cov=args.cov, rng=args.rng, **_probit_options(args))
+        model = Probit(formula, data, **roles, cov=args.probit_cov, rng=args.rng, **_probit_options(args))
         method = args.method
-    result = model.fit(cov_type=args.cov_type, method=method)
+    labels = _cluster_labels(args, data, roles["obs"])
+    groups = None if labels is None else labels.loc[model.design.obs_ids].to_numpy()
+    result = model.fit(cov_type=args.cov_type, groups=groups, maxiter=args.maxiter, method=method)
     if args.save:
         result.save(args.save)
-    print(json.dumps(result.to_dict(), indent=1) if args.json else result.summary())
+    if args.format == "json":
+        _write(json.dumps(result.to_dict(), indent=1))
+    else:
+        _write(_render(result.summary(alpha=args.alpha), args.format))
+    return _not_converged([(result.model_name, result)])
 
 
-def _run_simulate(args: argparse.Namespace) -> None:
+def _run_simulate(args: argparse.Namespace) -> list[str]:
     import numpy as np
 
     from choicemodels.simulate import simulate_dataset
 
     cov = None
-    if args.cov is not None:
+    if args.error_cov is not None:
         J = args.n_alts
-        if len(args.cov) != J * J:
-            raise SpecificationError(f"--cov needs {J * J} numbers (a {J} x {J} matrix row by row), got {len(args.cov)}.")
-        cov = np.reshape(args.cov, (J, J))
+        if len(args.error_cov) != J * J:
+            raise SpecificationError(f"--error-cov needs {J * J} numbers (a {J} x {J} matrix row by row), "
+                                     f"got {len(args.error_cov)}.")
+        cov = np.reshape(args.error_cov, (J, J))
     sim = simulate_dataset(args.n_obs, args.n_alts, args.beta, asc=args.asc, errors=args.errors,
                            cov=cov, temperature=args.temperature, rng=args.rng)
     if args.out == "-":
         sim.data.to_csv(sys.stdout, index=False)
-        return
+        return []
     sim.data.to_csv(args.out, index=False)
     print(f"wrote {len(sim.data)} rows ({args.n_obs} situations) to {args.out}; true coefficients:")
     print(sim.params.to_string())
     print(f"fit with: choicemodels fit --data {args.out} --formula '{sim.formula}' --obs obs --alt alt")
+    return []
 
 
-def _run_gumbel_max(args: argparse.Namespace) -> None:
+def _run_gumbel_max(args: argparse.Namespace) -> list[str]:
     from choicemodels.simulate import gumbel_max_check
 
     print(gumbel_max_check(args.utilities, draws=args.draws, temperature=args.temperature,
                            errors=args.errors, rng=args.rng))
+    return []
+
+
+def _use_agg_backend() -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise SpecificationError(f"--plot needs matplotlib: {PLOT_EXTRA}") from None
+    matplotlib.use("Agg")
 
 
 def _save_figure(fig, path: str) -> None:
@@ -214,16 +340,41 @@ def _save_figure(fig, path: str) -> None:
     plt.close(fig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the program; returns the exit status (0 success, 2 bad input)."""
-    args = build_parser().parse_args(argv)
-    if getattr(args, "plot", None):
-        import matplotlib
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one ``warning: ...`` line; non-convergence is reported by the exit status."""
+    if not issubclass(category, ConvergenceWarning):
+        print(f"warning: {message}", file=sys.stderr)
 
-        matplotlib.use("Agg")
+
+def _silence_stdout() -> None:
+    """After the reader closed the pipe: send what is still buffered to the null device."""
     try:
-        args.run(args)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the program; returns the exit status (0 success, 2 bad input, 3 not converged,
+    130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        if getattr(args, "plot", None):
+            _use_agg_backend()
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            failures = args.run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except (ChoiceDataError, SpecificationError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    return 3 if failures else 0

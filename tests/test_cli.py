@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def travel_csv(tmp_path_factory) -> Path:
 
 def test_compare_json_matches_the_api(capsys):
     Probit = pytest.importorskip("choicemodels.models.probit").Probit
-    code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--json")
+    code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--format", "json")
     assert code == 0, err
     report = json.loads(out)
     df = load_travel_mode()
@@ -102,7 +103,7 @@ def test_gumbel_max(capsys, errors):
      (["fit", "--data", "{csv}", "--formula", "choice ~ price", "--obs", "individual", "--alt", "mode"], "price"),
      (["fit", "--data", "{csv}", "--formula", "choice ~ gc", "--obs", "person", "--alt", "mode"], "person"),
      (["fit", "--data", "{bad}", "--formula", "choice ~ gc", "--obs", "individual", "--alt", "mode"], ""),
-     (["simulate", "--n-alts", "3", "--errors", "normal", "--cov", "1", "0", "0", "1"], "9 numbers"),
+     (["simulate", "--n-alts", "3", "--errors", "normal", "--error-cov", "1", "0", "0", "1"], "9 numbers"),
      (["gumbel-max", "--draws", "0"], "draws")],
 )
 def test_bad_input_exits_2_without_traceback(capsys, travel_csv, tmp_path, argv, match):
@@ -139,3 +140,429 @@ def test_default_compare_runs_logit_and_two_probits():
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "Comparison of 3 models: logit, probit (iid), probit (unstructured)" in proc.stdout
+
+
+# ---- version, data sources ------------------------------------------------------------
+
+TRAVEL = ["--formula", "choice ~ gc + ttme | hinc", "--obs", "individual", "--alt", "mode", "--ref", "car"]
+
+
+def fitted(out: str) -> tuple[pd.Series, pd.Series, dict]:
+    """Coefficients, standard errors and the whole record of ``fit --format json``."""
+    record = json.loads(out)
+    names = record["param_names"]
+    params = pd.Series(record["estimates"], index=names)
+    bse = pd.Series(np.sqrt(np.diag(np.asarray(record["covariance"], dtype=float))), index=names)
+    return params, bse, record
+
+
+@pytest.fixture(scope="module")
+def travel_logit():
+    return Logit("choice ~ gc + ttme | hinc", load_travel_mode(), **COLS).fit()
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out == f"choicemodels {version('choicemodels')}\n"
+    assert re.fullmatch(r"choicemodels \d+\.\d+\.\d+\S*\n", out)
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_csv_separator_is_sniffed_or_given(capsys, tmp_path, travel_logit, sep):
+    path = tmp_path / "travel.csv"
+    load_travel_mode().to_csv(path, sep=sep, index=False)
+    for extra in ([], ["--sep", sep]):
+        code, out, err = run(capsys, "fit", "--data", str(path), *TRAVEL, *extra, "--format", "json")
+        assert code == 0, err
+        params, _, record = fitted(out)
+        assert record["nobs"] == 210
+        assert record["llf"] == pytest.approx(travel_logit.llf, rel=1e-10)
+        assert params["ttme"] == pytest.approx(travel_logit.params["ttme"], rel=1e-8)
+
+
+def test_wrong_separator_names_the_missing_column(capsys, tmp_path):
+    path = tmp_path / "travel.csv"
+    load_travel_mode().to_csv(path, sep=";", index=False)
+    code, _, err = run(capsys, "fit", "--data", str(path), *TRAVEL, "--sep", ",")
+    assert code == 2
+    assert err.startswith(f"error: {path} reads as a single column 'individual;mode;")
+    assert "--sep" in err
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".pq"])
+def test_parquet_by_extension(capsys, tmp_path, travel_logit, suffix):
+    pytest.importorskip("pyarrow")
+    path = tmp_path / f"travel{suffix}"
+    load_travel_mode().to_parquet(path, index=False)
+    code, out, err = run(capsys, "fit", "--data", str(path), *TRAVEL, "--format", "json")
+    assert code == 0, err
+    assert fitted(out)[2]["llf"] == pytest.approx(travel_logit.llf, rel=1e-10)
+
+
+def test_parquet_that_is_not_parquet(capsys, tmp_path):
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "travel.parquet"
+    load_travel_mode().to_csv(path, index=False)
+    code, _, err = run(capsys, "fit", "--data", str(path), *TRAVEL)
+    assert code == 2
+    assert err.startswith(f"error: cannot read {path} as Parquet")
+
+
+def test_every_bundled_dataset_has_defaults_or_asks_for_them(capsys):
+    for name in cm.datasets.list_datasets():
+        code, out, err = run(capsys, "fit", "--dataset", name, "--format", "json")
+        if code == 2:
+            assert err.startswith(f"error: --dataset {name} needs --formula"), err
+        else:
+            assert code == 0, err
+            assert fitted(out)[2]["nobs"] > 0
+
+
+def test_dataset_travel_mode_is_the_default(capsys, travel_logit):
+    outs = []
+    for argv in (["fit"], ["fit", "--dataset", "travel_mode"]):
+        code, out, err = run(capsys, *argv, "--format", "json")
+        assert code == 0, err
+        outs.append(fitted(out)[2])
+    assert outs[0]["llf"] == outs[1]["llf"] == pytest.approx(travel_logit.llf, rel=1e-10)
+
+
+def test_dataset_synthetic_logit_recovers_its_truth(capsys):
+    truth = json.loads((REPO / "data" / "synthetic_truth.json").read_text())["synthetic_logit"]
+    code, out, err = run(capsys, "fit", "--dataset", "synthetic_logit", "--format", "json")
+    assert code == 0, err
+    params, bse, record = fitted(out)
+    assert record["nobs"] == truth["n_obs"] == 3000
+    assert record["spec"]["formula"] == truth["formula"]
+    true = pd.Series(truth["params"])
+    assert sorted(params.index) == sorted(true.index)
+    assert (np.abs(params[true.index] - true) < 3 * bse[true.index]).all()
+
+
+def test_dataset_swissmetro_needs_a_formula_and_is_reshaped_long(capsys):
+    code, _, err = run(capsys, "fit", "--dataset", "swissmetro")
+    assert code == 2
+    assert err.startswith("error: --dataset swissmetro needs --formula as well")
+    assert "CHOICE" in err and "TT" in err and "CO" in err
+    code, out, err = run(capsys, "fit", "--dataset", "swissmetro", "--formula", "CHOICE ~ I(TT / 100) | 1",
+                         "--ref", "CAR", "--format", "json")
+    assert code == 0, err
+    params, _, record = fitted(out)
+    assert record["nobs"] == 10728 - 9  # the 9 situations with CHOICE = 0 are dropped
+    assert record["alternatives"] == ["CAR", "SM", "TRAIN"]
+    assert params["I(TT / 100)"] < 0
+
+
+def test_unknown_dataset(capsys):
+    code, _, err = run(capsys, "fit", "--dataset", "travel_modes")
+    assert code == 2
+    assert "unknown dataset 'travel_modes'" in err and "'travel_mode'" in err
+
+
+def test_data_and_dataset_are_exclusive(capsys, travel_csv):
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--data", str(travel_csv), "--dataset", "travel_mode"])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_sep_without_data(capsys):
+    code, _, err = run(capsys, "fit", "--dataset", "travel_mode", "--sep", ";")
+    assert code == 2 and "--sep" in err
+
+
+# ---- covariance types ------------------------------------------------------------------
+
+
+def _sandwich(model, params: pd.Series, groups: np.ndarray | None = None) -> pd.Series:
+    """Robust or cluster standard errors from the model's Hessian and per-situation scores."""
+    x = params.to_numpy()
+    bread = np.linalg.inv(-model.hessian(x))
+    scores = model.score_obs(x)
+    if groups is None:
+        meat = scores.T @ scores
+    else:
+        labels = np.unique(groups)
+        sums = np.array([scores[groups == g].sum(axis=0) for g in labels])
+        meat = len(labels) / (len(labels) - 1) * sums.T @ sums
+    return pd.Series(np.sqrt(np.diag(bread @ meat @ bread)), index=params.index)
+
+
+@pytest.fixture(scope="module")
+def shuffled_csv(tmp_path_factory) -> Path:
+    """TravelMode with the rows shuffled (situations interleaved) and a cluster column."""
+    df = load_travel_mode().sample(frac=1.0, random_state=7).reset_index(drop=True)
+    df["region"] = "r" + (df["individual"] % 7).astype(str)
+    df["gap"] = df["region"].where(df.index != 5)
+    path = tmp_path_factory.mktemp("cli") / "shuffled.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_fit_robust_and_cluster_standard_errors(capsys, shuffled_csv):
+    df = pd.read_csv(shuffled_csv)
+    model = Logit("choice ~ gc + ttme | hinc", df, **COLS)
+    argv = ["fit", "--data", str(shuffled_csv), *TRAVEL, "--format", "json"]
+    code, out, err = run(capsys, *argv, "--cov-type", "robust")
+    assert code == 0, err
+    params, robust, record = fitted(out)
+    assert record["cov_type"] == "robust"
+    assert np.allclose(robust, _sandwich(model, params), rtol=1e-6)
+
+    code, out, err = run(capsys, *argv, "--cov-type", "cluster", "--groups", "region")
+    assert code == 0, err
+    params, clustered, record = fitted(out)
+    assert record["cov_type"] == "cluster"
+    groups = np.asarray([f"r{i % 7}" for i in model.design.obs_ids])
+    assert np.allclose(clustered, _sandwich(model, params, groups), rtol=1e-6)
+    assert not np.allclose(clustered, robust, rtol=0.05)
+
+    # one cluster per situation: the robust covariance times N / (N - 1)
+    code, out, err = run(capsys, *argv, "--cov-type", "cluster", "--groups", "individual")
+    assert code == 0, err
+    assert np.allclose(fitted(out)[1], robust * np.sqrt(210 / 209), rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [(["--cov-type", "cluster"], "--cov-type cluster needs --groups"),
+     (["--groups", "region"], "--groups is used only with --cov-type cluster"),
+     (["--cov-type", "cluster", "--groups", "regoin"], "'regoin'"),
+     (["--cov-type", "cluster", "--groups", "gc"], "'gc' varies within 210 situations"),
+     (["--cov-type", "cluster", "--groups", "gap"], "'gap' has 1 missing values")],
+)
+def test_cluster_option_errors(capsys, shuffled_csv, options, match):
+    for command in ("fit", "compare"):
+        code, _, err = run(capsys, command, "--data", str(shuffled_csv), *TRAVEL, *options)
+        assert code == 2
+        assert err.startswith("error: ") and match in err, err
+
+
+def test_compare_robust(capsys, travel_logit):
+    code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--cov-type", "robust", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    robust = Logit("choice ~ gc + ttme | hinc", load_travel_mode(), **COLS).fit(cov_type="robust")
+    assert report["coefficients"]["gc"]["std err | logit"] == pytest.approx(robust.bse["gc"], rel=1e-8)
+    assert robust.bse["gc"] != pytest.approx(travel_logit.bse["gc"], rel=0.01)
+
+
+def test_compare_cluster_and_maxiter_pending_compare_models_options(capsys, shuffled_csv):
+    """Needs compare_models(groups=..., maxiter=...) passed on to every fit."""
+    argv = ["compare", "--data", str(shuffled_csv), *TRAVEL, "--probit-cov", "iid", "--format", "json"]
+    code, out, err = run(capsys, *argv, "--cov-type", "robust")
+    assert code == 0, err
+    robust = json.loads(out)["coefficients"]
+    code, out, err = run(capsys, *argv, "--cov-type", "cluster", "--groups", "individual")
+    assert code == 0, err
+    clustered = json.loads(out)["coefficients"]
+    for name in ("gc", "ttme"):
+        for model in ("logit", "probit (iid)"):
+            key = f"std err | {model}"
+            assert clustered[name][key] == pytest.approx(robust[name][key] * np.sqrt(210 / 209), rel=1e-6)
+    code, out, err = run(capsys, *argv, "--maxiter", "1")
+    assert code == 3
+    assert "error: logit did not converge after 1 iterations" in err
+
+
+# ---- convergence, alpha ---------------------------------------------------------------
+
+
+def test_not_converged_exits_3_after_the_summary(capsys):
+    code, out, err = run(capsys, "fit", "--maxiter", "1")
+    assert code == 3
+    assert "Logit results" in out and re.search(r"Converged:\s+False", out)
+    assert "Iterations:                          1" in out
+    assert err.count("\n") == 1
+    assert err.startswith("error: Logit did not converge after 1 iterations: ")
+    code, out, err = run(capsys, "fit", "--maxiter", "50")
+    assert code == 0 and err == ""
+    assert re.search(r"Converged:\s+True", out)
+
+
+def test_alpha_sets_the_interval_level(capsys, travel_logit):
+    from scipy import stats
+
+    code, out, err = run(capsys, "fit", "--alpha", "0.1")
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if "std err" in line)
+    assert header.split()[-2:] == ["[0.05", "0.95]"]
+    z = stats.norm.ppf(0.95)
+    for name in ("gc", "ttme", "hinc:train"):
+        row = next(line for line in out.splitlines() if line.startswith(name + " "))
+        lo, hi = map(float, row.split()[-2:])
+        b, se = travel_logit.params[name], travel_logit.bse[name]
+        assert lo == pytest.approx(b - z * se, abs=6e-5)
+        assert hi == pytest.approx(b + z * se, abs=6e-5)
+
+
+@pytest.mark.parametrize("value", ["0", "1", "1.5", "-0.1"])
+def test_alpha_outside_0_1(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--alpha", value])
+    assert exc.value.code == 2
+    assert "--alpha" in capsys.readouterr().err
+
+
+# ---- output formats ---------------------------------------------------------------------
+
+
+def test_format_text_is_the_summary(capsys, travel_logit):
+    code, out, err = run(capsys, "fit", "--alpha", "0.1", "--format", "text")
+    assert code == 0, err
+    assert out == travel_logit.summary(alpha=0.1).as_text() + "\n"
+    code, default, _ = run(capsys, "fit", "--alpha", "0.1")
+    assert default == out
+
+
+def test_format_json_and_the_deprecated_json_flag(capsys, travel_logit):
+    code, out, err = run(capsys, "fit", "--format", "json")
+    assert code == 0 and err == ""
+    params, bse, _ = fitted(out)
+    assert np.allclose(params, travel_logit.params, rtol=1e-10)
+    assert np.allclose(bse, travel_logit.bse, rtol=1e-8)
+    code, old, err = run(capsys, "fit", "--json")
+    assert code == 0
+    assert err == "warning: --json is deprecated and will be removed; use --format json\n"
+    assert json.loads(old)["estimates"] == json.loads(out)["estimates"]
+
+
+def shows_estimates_and_90_percent_intervals(out: str, result) -> None:
+    """``out`` shows (to 4 decimals or better) the estimates and the bounds of 90% intervals."""
+    from scipy import stats
+
+    shown = np.array([float(x) for x in re.findall(r"-?\d+\.\d+(?:[eE][-+]?\d+)?", out)])
+    z = stats.norm.ppf(0.95)
+    for name in ("gc", "ttme", "hinc:train"):
+        b, se = result.params[name], result.bse[name]
+        for value in (b, b - z * se, b + z * se):
+            assert np.abs(shown - value).min() <= 5.1e-5, (name, value)
+
+
+def _compare_api():
+    from choicemodels.compare import compare_models
+
+    return compare_models("choice ~ gc + ttme | hinc", load_travel_mode(), **COLS, probit_cov="iid")
+
+
+def test_format_csv(capsys, travel_logit):
+    code, out, err = run(capsys, "fit", "--alpha", "0.1", "--format", "csv")
+    assert code == 0, err
+    expected = travel_logit.summary(alpha=0.1).as_csv()
+    assert out.rstrip("\n") == expected.rstrip("\n")
+    assert all(name in out for name in travel_logit.params.index)
+    shows_estimates_and_90_percent_intervals(out, travel_logit)
+    code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--format", "csv")
+    assert code == 0, err
+    assert out.rstrip("\n") == _compare_api().summary().as_csv().rstrip("\n")
+
+
+def test_format_latex(capsys, travel_logit):
+    code, out, err = run(capsys, "fit", "--alpha", "0.1", "--format", "latex")
+    assert code == 0, err
+    assert out.rstrip("\n") == travel_logit.summary(alpha=0.1).as_latex().rstrip("\n")
+    assert "\\begin{tabular}" in out and "\\end{tabular}" in out
+    shows_estimates_and_90_percent_intervals(out, travel_logit)
+    code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--format", "latex")
+    assert code == 0, err
+    assert out.rstrip("\n") == _compare_api().summary().as_latex().rstrip("\n")
+    assert "\\begin{tabular}" in out
+
+
+def test_format_markdown(capsys, travel_logit):
+    code, out, err = run(capsys, "fit", "--alpha", "0.1", "--format", "markdown")
+    assert code == 0, err
+    assert out.rstrip("\n") == travel_logit.summary(alpha=0.1).as_markdown().rstrip("\n")
+    assert re.search(r"^\|?\s*:?-{3,}:?\s*\|", out, flags=re.M)  # the header rule
+    shows_estimates_and_90_percent_intervals(out, travel_logit)
+    code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--format", "markdown")
+    assert code == 0, err
+    assert out.rstrip("\n") == _compare_api().summary().as_markdown().rstrip("\n")
+
+
+# ---- one vocabulary: old spellings still work ------------------------------------------
+
+
+def test_deprecated_spellings_map_to_the_new_options(capsys):
+    from choicemodels.cli import build_parser
+
+    args = build_parser().parse_args(["fit", "--cov", "unstructured"])
+    assert args.probit_cov == "unstructured"
+    assert capsys.readouterr().err == "warning: --cov is deprecated and will be removed; use --probit-cov\n"
+    assert build_parser().parse_args(["fit", "--probit-cov", "heteroskedastic"]).probit_cov == "heteroskedastic"
+    assert capsys.readouterr().err == ""
+
+    sim = ["simulate", "--n-obs", "30", "--n-alts", "2", "--errors", "normal", "--rng", "2"]
+    code, new, err = run(capsys, *sim, "--error-cov", "1", "0.5", "0.5", "2")
+    assert code == 0 and err == ""
+    code, old, err = run(capsys, *sim, "--cov", "1", "0.5", "0.5", "2")
+    assert code == 0
+    assert err == "warning: --cov is deprecated and will be removed; use --error-cov\n"
+    assert old == new
+    code, identity, _ = run(capsys, *sim)
+    assert identity != new
+
+
+def test_help_shows_the_new_spellings_only(capsys):
+    for command, shown, hidden in (("fit", ["--probit-cov", "--cov-type", "--format", "--groups", "--maxiter",
+                                           "--alpha", "--dataset", "--sep"], ["--cov ", "--json"]),
+                                   ("compare", ["--probit-cov", "--cov-type", "--format", "--groups"], ["--json"]),
+                                   ("simulate", ["--error-cov"], ["--cov "])):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert all(s in out for s in shown), command
+        assert not any(h in out for h in hidden), command
+
+
+# ---- pipes, Ctrl-C, missing matplotlib --------------------------------------------------
+
+
+def test_simulate_into_a_closed_pipe_ends_quietly():
+    # about 9 MB of CSV: far more than a pipe buffer, so the writer meets the closed pipe
+    proc = subprocess.Popen([sys.executable, "-m", "choicemodels", "simulate", "--n-obs", "150000"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0
+    assert first == b"obs,alt,choice,x1,x2\n"
+    assert err == b""
+
+
+def test_simulate_piped_into_head_in_a_shell(tmp_path):
+    shell = "/bin/bash"
+    if not Path(shell).exists():
+        pytest.skip("needs bash")
+    command = (f"set -o pipefail; '{sys.executable}' -m choicemodels simulate --n-obs 150000 | head -1; "
+               "echo status=$?")
+    proc = subprocess.run([shell, "-c", command], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.stdout == "obs,alt,choice,x1,x2\nstatus=0\n"
+    assert proc.stderr == ""
+
+
+def test_ctrl_c_prints_interrupted_and_exits_130(capsys, monkeypatch):
+    import choicemodels.simulate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(choicemodels.simulate, "simulate_dataset", interrupted)
+    code, out, err = run(capsys, "simulate")
+    assert code == 130
+    assert err == "interrupted\n" and out == ""
+
+
+def test_plot_without_matplotlib_names_the_extra(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--plot", str(tmp_path / "x.png"))
+    assert code == 2
+    assert err == 'error: --plot needs matplotlib: pip install "choicemodels[plot]"\n'
+    assert out == "" and not (tmp_path / "x.png").exists()
