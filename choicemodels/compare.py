@@ -557,6 +557,8 @@ def compare_models(
     rng: int | np.random.Generator | None = 0,
     method: str | None = None,
     cov_type: str = "nonrobust",
+    groups: np.ndarray | None = None,
+    maxiter: int | None = None,
     ratio_to: str | None = None,
     variable: str | None = None,
 ) -> Comparison:
@@ -570,7 +572,9 @@ def compare_models(
         are skipped with a note.
     integration, draws, sequence, rng : probit options (``None``: the probit's default).
     method : optimiser of the probit fits (``None``: the probit's default).
-    cov_type : covariance of the estimates for every model.
+    cov_type, groups : covariance of the estimates for every model (``groups``: one cluster
+        label per situation, for ``cov_type="cluster"``).
+    maxiter : iteration limit of every fit (``None``: each model's default).
     ratio_to, variable : as for :func:`compare`.
     """
     from choicemodels.models.logit import Logit
@@ -586,9 +590,10 @@ def compare_models(
         remarks.append(f"Two alternatives: only the iid probit is identified; skipped {skipped}.")
     options = {k: v for k, v in dict(integration=integration, draws=draws, sequence=sequence).items()
                if v is not None}
-    results = [logit.fit(cov_type=cov_type)]
+    fit_options = dict(cov_type=cov_type, groups=groups, maxiter=maxiter)
+    results = [logit.fit(**fit_options)]
     for cov in covs:
         probit = Probit(formula, data, **columns, cov=cov, rng=rng, **options)
-        results.append(probit.fit(cov_type=cov_type, method=method))
+        results.append(probit.fit(**fit_options, method=method))
     c = compare(*results, ratio_to=ratio_to, variable=variable)
     return Comparison(c.results, c.labels, c.ratio_to, c.variable, tuple(remarks))
