@@ -352,7 +352,7 @@ def test_compare_robust(capsys, travel_logit):
     assert robust.bse["gc"] != pytest.approx(travel_logit.bse["gc"], rel=0.01)
 
 
-def test_compare_cluster_and_maxiter_pending_compare_models_options(capsys, shuffled_csv):
+def test_compare_cluster_and_maxiter(capsys, shuffled_csv):
     """Needs compare_models(groups=..., maxiter=...) passed on to every fit."""
     argv = ["compare", "--data", str(shuffled_csv), *TRAVEL, "--probit-cov", "iid", "--format", "json"]
     code, out, err = run(capsys, *argv, "--cov-type", "robust")
