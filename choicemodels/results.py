@@ -497,8 +497,8 @@ class ChoiceResults:
         >>> df = cm.datasets.load_travel_mode()
         >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
         >>> me = r.marginal_effects("gc")
-        >>> me.loc["air", "air"].round(4), bool(abs(me.sum(axis=1)).max() < 1e-9)
-        (np.float64(-0.0013), True)
+        >>> round(float(me.loc["air", "air"]), 4), bool(abs(me.sum(axis=1)).max() < 1e-9)
+        (-0.0013, True)
         """
         return self._model_for(data).elasticities(self.estimates, variable, marginal=True, kind=kind)
 
