@@ -75,6 +75,25 @@ def error_scale(result: ChoiceResults) -> float:
     \operatorname{Var}(\varepsilon_j - \varepsilon_{ref}) / 2}`, from
     ``result.error_covariance()`` ((J-1) x (J-1)); for iid unit-variance errors this is 1.
     Coefficients divided by :math:`\sigma` are on the scale of unit-variance errors.
+
+    Parameters
+    ----------
+    result : ChoiceResults
+        A fitted logit or probit.
+
+    Returns
+    -------
+    float
+        :math:`\sigma`.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> from choicemodels.compare import error_scale
+    >>> df = cm.datasets.load_travel_mode()
+    >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode").fit()
+    >>> round(error_scale(r), 4)
+    1.2825
     """
     if result.model_name == "Logit":
         return LOGIT_SCALE
@@ -112,17 +131,38 @@ class Comparison:
     at P = 1/2) to 1.283 (equal variances). The printed notes give the ratio measured on
     the data at hand.
 
+    Built by :func:`compare` or :func:`compare_models`; the parameters are also the
+    attributes of the same names.
+
     Parameters
     ----------
-    results : fitted results (logit, probit, ...) of the same choice situations.
-    labels : one name per model (default: ``"logit"``, ``"probit (iid)"``, ...).
-    ratio_to : coefficient that the scale-free ratios divide by (default: the first
+    results : tuple of ChoiceResults
+        Fitted results (logit, probit, ...) of the same choice situations.
+    labels : tuple of str
+        One name per model (default: ``"logit"``, ``"probit (iid)"``, ...).
+    ratio_to : str, optional
+        Coefficient that the scale-free ratios divide by (default: the first
         coefficient of the first model that every model has and that is not a constant).
-    variable : variable of the elasticity matrices (default: ``ratio_to``).
-    remarks : extra lines printed with the notes.
+    variable : str, optional
+        Variable of the elasticity matrices (default: ``ratio_to``).
+    remarks : tuple of str, optional
+        Extra lines printed with the notes.
 
+    Notes
+    -----
     ``table()`` gives the coefficients; ``fit_statistics()``, ``shares()``, ``tests()``,
     ``elasticities()`` and ``scale_ratios()`` the rest; ``print(c)`` shows everything.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+    ...                       ref="car", probit_cov="iid")
+    >>> c.labels, c.ratio_to
+    (('logit', 'probit (iid)'), 'gc')
+    >>> c.scales.round(4).tolist()
+    [1.2825, 1.0]
     """
 
     results: tuple[ChoiceResults, ...]
@@ -150,17 +190,85 @@ class Comparison:
         return frame.reindex(self.coefficient_names)
 
     def coefficients(self, *, scaled: bool = False) -> pd.DataFrame:
-        """Utility coefficients, one column per model; ``scaled=True`` divides by the error scale."""
+        r"""Utility coefficients, one column per model; ``scaled=True`` divides by the error scale.
+
+        Parameters
+        ----------
+        scaled : bool, default False
+            Divide each model's coefficients by its error scale :math:`\sigma`
+            (:attr:`scales`), giving :math:`\beta/\sigma`, comparable across models.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows :attr:`coefficient_names` (NaN where a model lacks the coefficient), one column
+            per model.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.coefficients(scaled=True).loc[["gc", "ttme"]].round(4)
+               logit  probit (iid)
+        gc   -0.0085       -0.0082
+        ttme -0.0744       -0.0578
+        """
         cols = [r.beta / (s if scaled else 1.0) for r, s in zip(self.results, self.scales)]
         return self._side_by_side(cols)
 
     def std_errors(self, *, scaled: bool = False) -> pd.DataFrame:
-        """Standard errors of :meth:`coefficients` (scaled ones treat the scale as known)."""
+        r"""Standard errors of :meth:`coefficients` (scaled ones treat the scale as known).
+
+        Parameters
+        ----------
+        scaled : bool, default False
+            Divide by each model's error scale :math:`\sigma`, as in :meth:`coefficients`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same layout as :meth:`coefficients`.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.std_errors().loc[["gc", "ttme"]].round(4)
+               logit  probit (iid)
+        gc    0.0046        0.0032
+        ttme  0.0105        0.0060
+        """
         cols = [r.bse.iloc[: r.n_beta] / (s if scaled else 1.0) for r, s in zip(self.results, self.scales)]
         return self._side_by_side(cols)
 
     def ratios(self) -> pd.DataFrame:
-        r"""Scale-free ratios :math:`\beta_k / \beta_{ratio\_to}`, one column per model."""
+        r"""Scale-free ratios :math:`\beta_k / \beta_{ratio\_to}`, one column per model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same layout as :meth:`coefficients`; the row ``ratio_to`` is 1.
+
+        Raises
+        ------
+        SpecificationError
+            If no coefficient is shared by every model (``ratio_to`` is None).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.ratios().loc[["gc", "ttme"]].round(3)  # ttme / gc: dollars per minute
+              logit  probit (iid)
+        gc    1.000         1.000
+        ttme  8.736         7.059
+        """
         if self.ratio_to is None:
             raise SpecificationError("no coefficient is shared by every model; pass ratio_to=.")
         return self._side_by_side([r.beta / r.beta[self.ratio_to] for r in self.results])
@@ -169,6 +277,24 @@ class Comparison:
         """Coefficients side by side: raw, standard errors, scale-normalised, ratios.
 
         Columns are a two-level index (quantity, model).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows :attr:`coefficient_names`; quantities ``coef``, ``std err``, ``coef / scale``
+            and, when ``ratio_to`` is set, ``ratio to <ratio_to>``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> t = c.table()
+        >>> list(dict.fromkeys(t.columns.get_level_values("quantity")))
+        ['coef', 'std err', 'coef / scale', 'ratio to gc']
+        >>> t.shape
+        (8, 8)
         """
         parts = {"coef": self.coefficients(), "std err": self.std_errors(),
                  "coef / scale": self.coefficients(scaled=True)}
@@ -181,6 +307,22 @@ class Comparison:
 
         One column per (logit, probit) pair; the row ``"expected"`` is
         :math:`\sigma_{logit}/\sigma_{probit}`, the ratio the error scales imply.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: the shared coefficients, then ``"expected"``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.scale_ratios().loc[["gc", "expected"]].round(3)
+                  logit / probit (iid)
+        gc                       1.334
+        expected                 1.283
         """
         cols = {}
         for i, a in enumerate(self.results):
@@ -199,6 +341,26 @@ class Comparison:
         ratio of two estimates that are mostly noise (a constant near 0) says nothing about
         the scales. Columns ``median``, ``coefficients`` (how many), ``expected``
         (:math:`\sigma_{logit}/\sigma_{probit}`).
+
+        Parameters
+        ----------
+        min_abs_z : float, default 2.0
+            Smallest absolute z statistic, in both models, of a coefficient that is used.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (logit, probit) pair.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.measured_scale_ratio().round(3)
+                              median  coefficients  expected
+        logit / probit (iid)    1.53           6.0     1.283
         """
         rows = {}
         for i, a in enumerate(self.results):
@@ -231,6 +393,23 @@ class Comparison:
 
         The hit rate is the (weighted) share of situations whose chosen alternative has the
         highest predicted probability.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``log-likelihood``, ``parameters``, ``rho2``, ``adj. rho2``, ``AIC``,
+            ``BIC``, ``hit rate``, ``fit time (s)``, ``converged``; one row per model.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.fit_statistics()["log-likelihood"].astype(float).round(3)
+        logit          -189.525
+        probit (iid)   -197.173
+        Name: log-likelihood, dtype: float64
         """
         rows = {}
         for lab, r, p in zip(self.labels, self.results, self._predictions):
@@ -247,7 +426,29 @@ class Comparison:
         return pd.DataFrame(rows).T
 
     def shares(self) -> pd.DataFrame:
-        """Observed choice shares and each model's mean predicted probabilities (weighted)."""
+        """Observed choice shares and each model's mean predicted probabilities (weighted).
+
+        A logit with a full set of constants reproduces the observed shares exactly.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per alternative; columns ``observed`` and one per model.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.shares().round(4)  # doctest: +NORMALIZE_WHITESPACE
+                     observed   logit  probit (iid)
+        alternative
+        air            0.2762  0.2762        0.2911
+        bus            0.1429  0.1429        0.1335
+        car            0.2810  0.2810        0.2691
+        train          0.3000  0.3000        0.3062
+        """
         d = self._design()
         alts = list(self.results[0].alternatives)
         cols = {}
@@ -271,6 +472,22 @@ class Comparison:
         coefficients include the other's and that have more parameters (iid probit inside
         unstructured probit, a logit inside a larger logit) are taken as nested, where
         Vuong's normal limit does not apply: they get the LR test.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per pair of models (``"a vs b"``); columns ``test``, ``statistic``,
+            ``p-value``, ``Schwarz z``, ``Schwarz p-value``, ``df``, ``favours``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> row = c.tests().loc["logit vs probit (iid)"]
+        >>> row["test"], round(float(row["statistic"]), 4), row["favours"]
+        ('Vuong', 3.7918, 'logit')
         """
         rows = []
         for i in range(len(self.results)):
@@ -305,6 +522,26 @@ class Comparison:
         Rows: the alternative whose variable changes; columns: the responding probability.
         Under logit's IIA the cross-elasticities in a row are equal (proportional
         substitution); a probit with correlated errors lets them differ.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            One matrix per model label (empty when ``variable`` is None), as
+            :meth:`ChoiceResults.elasticities <choicemodels.ChoiceResults.elasticities>`.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.elasticities()["logit"].round(3)  # doctest: +NORMALIZE_WHITESPACE
+        responding    air    bus    car  train
+        changed
+        air        -0.802  0.320  0.320  0.320
+        bus         0.168 -1.092  0.168  0.168
+        car         0.293  0.293 -0.749  0.293
+        train       0.353  0.353  0.353 -1.069
         """
         return dict(self._elasticities)
 
@@ -313,6 +550,22 @@ class Comparison:
 
         Zero (up to differencing error) under IIA; clearly positive when substitution is
         not proportional.
+
+        Returns
+        -------
+        pandas.Series
+            One value per model with a square elasticity matrix.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> c.cross_elasticity_spread().round(3)
+        logit           0.000
+        probit (iid)    0.257
+        Name: cross-elasticity spread, dtype: float64
         """
         out = {}
         for lab, e in self._elasticities.items():
@@ -330,7 +583,22 @@ class Comparison:
 
     # ---- rendering ----------------------------------------------------------------
     def notes(self) -> tuple[str, ...]:
-        """Printed notes: the scale facts and the logit/probit ratios measured on these data."""
+        """Printed notes: the scale facts and the logit/probit ratios measured on these data.
+
+        Returns
+        -------
+        tuple of str
+            One paragraph per note, then the ``remarks``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> print(c.notes()[1])
+        Measured logit / probit (iid): median coefficient ratio 1.530 over the 6 coefficients with |z| >= 2 in both (the error scales imply 1.283); x sqrt(2) = 2.164 against a probit whose error difference has variance 1.
+        """
         out = [
             ("Scale: only beta/sigma is identified. Logit errors are standard Gumbel with sd "
              f"pi/sqrt(6) = {LOGIT_SCALE:.4f}; iid probit errors have sd 1 (differences: "
@@ -400,7 +668,25 @@ class Comparison:
         return f"Comparison({', '.join(self.labels)})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python (JSON-ready) form of every table and note; NaN becomes None."""
+        """Plain-Python (JSON-ready) form of every table and note; NaN becomes None.
+
+        Returns
+        -------
+        dict
+            Keys ``models``, ``ratio_to``, ``variable``, ``coefficients``, ``fit``, ``shares``,
+            ``tests``, ``scale_ratios``, ``measured_scale_ratio``, ``scales``,
+            ``elasticities``, ``notes``; tables as ``{row: {column: value}}``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> d = c.to_dict()
+        >>> d["models"], d["scales"]["probit (iid)"]
+        (['logit', 'probit (iid)'], 1.0)
+        """
         table = self.table()
         table.columns = [" | ".join(map(str, c)) for c in table.columns]
         out: dict[str, Any] = {"models": list(self.labels), "ratio_to": self.ratio_to,
@@ -502,10 +788,20 @@ def compare(
 
     Parameters
     ----------
-    *results : two or more fitted results (``Logit(...).fit()``, ``Probit(...).fit()``).
-    labels : names of the models (default from the model and its covariance option).
-    ratio_to : coefficient for the scale-free ratios (default: first shared non-constant).
-    variable : variable of the elasticity matrices (default: ``ratio_to``; ``""`` for none).
+    *results : ChoiceResults
+        Two or more fitted results (``Logit(...).fit()``, ``Probit(...).fit()``) of the
+        same N situations.
+    labels : sequence of str, optional
+        Names of the models (default from the model and its covariance option).
+    ratio_to : str, optional
+        Coefficient for the scale-free ratios (default: first shared non-constant).
+    variable : str, optional
+        Variable of the elasticity matrices (default: ``ratio_to``; ``""`` for none).
+
+    Returns
+    -------
+    Comparison
+        The models side by side; ``print()`` it or read its tables.
 
     Examples
     --------
@@ -514,7 +810,13 @@ def compare(
     >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
     >>> c = cm.compare(cm.Logit("choice ~ gc + ttme | hinc", **kw).fit(),
     ...                cm.Probit("choice ~ gc + ttme | hinc", **kw).fit())
-    >>> c.table()  # doctest: +SKIP
+    >>> c.labels
+    ('logit', 'probit (iid)')
+    >>> c.table()["coef / scale"].loc["gc"].round(4)
+    model
+    logit          -0.0085
+    probit (iid)   -0.0082
+    Name: gc, dtype: float64
     """
     if len(results) < 2:
         raise SpecificationError(f"compare needs at least two fitted models, got {len(results)}.")
@@ -566,16 +868,60 @@ def compare_models(
 
     Parameters
     ----------
-    formula, data, obs, alt, ref, avail, weights : as for :class:`~choicemodels.Logit`.
-    probit_cov : probit error structures to fit (``"iid"``, ``"heteroskedastic"``,
+    formula : str
+        Three-part formula, as for :class:`~choicemodels.Logit`.
+    data : pandas.DataFrame
+        Long format, one row per (situation, alternative).
+    obs : str
+        Column of the situation id.
+    alt : str
+        Column of the alternative label.
+    ref : object, optional
+        Reference alternative (default: the first label in sorted order).
+    avail : str, optional
+        0/1 availability column.
+    weights : str, optional
+        Per-situation weight column.
+    probit_cov : str or sequence of str, default ("iid", "unstructured")
+        Probit error structures to fit (``"iid"``, ``"heteroskedastic"``,
         ``"unstructured"``). With two alternatives only ``"iid"`` is identified; the others
         are skipped with a note.
-    integration, draws, sequence, rng : probit options (``None``: the probit's default).
-    method : optimiser of the probit fits (``None``: the probit's default).
-    cov_type, groups : covariance of the estimates for every model (``groups``: one cluster
-        label per situation, for ``cov_type="cluster"``).
-    maxiter : iteration limit of every fit (``None``: each model's default).
-    ratio_to, variable : as for :func:`compare`.
+    integration : str, optional
+        Probit integration method (``None``: the probit's default, ``"auto"``).
+    draws : int, optional
+        GHK draws per situation (``None``: the probit's default).
+    sequence : str, optional
+        Sequence of the GHK draws (``None``: the probit's default).
+    rng : int, numpy.random.Generator or None, default 0
+        Seed of the probits' draws.
+    method : str, optional
+        Optimiser of the probit fits (``None``: the probit's default).
+    cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
+        Covariance of the estimates for every model.
+    groups : array_like, shape (N,), optional
+        One cluster label per situation, for ``cov_type="cluster"``.
+    maxiter : int, optional
+        Iteration limit of every fit (``None``: each model's default).
+    ratio_to : str, optional
+        As for :func:`compare`.
+    variable : str, optional
+        As for :func:`compare`.
+
+    Returns
+    -------
+    Comparison
+        The logit first, then the probits in the order of ``probit_cov``.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+    ...                       ref="car", probit_cov="iid")
+    >>> c.labels
+    ('logit', 'probit (iid)')
+    >>> c.fit_statistics()["converged"].tolist()
+    [True, True]
     """
     from choicemodels.models.logit import Logit
     from choicemodels.models.probit import Probit

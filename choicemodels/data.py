@@ -123,19 +123,42 @@ class ChoiceData:
 
     Built with :meth:`from_long`, never directly. ``frame`` holds the available rows only
     (a new frame; the user's DataFrame is never modified); row ``i`` of it belongs to
-    situation ``row_obs[i]`` and alternative ``row_alt[i]``.
+    situation ``row_obs[i]`` and alternative ``row_alt[i]``. The parameters are also the
+    attributes of the same names. Shapes: N situations, J alternatives, n_rows available
+    rows.
 
-    Attributes
+    Parameters
     ----------
-    frame : DataFrame, the available rows, in the original row order.
-    obs, alt : names of the situation and alternative columns.
-    obs_ids : ndarray, shape (N,), situation identifiers in order of first appearance.
-    alternatives : tuple, length J, alternative labels in column order.
-    row_obs, row_alt : ndarray, shape (n_rows,), int64, situation and alternative index of each
-        row of ``frame``.
-    avail : ndarray, shape (N, J), bool.
-    chosen : ndarray, shape (N,), int64, index of the chosen alternative, -1 if unknown.
-    weights : ndarray, shape (N,), float64, or None.
+    frame : pandas.DataFrame
+        The available rows, in the original row order.
+    obs : str
+        Name of the situation column.
+    alt : str
+        Name of the alternative column.
+    obs_ids : ndarray, shape (N,)
+        Situation identifiers in order of first appearance.
+    alternatives : tuple, length J
+        Alternative labels in column order.
+    row_obs : ndarray, shape (n_rows,), int64
+        Situation index of each row of ``frame``.
+    row_alt : ndarray, shape (n_rows,), int64
+        Alternative index of each row of ``frame``.
+    avail : ndarray, shape (N, J), bool
+        Availability of each alternative in each situation.
+    chosen : ndarray, shape (N,), int64
+        Index of the chosen alternative, -1 if unknown.
+    weights : ndarray, shape (N,), float64, or None
+        Situation weights.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> d = cm.ChoiceData.from_long(df, obs="individual", alt="mode")
+    >>> d.n_obs, d.n_alts, d.alternatives
+    (210, 4, ('air', 'bus', 'car', 'train'))
+    >>> d.chosen[:3]  # individual 1, 2 and 3 chose the car
+    array([2, 2, 2])
     """
 
     frame: pd.DataFrame
@@ -151,16 +174,37 @@ class ChoiceData:
 
     @property
     def n_obs(self) -> int:
+        """Number of choice situations N."""
         return len(self.obs_ids)
 
     @property
     def n_alts(self) -> int:
+        """Number of alternatives J."""
         return len(self.alternatives)
 
     def to_array(self, values: np.ndarray) -> np.ndarray:
         """Scatter row values, shape (n_rows, ...), into an array of shape (N, J, ...).
 
         Entries of unavailable alternatives are zero.
+
+        Parameters
+        ----------
+        values : array_like, shape (n_rows, ...)
+            One value (or array) per row of ``frame``, in its order.
+
+        Returns
+        -------
+        ndarray, shape (N, J, ...), float64
+            ``out[row_obs[i], row_alt[i]] = values[i]``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> d = cm.ChoiceData.from_long(df, obs="individual", alt="mode")
+        >>> gc = d.to_array(d.frame["gc"].to_numpy())
+        >>> gc.shape, gc[0].tolist()  # air, bus, car, train
+        ((210, 4), [70.0, 70.0, 30.0, 71.0])
         """
         values = np.asarray(values, dtype=np.float64)
         out = np.zeros((self.n_obs, self.n_alts) + values.shape[1:])
@@ -184,18 +228,31 @@ class ChoiceData:
 
         Parameters
         ----------
-        data : DataFrame, long format.
-        obs : column identifying the choice situation.
-        alt : column holding the alternative label.
-        choice : 0/1 column marking the chosen alternative (exactly one per situation).
-        avail : optional 0/1 availability column. Unavailable alternatives may also simply
+        data : pandas.DataFrame
+            Long format; never modified.
+        obs : str
+            Column identifying the choice situation.
+        alt : str
+            Column holding the alternative label.
+        choice : str or None, default "choice"
+            0/1 column marking the chosen alternative (exactly one per situation).
+        avail : str, optional
+            0/1 availability column. Unavailable alternatives may also simply
             have no row; both give the same (N, J) availability mask.
-        weights : optional per-situation weight column (constant within a situation,
+        weights : str, optional
+            Per-situation weight column (constant within a situation,
             non-negative, not all zero).
-        alternatives : the alternative labels in column order. Default: the sorted labels
+        alternatives : sequence, optional
+            The alternative labels in column order. Default: the sorted labels
             found in ``alt``. When given (e.g. the training alternatives of a model used on
             new data), other labels are an error and alternatives may be absent.
-        require_choice : if False, ``choice`` is ignored and ``chosen`` is -1 (prediction).
+        require_choice : bool, default True
+            If False, ``choice`` is ignored and ``chosen`` is -1 (prediction).
+
+        Returns
+        -------
+        ChoiceData
+            The validated index of the data.
 
         Raises
         ------
@@ -204,6 +261,20 @@ class ChoiceData:
             offending situations or values and says how to fix it.
         SpecificationError
             If ``alternatives`` is given with repeated labels.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> new = df[df["mode"] != "bus"].drop(columns="choice")  # prediction data without the bus
+        >>> d = cm.ChoiceData.from_long(new, obs="individual", alt="mode", require_choice=False,
+        ...                             alternatives=["air", "bus", "car", "train"])
+        >>> d.avail[0].tolist(), d.chosen[:3].tolist()
+        ([True, False, True, True], [-1, -1, -1])
+        >>> cm.ChoiceData.from_long(df, obs="individual", alt="modes")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+            ...
+        choicemodels.exceptions.ChoiceDataError: alt= names column 'modes', which is not in the data. Did you mean ['mode']? ...
         """
         if not isinstance(data, pd.DataFrame):
             raise ChoiceDataError(f"data must be a pandas DataFrame in long format, got {type(data).__name__}.")
@@ -574,27 +645,39 @@ def wide_to_long(
 
     Parameters
     ----------
-    wide : DataFrame, one row per choice situation. Never modified.
-    alternatives : labels used in the column names, in the order wanted; or a mapping from
+    wide : pandas.DataFrame
+        One row per choice situation. Never modified.
+    alternatives : sequence or mapping
+        Labels used in the column names, in the order wanted; or a mapping from
         the codes of the ``choice`` column to those labels (Swissmetro: ``{1: "TRAIN",
         2: "SM", 3: "CAR"}``).
-    choice : column holding the chosen alternative's label (or code); in the long frame the
+    choice : str or None
+        Column holding the chosen alternative's label (or code); in the long frame the
         same name holds 0/1. None if there is no choice column.
-    varying : attribute stems; default: every stem found for any alternative.
-    avail : stem of the 0/1 availability columns (``"AV"`` for ``TRAIN_AV``); an
+    varying : sequence of str, optional
+        Attribute stems; default: every stem found for any alternative.
+    avail : str, optional
+        Stem of the 0/1 availability columns (``"AV"`` for ``TRAIN_AV``); an
         alternative without such a column is always available.
-    obs : column identifying situations (must be unique); default: the index, whose name
+    obs : str, optional
+        Column identifying situations (must be unique); default: the index, whose name
         (or ``"obs"``) names the long column.
-    sep, alt_position : how column names are built, see above.
-    alt_name : name of the long alternative column.
+    sep : str, default "_"
+        Separator between stem and label in the column names.
+    alt_position : {"suffix", "prefix"}, default "suffix"
+        Whether the label follows (``cost_bus``) or precedes (``TRAIN_TT``) the stem.
+    alt_name : str, default "alt"
+        Name of the long alternative column.
 
     Returns
     -------
-    DataFrame with columns obs, ``alt_name``, situation-level columns, stems, ``choice``;
-    N J rows ordered by situation then alternative, fresh RangeIndex.
+    pandas.DataFrame
+        Columns obs, ``alt_name``, situation-level columns, stems, ``choice``;
+        N J rows ordered by situation then alternative, fresh RangeIndex.
 
     Examples
     --------
+    >>> import pandas as pd
     >>> wide = pd.DataFrame({"id": [1, 2], "mode": ["bus", "car"], "cost_bus": [1.0, 2.0],
     ...                      "cost_car": [3.0, 4.0], "income": [10, 20]})
     >>> wide_to_long(wide, alternatives=["bus", "car"], choice="mode", obs="id")
@@ -603,6 +686,18 @@ def wide_to_long(
     1   1  car      10   3.0     0
     2   2  bus      20   2.0     0
     3   2  car      20   4.0     1
+
+    Swissmetro's prefixed columns and coded choices:
+
+    >>> import choicemodels as cm
+    >>> sm = cm.datasets.load_swissmetro()
+    >>> long = wide_to_long(sm[sm.CHOICE != 0].head(1), alternatives={1: "TRAIN", 2: "SM", 3: "CAR"},
+    ...                     choice="CHOICE", avail="AV", alt_position="prefix", alt_name="mode")
+    >>> long[["mode", "CHOICE", "TT", "CO", "AV"]]
+        mode  CHOICE   TT  CO  AV
+    0  TRAIN       0  112  48   1
+    1     SM       1   63  52   1
+    2    CAR       0  117  65   1
     """
     if not isinstance(wide, pd.DataFrame):
         raise ChoiceDataError(f"wide must be a pandas DataFrame, got {type(wide).__name__}.")
@@ -703,28 +798,53 @@ def long_to_wide(
 ) -> pd.DataFrame:
     """Reshape long choice data to wide format; the inverse of :func:`wide_to_long`.
 
-    Parameters
-    ----------
-    long : DataFrame, one row per (situation, alternative). Never modified.
-    obs, alt : situation and alternative columns.
-    choice : 0/1 column; in the wide frame it holds the chosen label (or its code when
-        ``alternatives`` is a mapping code -> label).
-    varying : alternative-varying columns; default: every other column that varies within
-        some situation. They become ``f"{column}{sep}{label}"`` (or ``f"{label}{sep}{column}"``
-        with ``alt_position="prefix"``); columns left entirely empty are dropped.
-    avail : 0/1 availability column (treated as varying); absent rows get 0. If rows are
-        absent and ``avail`` is None, availability columns with stem ``"avail"`` are added.
-    alternatives : label order (default sorted), or a mapping code -> label as in
-        :func:`wide_to_long`.
-
-    Returns
-    -------
-    DataFrame indexed by ``obs`` (one row per situation, in order of first appearance):
-    situation-level columns, then the varying columns stem by stem, then ``choice``.
-
     ``wide_to_long(long_to_wide(long, ...), ...)`` restores ``long`` up to row order,
     absent rows and dtypes, and ``long_to_wide(wide_to_long(wide, ...), ...)`` restores
     ``wide`` up to column order.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        One row per (situation, alternative). Never modified.
+    obs : str
+        Situation column.
+    alt : str
+        Alternative column.
+    choice : str, optional
+        0/1 column; in the wide frame it holds the chosen label (or its code when
+        ``alternatives`` is a mapping code -> label).
+    varying : sequence of str, optional
+        Alternative-varying columns; default: every other column that varies within
+        some situation. They become ``f"{column}{sep}{label}"`` (or ``f"{label}{sep}{column}"``
+        with ``alt_position="prefix"``); columns left entirely empty are dropped.
+    avail : str, optional
+        0/1 availability column (treated as varying); absent rows get 0. If rows are
+        absent and ``avail`` is None, availability columns with stem ``"avail"`` are added.
+    alternatives : sequence or mapping, optional
+        Label order (default sorted), or a mapping code -> label as in
+        :func:`wide_to_long`.
+    sep : str, default "_"
+        Separator between column name and label.
+    alt_position : {"suffix", "prefix"}, default "suffix"
+        Whether the label follows or precedes the column name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``obs`` (one row per situation, in order of first appearance):
+        situation-level columns, then the varying columns stem by stem, then ``choice``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"id": [1, 2], "mode": ["bus", "car"], "cost_bus": [1.0, 2.0],
+    ...                      "cost_car": [3.0, 4.0], "income": [10, 20]})
+    >>> long = wide_to_long(wide, alternatives=["bus", "car"], choice="mode", obs="id")
+    >>> long_to_wide(long, obs="id", alt="alt", choice="mode")  # doctest: +NORMALIZE_WHITESPACE
+        income  cost_bus  cost_car mode
+    id
+    1       10       1.0       3.0  bus
+    2       20       2.0       4.0  car
     """
     codes = None
     if isinstance(alternatives, Mapping):

@@ -96,11 +96,30 @@ def load_travel_mode(*, return_descr: bool = False) -> pd.DataFrame | tuple[pd.D
     Columns: individual, mode ('air', 'train', 'bus', 'car'), choice (0/1), ttme, invc,
     invt, gc, hinc, psize; see :data:`TRAVEL_MODE_DESCR`.
 
+    Parameters
+    ----------
+    return_descr : bool, default False
+        Also return the description :data:`TRAVEL_MODE_DESCR`.
+
+    Returns
+    -------
+    pandas.DataFrame or tuple of (pandas.DataFrame, str)
+        A new frame each call; ``(frame, description)`` with ``return_descr=True``.
+
     Examples
     --------
     >>> df = load_travel_mode()
     >>> df.shape
     (840, 9)
+    >>> df.head(4)
+       individual   mode  choice  ttme  invc   invt    gc  hinc  psize
+    0           1    air       0  69.0  59.0  100.0  70.0  35.0    1.0
+    1           1  train       0  34.0  31.0  372.0  71.0  35.0    1.0
+    2           1    bus       0  35.0  25.0  417.0  70.0  35.0    1.0
+    3           1    car       1   0.0  10.0  180.0  30.0  35.0    1.0
+    >>> df, descr = load_travel_mode(return_descr=True)
+    >>> descr.splitlines()[0]
+    'TravelMode: choice of travel mode between Sydney and Melbourne (Greene and Hensher, 1997;'
     """
     with _path("travel_mode.csv").open("r", encoding="utf-8") as f:
         frame = pd.read_csv(f, dtype=_TRAVEL_MODE_DTYPES)
@@ -111,7 +130,27 @@ def load_swissmetro(*, return_descr: bool = False) -> pd.DataFrame | tuple[pd.Da
     """The Swissmetro survey in its original wide layout, 10,728 rows x 28 int64 columns.
 
     Coding is described in :data:`SWISSMETRO_DESCR`; CHOICE is 1 (TRAIN), 2 (SM), 3 (CAR)
-    or 0 (unknown).
+    or 0 (unknown). :func:`~choicemodels.wide_to_long` turns it into long format.
+
+    Parameters
+    ----------
+    return_descr : bool, default False
+        Also return the description :data:`SWISSMETRO_DESCR`.
+
+    Returns
+    -------
+    pandas.DataFrame or tuple of (pandas.DataFrame, str)
+        A new frame each call; ``(frame, description)`` with ``return_descr=True``.
+
+    Examples
+    --------
+    >>> sm = load_swissmetro()
+    >>> sm.shape
+    (10728, 28)
+    >>> sm[["TRAIN_TT", "SM_TT", "CAR_TT", "CHOICE"]].head(2)
+       TRAIN_TT  SM_TT  CAR_TT  CHOICE
+    0       112     63     117       2
+    1       103     60     117       2
     """
     with _path("swissmetro.dat").open("r", encoding="utf-8") as f:
         frame = pd.read_csv(f, sep="\t")
@@ -122,7 +161,19 @@ _LOADERS = {"travel_mode": load_travel_mode, "swissmetro": load_swissmetro}
 
 
 def list_datasets() -> list[str]:
-    """Names of the bundled datasets: the named loaders plus any other CSV file in data/."""
+    """Names of the bundled datasets: the named loaders plus any other CSV file in data/.
+
+    Returns
+    -------
+    list of str
+        Sorted names, each loadable with :func:`load_dataset`.
+
+    Examples
+    --------
+    >>> names = list_datasets()
+    >>> "travel_mode" in names, "swissmetro" in names
+    (True, True)
+    """
     names = set(_LOADERS)
     for entry in _root().iterdir():
         if entry.name.endswith(".csv"):
@@ -131,7 +182,33 @@ def list_datasets() -> list[str]:
 
 
 def load_dataset(name: str) -> pd.DataFrame:
-    """Load a bundled dataset by its :func:`list_datasets` name (CSV files as they are)."""
+    """Load a bundled dataset by its :func:`list_datasets` name (CSV files as they are).
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_datasets`; ``"travel_mode"`` and ``"swissmetro"`` use their
+        loaders.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the datasets and the closest name).
+
+    Examples
+    --------
+    >>> load_dataset("travel_mode").shape
+    (840, 9)
+    >>> load_dataset("travel-mode")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: unknown dataset 'travel-mode'; the datasets are [...]. Did you mean 'travel_mode'?
+    """
     if name in _LOADERS:
         return _LOADERS[name]()
     if name not in list_datasets():

@@ -107,7 +107,35 @@ def check_cov_options(cov_type: str, groups, n_obs: int) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class TestResult:
-    """Result of a specification test: ``statistic``, ``df``, ``p_value``."""
+    """Result of a specification test: ``statistic``, ``df``, ``p_value``.
+
+    Returned by :func:`lr_test`, :func:`vuong_test` and :func:`hausman_mcfadden`; the
+    parameters are also the attributes of the same names.
+
+    Parameters
+    ----------
+    name : str
+        Name of the test, printed as the title.
+    statistic : float
+        The test statistic.
+    df : float
+        Degrees of freedom of its chi-square reference distribution (1 for Vuong's normal
+        z statistic).
+    p_value : float
+        The p-value.
+    note : str, default ""
+        A remark printed below the numbers (e.g. a generalised inverse was used).
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+    >>> t = cm.lr_test(cm.Logit("choice ~ gc + ttme", **kw).fit(),
+    ...                cm.Logit("choice ~ gc + ttme | hinc", **kw).fit())
+    >>> t.df, round(t.statistic, 3)
+    (3, 20.903)
+    """
 
     __test__ = False  # not a pytest test class
 
@@ -118,6 +146,20 @@ class TestResult:
     note: str = ""
 
     def __str__(self) -> str:
+        """The test's name, then statistic, df and p-value on one line, then the note if any.
+
+        Returns
+        -------
+        str
+            Two or three lines.
+
+        Examples
+        --------
+        >>> from choicemodels import TestResult
+        >>> print(TestResult("Likelihood-ratio test", 20.9029, 3, 0.0001103))
+        Likelihood-ratio test
+          statistic = 20.9029, df = 3, p-value = 0.0001103
+        """
         text = (
             f"{self.name}\n  statistic = {self.statistic:.4f}, df = {self.df:g}, "
             f"p-value = {self.p_value:.4g}"
@@ -129,7 +171,40 @@ class TestResult:
 
 
 def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResult:
-    r"""Likelihood-ratio test of nested models: :math:`2(\ell_u - \ell_r) \sim \chi^2_{k_u - k_r}`."""
+    r"""Likelihood-ratio test of nested models: :math:`2(\ell_u - \ell_r) \sim \chi^2_{k_u - k_r}`.
+
+    Valid when the restricted model is the unrestricted one with some parameters fixed
+    (for example a logit without some variables), both fitted on the same situations.
+
+    Parameters
+    ----------
+    restricted : ChoiceResults
+        Fit of the smaller model, with :math:`k_r` parameters.
+    unrestricted : ChoiceResults
+        Fit of the larger model, with :math:`k_u > k_r` parameters, on the same data.
+
+    Returns
+    -------
+    TestResult
+        Statistic :math:`2(\ell_u - \ell_r)`, df :math:`k_u - k_r`, and the chi-square
+        p-value; a negative statistic (the restricted fit is better, so a fit did not
+        converge) is noted.
+
+    Raises
+    ------
+    SpecificationError
+        If ``unrestricted`` does not have more parameters, or the numbers of situations differ.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+    >>> print(cm.lr_test(cm.Logit("choice ~ gc + ttme", **kw).fit(),
+    ...                  cm.Logit("choice ~ gc + ttme | hinc", **kw).fit()))
+    Likelihood-ratio test
+      statistic = 20.9029, df = 3, p-value = 0.0001103
+    """
     df = unrestricted.k_params - restricted.k_params
     if df <= 0:
         raise SpecificationError(
@@ -155,6 +230,37 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
 
     (the second term is Schwarz's correction). Positive z favours model a; the p-value is
     two-sided. The uncorrected statistic is given in the note.
+
+    Parameters
+    ----------
+    results_a : ChoiceResults
+        Fit of the first model (e.g. a logit), with :math:`k_a` parameters.
+    results_b : ChoiceResults
+        Fit of the second model (e.g. a probit) on the same N situations, with
+        :math:`k_b` parameters.
+
+    Returns
+    -------
+    TestResult
+        The corrected z as ``statistic`` (``df`` 1), its two-sided normal p-value, and the
+        uncorrected z in ``note``.
+
+    Raises
+    ------
+    SpecificationError
+        If the models were fitted on different situations, or have identical
+        per-situation log-likelihoods.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+    >>> print(cm.vuong_test(cm.Logit("choice ~ gc + ttme | hinc", **kw).fit(),
+    ...                     cm.Probit("choice ~ gc + ttme | hinc", **kw).fit()))
+    Vuong test (Schwarz-corrected)
+      statistic = 3.7918, df = 1, p-value = 0.0001495
+      uncorrected z = 3.7918; the sign favours the first model
     """
     la = results_a.loglike_obs()
     lb = results_b.loglike_obs()
@@ -192,7 +298,40 @@ def hausman_mcfadden(
         H = (\hat b_r - \hat b_f)'(\hat V_r - \hat V_f)^{-1}(\hat b_r - \hat b_f) \sim \chi^2_q
 
     over the q coefficients both models estimate. Under IIA both are consistent and the
-    full model efficient.
+    full model efficient. When :math:`\hat V_r - \hat V_f` is not positive definite a
+    generalised inverse over its positive eigenvalues is used and q is its rank (noted).
+
+    Parameters
+    ----------
+    full : ChoiceResults
+        Fit on all alternatives.
+    restricted : ChoiceResults, optional
+        Fit of the same model without some alternatives (and without the situations that
+        chose them); give either this or ``omit``.
+    omit : list or tuple, optional
+        Alternatives to drop; the restricted model is refitted here
+        (:meth:`ChoiceResults.refit_without <choicemodels.ChoiceResults.refit_without>`).
+
+    Returns
+    -------
+    TestResult
+        Statistic H, df q and the chi-square p-value; a small p-value rejects IIA.
+
+    Raises
+    ------
+    SpecificationError
+        If both or neither of ``restricted`` and ``omit`` are given, or the models share no
+        coefficient.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+    >>> full = cm.Logit("choice ~ gc + ttme | hinc", **kw).fit()
+    >>> print(cm.hausman_mcfadden(full, omit=["air"]))
+    Hausman-McFadden IIA test
+      statistic = 34.4161, df = 6, p-value = 5.59e-06
     """
     if (restricted is None) == (omit is None):
         raise SpecificationError("give either restricted= (a fitted subset model) or omit= (alternatives to drop).")

@@ -48,17 +48,39 @@ _CDF_ABS_ERROR = 1e-7  # target absolute error of the true normal orthant probab
 class DGP:
     r"""A random-utility data-generating process with K generic attributes.
 
+    .. math:: U_{nj} = x_{nj}'\beta + \alpha_j + T\varepsilon_{nj}, \qquad x_{njk} \sim N(0, 1)
+
+    with :math:`\alpha_0 = 0` and errors iid standard Gumbel or normal with covariance
+    ``cov`` (J, J). The parameters are also the attributes of the same names (stored as
+    tuples; ``x_eval`` filled with its default).
+
     Parameters
     ----------
-    beta : K generic coefficients (attributes named ``x1..xK``).
-    n_alts : J >= 2.
-    errors : ``"gumbel"`` (logit is well specified) or ``"normal"``.
-    cov : (J, J) covariance of normal errors (default identity).
-    asc : J-1 constants of alternatives 1..J-1 (alternative 0 is the reference); when given
+    beta : sequence of float
+        K generic coefficients (attributes named ``x1..xK``).
+    n_alts : int, default 3
+        Number of alternatives J >= 2.
+    errors : {"gumbel", "normal"}, default "gumbel"
+        ``"gumbel"`` (logit is well specified) or ``"normal"`` (probit is).
+    cov : (J, J) nested sequence of float, optional
+        Covariance of normal errors (symmetric positive semi-definite; default identity).
+    asc : sequence of J-1 floats, optional
+        Constants of alternatives 1..J-1 (alternative 0 is the reference); when given
         (zeros included) the fitted models estimate constants ``asc1..``.
-    temperature : error scale T.
-    x_eval : (J, K) attributes of the evaluation point for the probabilities; default:
+    temperature : float > 0, default 1.0
+        Error scale T.
+    x_eval : (J, K) nested sequence of float, optional
+        Attributes of the evaluation point for the probabilities; default:
         attribute 1 spread evenly over [-0.5, 0.5] across the alternatives, others 0.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> dgp = cm.DGP(beta=(1.0, -0.5))
+    >>> dgp.names, round(dgp.scale, 4)
+    (['x1', 'x2'], 1.2825)
+    >>> dgp.x_eval
+    ((-0.5, 0.0), (0.0, 0.0), (0.5, 0.0))
     """
 
     beta: tuple[float, ...]
@@ -101,7 +123,33 @@ class DGP:
 
     @classmethod
     def red_bus_blue_bus(cls, rho: float = 0.9, beta: Sequence[float] = (1.0, -0.5)) -> DGP:
-        """Three alternatives, normal errors; alternatives 1 and 2 (the buses) correlate by rho."""
+        r"""Three alternatives, normal errors; alternatives 1 and 2 (the buses) correlate by rho.
+
+        .. math::
+            \Sigma = \begin{pmatrix} 1 & 0 & 0 \\ 0 & 1 & \rho \\ 0 & \rho & 1 \end{pmatrix}
+
+        Close substitutes violate the logit's IIA: a probit with an unstructured covariance
+        recovers the substitution pattern, the logit cannot.
+
+        Parameters
+        ----------
+        rho : float, default 0.9
+            Correlation of the errors of alternatives 1 and 2, in [-1, 1].
+        beta : sequence of float, default (1.0, -0.5)
+            Generic coefficients.
+
+        Returns
+        -------
+        DGP
+            With ``n_alts=3``, ``errors="normal"`` and the covariance above.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> dgp = cm.DGP.red_bus_blue_bus(rho=0.9)
+        >>> dgp.cov
+        ((1.0, 0.0, 0.0), (0.0, 1.0, 0.9), (0.0, 0.9, 1.0))
+        """
         cov = ((1.0, 0.0, 0.0), (0.0, 1.0, rho), (0.0, rho, 1.0))
         return cls(beta=tuple(beta), n_alts=3, errors="normal", cov=cov)
 
@@ -123,7 +171,29 @@ class DGP:
         return float(self.temperature * np.sqrt(np.mean(np.diag(M @ self._sigma() @ M.T)) / 2))
 
     def design(self, x: np.ndarray) -> np.ndarray:
-        """(N, J, K) attributes -> (N, J, K + J-1 constants) design of the fitted models."""
+        """(N, J, K) attributes -> (N, J, K + J-1 constants) design of the fitted models.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, J, K)
+            Attributes.
+
+        Returns
+        -------
+        ndarray, shape (N, J, K) or (N, J, K + J - 1)
+            ``x`` itself without constants; with ``asc``, ``x`` followed by J-1 dummy columns
+            (alternative j's dummy is 1 in column K + j - 1).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> dgp = cm.DGP(beta=(1.0,), asc=(0.5, -0.5))
+        >>> dgp.design(np.zeros((2, 3, 1)))[0]
+        array([[0., 0., 0.],
+               [0., 1., 0.],
+               [0., 0., 1.]])
+        """
         if self.asc is None:
             return x
         n, J = x.shape[:2]
@@ -131,7 +201,25 @@ class DGP:
         return np.concatenate([x, consts], axis=2)
 
     def utilities(self, x: np.ndarray) -> np.ndarray:
-        """(N, J) systematic utilities of (N, J, K) attributes."""
+        r"""(N, J) systematic utilities :math:`V_{nj} = x_{nj}'\beta + \alpha_j` of (N, J, K) attributes.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, J, K)
+            Attributes.
+
+        Returns
+        -------
+        ndarray, shape (N, J)
+            Systematic utilities, constants included (:math:`\alpha_0 = 0`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> cm.DGP(beta=(1.0,), asc=(0.5, -0.5)).utilities(np.ones((1, 3, 1)))
+        array([[1. , 1.5, 0.5]])
+        """
         v = x @ np.asarray(self.beta)
         return v if self.asc is None else v + np.concatenate([[0.0], self.asc])
 
@@ -141,6 +229,27 @@ class DGP:
         Gumbel: :math:`\operatorname{softmax}(V/T)`. Normal: :math:`P_j = \Phi_{J-1}(V_j - V_{-j};
         T^2 D_j \Sigma D_j')` with :math:`D_j` differencing against j (Genz's algorithm in
         scipy, absolute error about 1e-7).
+
+        Parameters
+        ----------
+        x : array_like, shape (J, K)
+            Attributes of one choice situation.
+
+        Returns
+        -------
+        ndarray, shape (J,)
+            Probabilities summing to one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> dgp = cm.DGP(beta=(1.0, -0.5))
+        >>> dgp.probabilities(np.asarray(dgp.x_eval)).round(4)
+        array([0.1863, 0.3072, 0.5065])
+        >>> bus = cm.DGP.red_bus_blue_bus(rho=0.9)
+        >>> bus.probabilities(np.asarray(bus.x_eval)).round(4)
+        array([0.2324, 0.0963, 0.6712])
         """
         v = self.utilities(np.asarray(x)[None])[0]
         T = self.temperature
@@ -162,7 +271,20 @@ class DGP:
         return out
 
     def truth(self) -> dict[str, float]:
-        """True value of every scored quantity."""
+        r"""True value of every scored quantity.
+
+        Returns
+        -------
+        dict of str to float
+            ``"xk / x1"`` (ratios, k >= 2), ``"xk / scale"`` (:math:`\beta_k/\sigma`) and
+            ``"P(j) at x_eval"`` (:meth:`probabilities` at ``x_eval``).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> {k: round(v, 4) for k, v in cm.DGP(beta=(1.0, -0.5)).truth().items()}
+        {'x2 / x1': -0.5, 'x1 / scale': 0.7797, 'x2 / scale': -0.3898, 'P(0) at x_eval': 0.1863, 'P(1) at x_eval': 0.3072, 'P(2) at x_eval': 0.5065}
+        """
         b, s = self.beta, self.scale
         out = {f"x{k + 1} / x1": b[k] / b[0] for k in range(1, len(b))}
         out.update({f"x{k + 1} / scale": b[k] / s for k in range(len(b))})
@@ -255,11 +377,29 @@ def _replicate(task: tuple[int, DGP, dict, list, int, np.random.Generator]) -> t
 class MonteCarloResult:
     """Outcome of :func:`monte_carlo`.
 
-    Attributes
+    The parameters are also the attributes of the same names.
+
+    Parameters
     ----------
-    estimates : one row per (replication, model, quantity): estimate, se, truth, converged.
-    fits : one row per (replication, model): loglike, fit time, converged.
-    dgp, n_obs, reps : the design of the study.
+    estimates : pandas.DataFrame
+        One row per (replication, model, quantity): columns ``rep``, ``model``,
+        ``quantity``, ``estimate``, ``se``, ``truth``, ``converged``.
+    fits : pandas.DataFrame
+        One row per (replication, model): ``rep``, ``model``, ``loglike``, ``fit time``,
+        ``converged``.
+    dgp : DGP
+        The true model of the study.
+    n_obs : int
+        Situations per dataset N.
+    reps : int
+        Number of replications.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=10, rng=0)
+    >>> mc.estimates.shape, mc.fits.shape
+    ((60, 7), (10, 5))
     """
 
     estimates: pd.DataFrame
@@ -275,6 +415,31 @@ class MonteCarloResult:
         :math:`\hat\theta \pm z_{1-\alpha/2}\,\widehat{se}` contains the truth (NaN when the
         model gives no standard error); ``mean loglike`` and ``mean fit time (s)`` repeat per
         model. Non-converged replications are left out (``n`` counts the rest).
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the nominal coverage of the intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (model, quantity); columns ``truth``, ``mean``, ``bias``, ``rmse``,
+            ``coverage``, ``n``, ``mean loglike``, ``mean fit time (s)``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=10, rng=0)
+        >>> mc.summary()[["truth", "bias", "coverage", "n"]].round(3)  # doctest: +NORMALIZE_WHITESPACE
+                              truth   bias  coverage   n
+        model quantity
+        logit x2 / x1        -0.500 -0.039       0.9  10
+              x1 / scale      0.780  0.006       0.8  10
+              x2 / scale     -0.390 -0.024       1.0  10
+              P(0) at x_eval  0.186 -0.000       0.8  10
+              P(1) at x_eval  0.307 -0.001       0.9  10
+              P(2) at x_eval  0.506  0.001       0.8  10
         """
         z = stats.norm.isf(alpha / 2)
         d = self.estimates[self.estimates["converged"]].copy()
@@ -295,6 +460,20 @@ class MonteCarloResult:
         return out.join(fits, on="model")
 
     def __str__(self) -> str:
+        """A heading with the design of the study, then :meth:`summary` as text.
+
+        Returns
+        -------
+        str
+            The heading line and the summary table.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=10, rng=0)
+        >>> print(str(mc).splitlines()[0])
+        Monte Carlo: 10 replications, N=300, J=3, gumbel errors
+        """
         head = (f"Monte Carlo: {self.reps} replications, N={self.n_obs}, J={self.dgp.n_alts}, "
                 f"{self.dgp.errors} errors")
         return head + "\n" + self.summary().to_string(float_format=lambda v: f"{v:.4f}")
@@ -304,7 +483,26 @@ class MonteCarloResult:
             float_format=lambda v: f"{v:.4f}")
 
     def plot(self):
-        """Matplotlib figure: the distribution of each quantity per model, truth as a line."""
+        """Matplotlib figure: the distribution of each quantity per model, truth as a line.
+
+        One box plot panel per quantity (three per row), one box per model, over the converged
+        replications; needs matplotlib (the ``plot`` extra).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=10, rng=0)
+        >>> fig = mc.plot()
+        >>> len(fig.axes)
+        6
+        >>> import matplotlib.pyplot as plt
+        >>> plt.close(fig)
+        """
         import matplotlib.pyplot as plt
 
         quantities = list(dict.fromkeys(self.estimates["quantity"]))
@@ -335,30 +533,45 @@ def monte_carlo(
     n_jobs: int | None = 1,
     progress: bool | None = None,
 ) -> MonteCarloResult:
-    """Simulate ``reps`` datasets from ``dgp``, fit every model on each, score the fits.
+    r"""Simulate ``reps`` datasets from ``dgp``, fit every model on each, score the fits.
+
+    Each replication draws attributes :math:`x_{njk} \sim N(0, 1)`, simulates the choices
+    from ``dgp`` and fits every model on the arrays (``from_arrays``). The scored
+    quantities are scale-free: coefficient ratios, coefficients over the error scale and
+    the probabilities at ``dgp.x_eval`` (see :mod:`choicemodels.montecarlo`).
 
     Parameters
     ----------
-    dgp : the true random-utility model.
-    models : model classes, or ``(class, options)`` pairs such as
+    dgp : DGP
+        The true random-utility model.
+    models : sequence of model classes or (class, dict) pairs, optional
+        Model classes, or ``(class, options)`` pairs such as
         ``(cm.Probit, {"cov": "unstructured", "draws": 200})``; default ``[cm.Logit]``.
         Models that take ``rng`` get a seed drawn from the replication's stream.
-    n_obs : situations per dataset.
-    reps : replications.
-    rng : seed of the study; replication r uses child r of ``default_rng(rng).spawn(reps)``.
-    n_jobs : worker processes (``-1``: all cores; 1 or None: in this process).
-    progress : tqdm progress bar (default: on for 20+ replications when stderr is a terminal
+    n_obs : int, default 1000
+        Situations per dataset N.
+    reps : int, default 100
+        Number of replications.
+    rng : int, numpy.random.Generator or None, optional
+        Seed of the study; replication r uses child r of ``default_rng(rng).spawn(reps)``,
+        so the results do not depend on ``n_jobs``.
+    n_jobs : int or None, default 1
+        Worker processes (``-1``: all cores; 1 or None: in this process).
+    progress : bool, optional
+        tqdm progress bar (default: on for 20+ replications when stderr is a terminal
         and tqdm is installed).
 
     Returns
     -------
-    MonteCarloResult, whose ``summary()`` gives bias, RMSE and coverage.
+    MonteCarloResult
+        Per-replication estimates and fits; ``summary()`` gives bias, RMSE and coverage.
 
     Examples
     --------
     >>> import choicemodels as cm
-    >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=20, rng=0)
-    >>> mc.summary()  # doctest: +SKIP
+    >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=10, rng=0)
+    >>> mc.summary().loc[("logit", "x2 / x1"), ["truth", "n"]].tolist()
+    [-0.5, 10.0]
     """
     if not isinstance(dgp, DGP):
         raise SpecificationError(f"dgp must be a choicemodels.DGP, got {type(dgp).__name__}.")

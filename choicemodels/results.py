@@ -83,10 +83,68 @@ class Summary:
 
 @dataclass(frozen=True, eq=False)
 class ChoiceResults:
-    """Results of a fitted logit or probit model.
+    r"""Results of a fitted logit or probit model.
 
     Primary quantities are fields; everything else is derived. ``model`` links back to the
     fitted model (absent after :func:`load_results`; pass ``data=`` to predict then).
+    Results are built by :meth:`Logit.fit <choicemodels.Logit.fit>` and
+    :meth:`Probit.fit <choicemodels.Probit.fit>`, and read back by :func:`load_results`;
+    the parameters below are also the attributes of the same names. Shapes: N situations,
+    J alternatives, K utility coefficients, P covariance parameters (probit).
+
+    Parameters
+    ----------
+    model_name : str
+        ``"Logit"`` or ``"Probit"``.
+    param_names : tuple of str, length K + P
+        Names of the estimated parameters: the K coefficients, then the P covariance
+        parameters.
+    estimates : ndarray, shape (K + P,)
+        The maximum-likelihood estimate :math:`\hat\theta` (stored read-only).
+    covariance : ndarray, shape (K + P, K + P)
+        Estimated covariance of :math:`\hat\theta` (stored read-only); NaN when the Hessian
+        is not negative definite.
+    cov_type : {"nonrobust", "robust", "cluster"}
+        How ``covariance`` was estimated.
+    cov_note : str
+        Why the covariance is not available, or ``""``.
+    llf : float
+        Maximised log-likelihood :math:`\ell(\hat\theta)`.
+    llnull : float
+        Log-likelihood of equal shares, :math:`-\sum_i w_i \log J_i` (:attr:`ll_equal_shares`).
+    ll_constants : float
+        Maximised log-likelihood of the logit with alternative-specific constants only.
+    nobs : int
+        Number of choice situations N.
+    alternatives : tuple
+        The J alternative labels, in column order.
+    converged : bool
+        Whether the optimiser met its convergence criterion.
+    n_iter : int
+        Iterations of the optimiser.
+    message : str
+        Why the optimiser stopped.
+    spec : dict
+        The specification (formula, columns, reference, alternatives, model options) that
+        rebuilds the model on new data.
+    n_beta : int
+        Number K of utility coefficients; the first K entries of ``estimates``.
+    fit_time : float, optional
+        Seconds spent in the optimiser (NaN if unknown).
+    extra_info : tuple of (str, str) pairs, optional
+        Model-specific lines of the summary (probit: covariance, integration, draws, seed).
+    model : Logit or Probit, optional
+        The fitted model (None after :func:`load_results`).
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+    >>> r.nobs, r.k_params, r.converged
+    (210, 8, True)
+    >>> round(r.llf, 3), round(r.rho2, 4)
+    (-189.525, 0.349)
     """
 
     model_name: str
@@ -118,27 +176,71 @@ class ChoiceResults:
     # ---- estimates and inference ---------------------------------------------------
     @property
     def params(self) -> pd.Series:
+        r"""Estimated parameters :math:`\hat\theta`, a :class:`pandas.Series` indexed by name."""
         return pd.Series(self.estimates, index=list(self.param_names), name="params")
 
     @property
     def bse(self) -> pd.Series:
+        r"""Standard errors :math:`\sqrt{\operatorname{diag} \hat V}`, a :class:`pandas.Series` indexed by name."""
         return pd.Series(np.sqrt(np.diag(self.covariance)), index=list(self.param_names), name="bse")
 
     @property
     def tvalues(self) -> pd.Series:
+        r"""Wald z statistics :math:`\hat\theta_k / \operatorname{se}_k`, a :class:`pandas.Series` indexed by name."""
         return (self.params / self.bse).rename("tvalues")
 
     @property
     def pvalues(self) -> pd.Series:
+        r"""Two-sided p-values :math:`2(1 - \Phi(|z_k|))` of the z statistics, a :class:`pandas.Series`."""
         return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues)), index=list(self.param_names), name="pvalues")
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Wald confidence intervals: columns ``0`` (lower) and ``1`` (upper), as in statsmodels."""
+        r"""Wald confidence intervals: columns ``0`` (lower) and ``1`` (upper), as in statsmodels.
+
+        .. math:: \hat\theta_k \pm z_{1-\alpha/2}\, \operatorname{se}_k
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the coverage: 0.05 gives 95 % intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter, columns ``0`` and ``1``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.conf_int().round(4).head(2)
+                   0       1
+        gc   -0.0199 -0.0019
+        ttme -0.1160 -0.0749
+        """
         z = stats.norm.isf(alpha / 2)
         p, s = self.params, self.bse
         return pd.DataFrame({0: p - z * s, 1: p + z * s})
 
     def cov_params(self) -> pd.DataFrame:
+        r"""Estimated covariance matrix :math:`\hat V` of the parameters, labelled.
+
+        Returns
+        -------
+        pandas.DataFrame
+            (K + P) x (K + P), rows and columns named by :attr:`param_names`.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.cov_params().shape
+        (8, 8)
+        >>> bool((r.cov_params().to_numpy().diagonal() ** 0.5 == r.bse.to_numpy()).all())
+        True
+        """
         names = list(self.param_names)
         return pd.DataFrame(self.covariance, index=names, columns=names)
 
@@ -198,10 +300,12 @@ class ChoiceResults:
 
     @property
     def aic(self) -> float:
+        r"""Akaike's information criterion :math:`-2\ell + 2(K + P)`."""
         return -2.0 * self.llf + 2.0 * self.k_params
 
     @property
     def bic(self) -> float:
+        r"""Schwarz's Bayesian information criterion :math:`-2\ell + (K + P)\log N`."""
         return -2.0 * self.llf + np.log(self.nobs) * self.k_params
 
     @property
@@ -225,7 +329,38 @@ class ChoiceResults:
     def predict(
         self, data: pd.DataFrame | None = None, *, kind: Literal["probability", "utility"] = "probability"
     ) -> pd.DataFrame:
-        """Choice probabilities (or systematic utilities), one row per situation."""
+        r"""Choice probabilities (or systematic utilities), one row per situation.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            New long data with the model's columns (the choice column may be absent); default:
+            the estimation data. Needed for results read by :func:`load_results`.
+        kind : {"probability", "utility"}, default "probability"
+            :math:`P_{ij}` (zero for unavailable alternatives) or :math:`V_{ij} = x_{ij}'\hat\beta`
+            (NaN for unavailable alternatives).
+
+        Returns
+        -------
+        pandas.DataFrame
+            N x J, indexed by situation id, one column per alternative.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.predict().head(2).round(4)  # doctest: +NORMALIZE_WHITESPACE
+                       air     bus     car   train
+        individual
+        1           0.0984  0.1959  0.3746  0.3311
+        2           0.2566  0.0530  0.4641  0.2262
+        >>> new = df[df.individual == 1].drop(columns="choice")
+        >>> r.predict(new, kind="utility").round(4)  # doctest: +NORMALIZE_WHITESPACE
+                      air     bus     car   train
+        individual
+        1          -1.665 -0.9762 -0.3278 -0.4513
+        """
         model = self._model_for(data)
         if kind == "probability":
             values = model.predict(self.estimates)
@@ -236,7 +371,22 @@ class ChoiceResults:
         return model.frame(values)
 
     def loglike_obs(self) -> np.ndarray:
-        """(N,) log-likelihood contribution of each situation at the estimate (unweighted)."""
+        r"""Log-likelihood contribution of each situation at the estimate, :math:`\log P_{i c_i}(\hat\theta)` (unweighted).
+
+        Returns
+        -------
+        ndarray, shape (N,)
+            Sums to :attr:`llf` when the model has no weights.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> ll = r.loglike_obs()
+        >>> ll.shape, round(float(ll.sum()), 3)
+        ((210,), -189.525)
+        """
         return self._model_for(None).loglike_obs(self.estimates)
 
     def elasticities(
@@ -254,11 +404,67 @@ class ChoiceResults:
         ``kind="mean"`` averages the point elasticities over situations; ``"aggregate"``
         gives the elasticities of the expected shares (probability-weighted average);
         ``"point"`` returns one block of rows per situation.
+
+        Parameters
+        ----------
+        variable : str
+            A variable of the formula (a data column; for a model built with ``from_arrays``,
+            a column name of X).
+        data : pandas.DataFrame, optional
+            Long data to evaluate on; default: the estimation data.
+        kind : {"mean", "aggregate", "point"}, default "mean"
+            How the situations are combined, see above.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``changed`` (the alternative whose variable moves, or ``"all"``), columns
+            ``responding``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.elasticities("hinc").round(4)  # doctest: +NORMALIZE_WHITESPACE
+        responding     air    bus     car   train
+        changed
+        all         0.3889 -0.413  0.5746 -1.3795
         """
         return self._model_for(data).elasticities(self.estimates, variable, kind=kind)
 
     def elasticity_se(self, variable: str, data: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Delta-method standard errors of :meth:`elasticities`."""
+        r"""Delta-method standard errors of :meth:`elasticities`.
+
+        :math:`\operatorname{se}(E_{jk}) = \sqrt{d_{jk}' \hat V d_{jk}}` with
+        :math:`d_{jk} = \partial E_{jk} / \partial \theta` by central differences
+        (:meth:`Logit.elasticity_jacobian <choicemodels.Logit.elasticity_jacobian>`).
+
+        Parameters
+        ----------
+        variable : str
+            As in :meth:`elasticities`.
+        data : pandas.DataFrame, optional
+            Long data to evaluate on; default: the estimation data.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same shape and labels as ``elasticities(variable)``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.elasticity_se("gc").round(3)  # doctest: +NORMALIZE_WHITESPACE
+        responding    air    bus    car  train
+        changed
+        air         0.337  0.138  0.138  0.138
+        bus         0.074  0.459  0.074  0.074
+        car         0.122  0.122  0.321  0.122
+        train       0.145  0.145  0.145  0.457
+        """
         model = self._model_for(data)
         jac = model.elasticity_jacobian(self.estimates, variable)  # (rows*cols, P)
         var = np.einsum("ap,pq,aq->a", jac, self.covariance, jac)
@@ -268,7 +474,32 @@ class ChoiceResults:
     def marginal_effects(
         self, variable: str, data: pd.DataFrame | None = None, *, kind: str = "mean"
     ) -> pd.DataFrame:
-        r"""Marginal effects :math:`\partial P_k / \partial x_j` (rows j, columns k); ``kind`` as in :meth:`elasticities`."""
+        r"""Marginal effects :math:`\partial P_k / \partial x_j` (rows j, columns k); ``kind`` as in :meth:`elasticities`.
+
+        Parameters
+        ----------
+        variable : str
+            As in :meth:`elasticities`.
+        data : pandas.DataFrame, optional
+            Long data to evaluate on; default: the estimation data.
+        kind : {"mean", "aggregate", "point"}, default "mean"
+            As in :meth:`elasticities`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``changed``, columns ``responding``; each row sums to zero (the probabilities
+            sum to one).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> me = r.marginal_effects("gc")
+        >>> round(float(me.loc["air", "air"]), 4), bool(abs(me.sum(axis=1)).max() < 1e-9)
+        (-0.0013, True)
+        """
         return self._model_for(data).elasticities(self.estimates, variable, marginal=True, kind=kind)
 
     def wtp(self, numerator: str, denominator: str, alpha: float = 0.05) -> RatioResult:
@@ -277,6 +508,28 @@ class ChoiceResults:
         The ratio :math:`b_n / b_d` with delta-method standard error
         :math:`\sqrt{g' V g}`, :math:`g = (1/b_d, -b_n/b_d^2)`. Willingness to pay for a
         unit of a good attribute is usually quoted as ``-wtp(attribute, cost)``.
+
+        Parameters
+        ----------
+        numerator : str
+            Name of the coefficient :math:`b_n`.
+        denominator : str
+            Name of the coefficient :math:`b_d` (usually the cost coefficient).
+        alpha : float, default 0.05
+            One minus the coverage of the Wald interval.
+
+        Returns
+        -------
+        RatioResult
+            ``estimate``, ``se`` and ``conf_int`` of the ratio; prints as one line.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> print(r.wtp("ttme", "gc"))  # dollars per minute of terminal time
+        ttme / gc = 8.73593 (se 3.82; 95% CI [1.24884, 16.223])
         """
         for name in (numerator, denominator):
             if name not in self.param_names:
@@ -299,6 +552,29 @@ class ChoiceResults:
         :math:`I + 11'` (unit-variance errors), ``"heteroskedastic"``
         :math:`\operatorname{diag}(s_j^2) + 11'` (:math:`s_{ref} = 1`), ``"unstructured"``
         :math:`\Omega_{00} = 1`. Works on loaded results too.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :math:`\hat\Omega`, rows and columns the non-reference alternatives.
+
+        Raises
+        ------
+        SpecificationError
+            For logit results (their error covariance is fixed, not estimated).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car",
+        ...               cov="iid").fit()
+        >>> r.error_covariance()  # iid: I + 11'  # doctest: +NORMALIZE_WHITESPACE
+                     air  bus  train
+        alternative
+        air          2.0  1.0    1.0
+        bus          1.0  2.0    1.0
+        train        1.0  1.0    2.0
         """
         if self.model_name != "Probit":
             raise SpecificationError(
@@ -310,13 +586,57 @@ class ChoiceResults:
         return error_covariance(self.spec, self.estimates[self.n_beta:])
 
     def error_correlation(self) -> pd.DataFrame:
-        """Correlation matrix of :meth:`error_covariance`."""
+        r"""Correlation matrix of :meth:`error_covariance`.
+
+        :math:`\hat\Omega_{jk} / \sqrt{\hat\Omega_{jj} \hat\Omega_{kk}}`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            (J-1) x (J-1), ones on the diagonal.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car",
+        ...               cov="iid").fit()
+        >>> r.error_correlation()  # doctest: +NORMALIZE_WHITESPACE
+                     air  bus  train
+        alternative
+        air          1.0  0.5    0.5
+        bus          0.5  1.0    0.5
+        train        0.5  0.5    1.0
+        """
         cov = self.error_covariance()
         sd = np.sqrt(np.diag(cov.to_numpy()))
         return cov / np.outer(sd, sd)
 
     def refit_without(self, omit: list) -> ChoiceResults:
-        """The same model fitted without the alternatives in ``omit`` (and the situations choosing them)."""
+        """The same model fitted without the alternatives in ``omit`` (and the situations choosing them).
+
+        The restricted fit of the Hausman-McFadden test (:func:`~choicemodels.hausman_mcfadden`);
+        the covariance is always ``"nonrobust"``.
+
+        Parameters
+        ----------
+        omit : list
+            Alternative labels to drop (not the reference).
+
+        Returns
+        -------
+        ChoiceResults
+            Results of the restricted model.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r2 = r.refit_without(["air"])
+        >>> r2.nobs, r2.alternatives
+        (152, ('bus', 'car', 'train'))
+        """
         model = self._model_for(None)
         return model.without_alternatives(omit).fit(cov_type="nonrobust")
 
@@ -362,6 +682,22 @@ class ChoiceResults:
 
     # ---- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """Plain-Python (JSON-ready) form of every field except ``model``, with a format version.
+
+        Returns
+        -------
+        dict
+            Arrays as nested lists, tuples as lists; :meth:`save` writes it as JSON.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> d = r.to_dict()
+        >>> d["format_version"], d["model_name"], d["param_names"][:2]
+        (1, 'Logit', ['gc', 'ttme'])
+        """
         out: dict[str, Any] = {"format_version": _FORMAT_VERSION}
         for f in fields(self):
             if f.name == "model":
@@ -375,7 +711,26 @@ class ChoiceResults:
         return out
 
     def save(self, path: str | Path) -> None:
-        """Write the results to a JSON file (lossless: floats are written with full precision)."""
+        """Write the results to a JSON file (lossless: floats are written with full precision).
+
+        The fitted model and its data are not saved; :func:`load_results` reads the file back.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            File to write (overwritten if it exists).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "logit.json"
+        >>> r.save(path)
+        >>> cm.load_results(path).params.equals(r.params)
+        True
+        """
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
 
@@ -391,7 +746,38 @@ def _plain(value: Any) -> Any:
 
 
 def load_results(path: str | Path) -> ChoiceResults:
-    """Read results written by :meth:`ChoiceResults.save`."""
+    """Read results written by :meth:`ChoiceResults.save`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A JSON file written by :meth:`ChoiceResults.save`.
+
+    Returns
+    -------
+    ChoiceResults
+        Equal in every field to the saved results, without ``model``: pass ``data=`` to
+        :meth:`~ChoiceResults.predict` and :meth:`~ChoiceResults.elasticities`.
+
+    Raises
+    ------
+    SpecificationError
+        If the file's format version is unknown.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "logit.json"
+    >>> r.save(path)
+    >>> loaded = cm.load_results(path)
+    >>> loaded.model is None, loaded.llf == r.llf
+    (True, True)
+    >>> loaded.predict(df).shape
+    (210, 4)
+    """
     raw = json.loads(Path(path).read_text())
     version = raw.pop("format_version", None)
     if version != _FORMAT_VERSION:

@@ -166,15 +166,35 @@ def softmax(V, temperature: float = 1.0, axis: int = -1, avail=None) -> np.ndarr
 
 
 def log_softmax(V, temperature: float = 1.0, axis: int = -1, avail=None) -> np.ndarray:
-    """Log choice probabilities :math:`V_j/T - \\log\\sum_k e^{V_k/T}`.
+    r"""Log choice probabilities :math:`V_j/T - \log\sum_k e^{V_k/T}`.
 
     Same arguments as :func:`softmax`. Unavailable alternatives get ``-inf``; available ones
     a finite value (clipped at the most negative float64 when the true value is smaller).
+
+    Parameters
+    ----------
+    V : array_like, shape (..., J, ...)
+        Utilities; alternatives on ``axis``. ``-inf`` marks an unavailable alternative.
+    temperature : float > 0, default 1.0
+        Scale T of the Gumbel errors; :math:`T \to 0` tends to the hard maximum.
+    axis : int, default -1
+        Axis of the alternatives.
+    avail : array_like of bool, broadcastable to V, optional
+        Availability; unavailable alternatives are left out (their utilities are ignored
+        and may be NaN).
+
+    Returns
+    -------
+    ndarray, shape of V
+        :math:`\log p_j`, computed without forming :math:`p` (exact where :math:`p_j`
+        underflows).
 
     Examples
     --------
     >>> log_softmax([0.0, 0.0])
     array([-0.69314718, -0.69314718])
+    >>> log_softmax([0.0, 1.0, -np.inf])
+    array([-1.31326169, -0.31326169,        -inf])
     """
     T = _check_temperature(temperature)
     V, avail, axis = _check_utilities(V, avail, axis)
@@ -182,15 +202,34 @@ def log_softmax(V, temperature: float = 1.0, axis: int = -1, avail=None) -> np.n
 
 
 def logsumexp(V, temperature: float = 1.0, axis: int = -1, avail=None) -> np.ndarray:
-    """Smoothed maximum :math:`T \\log \\sum_{j \\text{ available}} e^{V_j/T}` over ``axis``.
+    r"""Smoothed maximum :math:`T \log \sum_{j \text{ available}} e^{V_j/T}` over ``axis``.
 
     The expected maximum utility (log-sum, inclusive value) of the logit model, minus
     Euler's constant times T. Same arguments as :func:`softmax`; ``axis`` is removed.
+
+    Parameters
+    ----------
+    V : array_like, shape (..., J, ...)
+        Utilities; alternatives on ``axis``. ``-inf`` marks an unavailable alternative.
+    temperature : float > 0, default 1.0
+        Scale T of the Gumbel errors; :math:`T \to 0` tends to the hard maximum.
+    axis : int, default -1
+        Axis of the alternatives.
+    avail : array_like of bool, broadcastable to V, optional
+        Availability; unavailable alternatives are left out (their utilities are ignored
+        and may be NaN).
+
+    Returns
+    -------
+    ndarray or float
+        Shape of V without ``axis``.
 
     Examples
     --------
     >>> float(logsumexp([1e308, 1e308]))
     1e+308
+    >>> logsumexp([[1.0, 2.0], [3.0, np.nan]], avail=[[1, 1], [1, 0]])
+    array([2.31326169, 3.        ])
     """
     T = _check_temperature(temperature)
     V, avail, axis = _check_utilities(V, avail, axis)
@@ -231,23 +270,28 @@ def inverse_softmax(p, ref: int = 0) -> np.ndarray:
 
 
 def softmax_jacobian(p, temperature: float = 1.0) -> np.ndarray:
-    """Jacobian of the softmax, :math:`\\partial p_j/\\partial V_k = (\\operatorname{diag}(p) - pp^\\top)/T`.
+    r"""Jacobian of the softmax, :math:`\partial p_j/\partial V_k = (\operatorname{diag}(p) - pp^\top)/T`.
 
     Parameters
     ----------
     p : array_like, shape (..., J)
         Softmax probabilities (batched over leading axes).
-    temperature : float > 0
+    temperature : float > 0, default 1.0
+        Scale T of the softmax :math:`p = \operatorname{softmax}(V/T)`.
 
     Returns
     -------
     ndarray, shape (..., J, J)
+        Symmetric; each row sums to zero.
 
     Examples
     --------
     >>> softmax_jacobian([0.5, 0.5])
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
+    >>> softmax_jacobian([0.5, 0.5], temperature=2.0)
+    array([[ 0.125, -0.125],
+           [-0.125,  0.125]])
     """
     T = _check_temperature(temperature)
     return _k.softmax_jacobian(_check_probabilities(p), T)
@@ -408,11 +452,13 @@ _RESERVED = ("obs", "alt", "choice", "avail")
 
 @dataclass(frozen=True, eq=False)
 class SimulatedData:
-    """A simulated long-format choice dataset and the truth that generated it.
+    r"""A simulated long-format choice dataset and the truth that generated it.
 
     Fit it with ``cm.Logit(sim.formula, data=sim.data, **sim.columns)`` (or ``Probit``).
+    Built by :func:`simulate_dataset`; the parameters are also the attributes of the same
+    names.
 
-    Attributes
+    Parameters
     ----------
     data : pandas.DataFrame
         One row per (situation, alternative): ``obs``, ``alt``, ``choice`` (0/1), the
@@ -421,14 +467,25 @@ class SimulatedData:
     formula : str
         Three-part formula whose coefficients are exactly ``params``.
     params : pandas.Series
-        True coefficients on the utility scale of :math:`U = V + T\\varepsilon`.
+        True coefficients on the utility scale of :math:`U = V + T\varepsilon`.
     errors : {"gumbel", "normal"}
+        Distribution of the errors :math:`\varepsilon`.
     temperature : float
         Error scale T.
-    cov : ndarray, shape (J, J)
+    cov : ndarray, shape (J, J), or None
         Covariance of the normal errors before scaling by T (identity when iid); None for Gumbel.
     alternatives : tuple of str
         Labels ``alt0, alt1, ...``; the first (sorted) is the reference with constant 0.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> sim = cm.simulate_dataset(500, 3, {"price": -1.0, "time": -0.5}, asc=[0.5, -0.5], rng=0)
+    >>> sim.data.shape, sim.alternatives
+    ((1500, 5), ('alt0', 'alt1', 'alt2'))
+    >>> r = cm.Logit(sim.formula, data=sim.data, **sim.columns).fit()
+    >>> r.params.round(2).tolist(), sim.params.tolist()
+    ([-1.08, -0.47, 0.53, -0.66], [-1.0, -0.5, 0.5, -0.5])
     """
 
     data: pd.DataFrame = field(repr=False)
@@ -453,11 +510,28 @@ class SimulatedData:
         return self.params / self.temperature
 
     def error_covariance(self) -> pd.DataFrame:
-        """Covariance of the error differences against the reference, :math:`T^2 M\\Sigma M^\\top`.
+        r"""Covariance of the error differences against the reference, :math:`T^2 M\Sigma M^\top`.
 
-        :math:`M` maps the J errors to :math:`\\varepsilon_j - \\varepsilon_{ref}` for the
+        :math:`M` maps the J errors to :math:`\varepsilon_j - \varepsilon_{ref}` for the
         other alternatives ((J-1) x (J-1), indexed by them). For Gumbel errors
-        :math:`\\Sigma = (\\pi^2/6) I`.
+        :math:`\Sigma = (\pi^2/6) I`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            (J-1) x (J-1), rows and columns the non-reference alternatives; compare with a
+            probit's :meth:`ChoiceResults.error_covariance <choicemodels.ChoiceResults.error_covariance>`
+            after dividing by the variance that fixes its scale.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> sim = cm.simulate_dataset(100, 3, [1.0], errors="normal", temperature=2.0,
+        ...                           cov=[[1, 0, 0], [0, 1, 0.5], [0, 0.5, 1]], rng=0)
+        >>> sim.error_covariance()
+              alt1  alt2
+        alt1   8.0   6.0
+        alt2   6.0   8.0
         """
         J = len(self.alternatives)
         S = np.eye(J) * np.pi**2 / 6 if self.cov is None else self.cov
@@ -466,7 +540,22 @@ class SimulatedData:
         return pd.DataFrame(self.temperature**2 * M @ S @ M.T, index=labels, columns=labels)
 
     def truth(self) -> dict:
-        """JSON-ready description of the data-generating process."""
+        """JSON-ready description of the data-generating process.
+
+        Returns
+        -------
+        dict
+            ``formula``, ``params``, ``errors``, ``temperature``, ``cov`` (nested lists or
+            None), ``alternatives``, ``columns`` and ``n_obs``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> sim = cm.simulate_dataset(500, 3, {"price": -1.0}, rng=0)
+        >>> t = sim.truth()
+        >>> t["params"], t["n_obs"]
+        ({'price': -1.0, '(Intercept):alt1': 0.0, '(Intercept):alt2': 0.0}, 500)
+        """
         return {
             "formula": self.formula,
             "params": {k: float(v) for k, v in self.params.items()},
@@ -510,12 +599,12 @@ def simulate_dataset(
     avail_prob: float | None = None,
     rng: RNG = None,
 ) -> SimulatedData:
-    """Simulate a long-format random-utility dataset with known coefficients.
+    r"""Simulate a long-format random-utility dataset with known coefficients.
 
     .. math::
 
-        U_{nj} = x_{nj}^\\top \\beta + \\alpha_j + z_n^\\top \\gamma_j + T\\varepsilon_{nj},
-        \\qquad \\alpha_0 = 0,\\ \\gamma_0 = 0,
+        U_{nj} = x_{nj}^\top \beta + \alpha_j + z_n^\top \gamma_j + T\varepsilon_{nj},
+        \qquad \alpha_0 = 0,\ \gamma_0 = 0,
 
     with attributes :math:`x_{nj}` and situation variables :math:`z_n` iid standard normal.
     The reference alternative ``alt0`` (first in sorted order, the models' default
@@ -523,30 +612,43 @@ def simulate_dataset(
 
     Parameters
     ----------
-    n_obs, n_alts : int
-        Number of situations N and alternatives J (>= 2).
+    n_obs : int
+        Number of situations N.
+    n_alts : int
+        Number of alternatives J (>= 2).
     beta : mapping name -> float, or sequence of K floats (named ``x1..xK``)
         Generic coefficients of the alternative-varying attributes (formula part 1).
     asc : sequence of J-1 floats, optional
         Constants of ``alt1..``; default 0 (they are estimated all the same).
     gamma : mapping name -> J-1 floats, optional
         Situation-level variables and their coefficients for ``alt1..`` (formula part 2).
-    errors, cov, temperature
-        As in :func:`simulate_choices`.
+    errors : {"gumbel", "normal"}, default "gumbel"
+        Error distribution, as in :func:`simulate_choices`.
+    cov : array_like, shape (J, J), optional
+        Covariance of normal errors, as in :func:`simulate_choices`; default identity.
+    temperature : float > 0, default 1.0
+        Error scale T, as in :func:`simulate_choices`.
     avail_prob : float in (0, 1], optional
         Each alternative is available with this probability, independently; situations
         with none available are redrawn. Adds the 0/1 column ``avail``.
     rng : int or numpy.random.Generator, optional
+        Seed or generator; the same seed gives the same data.
 
     Returns
     -------
     SimulatedData
+        The data, the formula and the true coefficients.
 
     Examples
     --------
     >>> sim = simulate_dataset(500, 3, {"price": -1.0, "time": -0.5}, asc=[0.5, -0.5], rng=0)
     >>> sim.formula
     'choice ~ price + time | 1'
+    >>> sim.data.head(3)
+       obs   alt  choice     price      time
+    0    0  alt0       0  0.125730 -0.132105
+    1    0  alt1       1  0.640423  0.104900
+    2    0  alt2       0 -0.535669  0.361595
     """
     N, J = int(n_obs), int(n_alts)
     if N != n_obs or N < 1:
@@ -627,16 +729,19 @@ def simulate_dataset(
 
 @dataclass(frozen=True, eq=False)
 class GumbelMaxCheck:
-    """Simulated choice frequencies against the softmax probabilities.
+    r"""Simulated choice frequencies against the softmax probabilities.
 
-    Attributes
+    Built by :func:`gumbel_max_check`; the parameters are also the attributes of the same
+    names.
+
+    Parameters
     ----------
     frequencies : ndarray, shape (J,), int64
-        How often each alternative had the largest :math:`V_j/T + \\varepsilon_j`.
+        How often each alternative had the largest :math:`V_j/T + \varepsilon_j`.
     probabilities : ndarray, shape (J,)
-        :math:`\\operatorname{softmax}(V/T)`, the probabilities under Gumbel errors.
+        :math:`\operatorname{softmax}(V/T)`, the probabilities under Gumbel errors.
     statistic : float
-        Pearson chi-square :math:`\\sum_j (f_j - R p_j)^2 / (R p_j)` over alternatives with
+        Pearson chi-square :math:`\sum_j (f_j - R p_j)^2 / (R p_j)` over alternatives with
         :math:`p_j > 0` (inf if an alternative with :math:`p_j = 0` was chosen).
     p_value : float
         Upper tail of the chi-square distribution with ``df`` degrees of freedom.
@@ -645,8 +750,18 @@ class GumbelMaxCheck:
     draws : int
         Number of simulated choices R.
     temperature : float
-    errors : {"gumbel", "normal"}
+        Error scale T.
+    errors : {"gumbel", "normal"}, default "gumbel"
         Errors used to simulate (``"normal"`` shows the check rejecting a wrong sampler).
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> check = cm.gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0)
+    >>> check.df, round(check.p_value, 3)
+    (2, 0.633)
+    >>> check.expected.round(1)
+    array([66524.1, 24472.8,  9003.1])
     """
 
     frequencies: np.ndarray
@@ -679,6 +794,24 @@ class GumbelMaxCheck:
         )
 
     def __str__(self) -> str:
+        """A table of frequencies, shares, softmax probabilities and expected counts, and the test.
+
+        Returns
+        -------
+        str
+            The table and the line with Pearson's chi-square, its df and p-value.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> print(cm.gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0))
+        Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)
+        alternative  frequency     share   softmax  expected
+                  0      66503  0.665030  0.665241   66524.1
+                  1      24565  0.245650  0.244728   24472.8
+                  2       8932  0.089320  0.090031    9003.1
+        Pearson chi-square = 0.915, df = 2, p-value = 0.633 (100000 draws, gumbel errors, temperature 1)
+        """
         rows = [self._HEADER, *self._rows()]
         widths = [max(len(r[c]) for r in rows) for c in range(len(self._HEADER))]
         lines = ["Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"]
@@ -716,7 +849,7 @@ def gumbel_max_check(
     errors: Errors = "gumbel",
     rng: RNG = None,
 ) -> GumbelMaxCheck:
-    """Check the Gumbel-max trick: :math:`\\arg\\max_j (V_j/T + G_j) \\sim \\operatorname{softmax}(V/T)`.
+    r"""Check the Gumbel-max trick: :math:`\arg\max_j (V_j/T + G_j) \sim \operatorname{softmax}(V/T)`.
 
     Simulates ``draws`` choices from one vector of utilities and compares the frequencies
     with the softmax probabilities by Pearson's chi-square test (reliable when the
@@ -726,22 +859,27 @@ def gumbel_max_check(
     ----------
     V : array_like, shape (J,)
         Utilities of one choice situation; ``-inf`` marks an unavailable alternative.
-    draws : int
+    draws : int, default 1_000_000
         Number of simulated choices R.
-    temperature : float > 0
-    errors : {"gumbel", "normal"}
+    temperature : float > 0, default 1.0
+        Error scale T.
+    errors : {"gumbel", "normal"}, default "gumbel"
         ``"normal"`` draws iid standard normal errors instead, which the test should reject.
     rng : int or numpy.random.Generator, optional
+        Seed or generator; the same seed gives the same frequencies.
 
     Returns
     -------
     GumbelMaxCheck
+        Frequencies, softmax probabilities and the chi-square test.
 
     Examples
     --------
     >>> check = gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0)
-    >>> check.frequencies.sum()
-    np.int64(100000)
+    >>> int(check.frequencies.sum()), round(check.p_value, 3)
+    (100000, 0.633)
+    >>> gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, errors="normal", rng=0).p_value
+    0.0
     """
     if errors not in ("gumbel", "normal"):
         raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {errors!r}.")

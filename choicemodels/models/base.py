@@ -32,7 +32,12 @@ _REL_STEP = 1e-4  # relative step of the variable for numerical elasticities
 
 
 class ChoiceModel:
-    """Base class of :class:`~choicemodels.Logit` and :class:`~choicemodels.Probit`."""
+    """Base class of :class:`~choicemodels.Logit` and :class:`~choicemodels.Probit`.
+
+    Shapes: N situations, J alternatives, K utility coefficients, P error-covariance
+    parameters (P = 0 for the logit); a parameter vector ``params`` holds the K coefficients
+    and then the P covariance parameters, in the order of :attr:`param_names`.
+    """
 
     model_name: ClassVar[str] = "ChoiceModel"
 
@@ -73,12 +78,43 @@ class ChoiceModel:
         names: list[str] | None = None,
         weights: np.ndarray | None = None,
     ) -> ChoiceModel:
-        """Model from arrays: X (N, J, K) float, chosen (N,) int in 0..J-1, avail (N, J) 0/1.
+        r"""Model from arrays: X (N, J, K) float, chosen (N,) int in 0..J-1, avail (N, J) 0/1.
 
         Alternatives are labelled 0..J-1 with reference 0; the K columns of X are used as
         given (constants are columns of X). A C-contiguous float64 X with every alternative
         available is used without a copy, as in statsmodels: do not modify it in place while
         the model is in use.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, J, K)
+            Attributes of every alternative in every situation; the utility is
+            :math:`V_{ij} = x_{ij}'\beta`.
+        chosen : array_like of int, shape (N,)
+            Index of the chosen alternative, in 0..J-1.
+        avail : array_like of bool or 0/1, shape (N, J), optional
+            Availability; default: every alternative available.
+        names : list of str, optional
+            Names of the K columns of X (the coefficient names); default ``x0 .. x{K-1}``.
+        weights : array_like, shape (N,), optional
+            Per-situation weights (non-negative, not all zero).
+
+        Returns
+        -------
+        Logit
+            A model of the calling class; fit it with :meth:`fit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> X = np.random.default_rng(0).standard_normal((500, 3, 2))
+        >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], rng=0)
+        >>> m = cm.Logit.from_arrays(X, chosen, names=["price", "time"])
+        >>> m
+        Logit('arrays, 2 columns'; N=500, J=3, K=2)
+        >>> m.fit().params.round(2).tolist()  # truth: [1.0, -0.5]
+        [0.89, -0.55]
         """
         model = cls.__new__(cls)
         model._init_arrays(X, chosen, avail, names, weights)
@@ -111,14 +147,72 @@ class ChoiceModel:
         raise NotImplementedError
 
     def start_params(self) -> np.ndarray:
+        """Starting values of the fit, shape (K + P,); provided by each model.
+
+        Returns
+        -------
+        ndarray, shape (K + P,)
+            The parameter vector the optimiser starts from.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> cm.Logit("choice ~ gc + ttme", data=df, obs="individual", alt="mode").start_params()
+        array([0., 0., 0., 0., 0.])
+        """
         raise NotImplementedError
 
     def loglike_obs(self, params: np.ndarray) -> np.ndarray:
-        """(N,) log-likelihood of each situation (unweighted)."""
+        r"""Log-likelihood of each situation, :math:`\ell_i = \log P_{i c_i}(\theta)` (unweighted).
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (N,)
+            The log-probability of the chosen alternative in each situation; the weighted sum
+            is :meth:`loglike`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme", data=df, obs="individual", alt="mode")
+        >>> ll = m.loglike_obs(np.zeros(5))
+        >>> ll.shape, round(float(ll[0]), 4)  # equal shares: log(1/4)
+        ((210,), -1.3863)
+        """
         raise NotImplementedError
 
     def score_obs(self, params: np.ndarray) -> np.ndarray:
-        """(N, P) score of each situation (unweighted)."""
+        r"""Score of each situation, :math:`s_i = \partial \ell_i / \partial \theta` (unweighted).
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (N, K + P)
+            Row i is the gradient of ``loglike_obs(params)[i]``; the weighted column sums are
+            :meth:`score`, and the products :math:`\sum_i w_i s_i s_i'` form the BHHH matrix and
+            the "meat" of robust standard errors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme", data=df, obs="individual", alt="mode")
+        >>> m.score_obs(np.zeros(5)).shape
+        (210, 5)
+        """
         raise NotImplementedError
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
@@ -128,22 +222,90 @@ class ChoiceModel:
     # ---- statsmodels-style interface --------------------------------------------------
     @property
     def param_names(self) -> list[str]:
+        """Names of the K + P parameters: the K coefficients, then the P covariance parameters (probit)."""
         return list(self.design.names)
 
     @property
     def n_obs(self) -> int:
+        """Number of choice situations N."""
         return self.design.n_obs
 
     def loglike(self, params: np.ndarray) -> float:
-        """Weighted log-likelihood."""
+        r"""Weighted log-likelihood :math:`\ell(\theta) = \sum_i w_i \log P_{i c_i}(\theta)`.
+
+        :math:`c_i` is the chosen alternative of situation i and :math:`w_i` its weight (1 when
+        the model has no weights).
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+
+        Returns
+        -------
+        float
+            The log-likelihood at ``params``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme", data=df, obs="individual", alt="mode")
+        >>> round(m.loglike(np.zeros(5)), 4)  # equal shares: 210 log(1/4)
+        -291.1218
+        """
         return float(np.sum(self._weighted(self.loglike_obs(np.asarray(params, float)))))
 
     def score(self, params: np.ndarray) -> np.ndarray:
-        """Analytic gradient of :meth:`loglike`."""
+        r"""Analytic gradient of :meth:`loglike`, :math:`g(\theta) = \sum_i w_i\, \partial \log P_{i c_i} / \partial \theta`.
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (K + P,)
+            The gradient; zero at the maximum-likelihood estimate.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme", data=df, obs="individual", alt="mode")
+        >>> r = m.fit()
+        >>> bool(abs(m.score(r.params)).max() < 1e-6)
+        True
+        """
         return self._weighted(self.score_obs(np.asarray(params, float))).sum(axis=0)
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
-        """Hessian of :meth:`loglike` (central differences of the analytic score)."""
+        r"""Hessian of :meth:`loglike` (central differences of the analytic score).
+
+        Column k is :math:`(g(\theta + h_k e_k) - g(\theta - h_k e_k)) / (2 h_k)` with
+        :math:`h_k = 10^{-5}\max(1, |\theta_k|)`, symmetrised.
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (K + P, K + P)
+            The symmetric matrix of second derivatives.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme", data=df, obs="individual", alt="mode")
+        >>> m.hessian(np.zeros(5)).shape
+        (5, 5)
+        """
         params = np.asarray(params, float)
         steps = 1e-5 * np.maximum(1.0, np.abs(params))
         cols = []
@@ -155,17 +317,81 @@ class ChoiceModel:
         return (hess + hess.T) / 2
 
     def predict(self, params: np.ndarray) -> np.ndarray:
-        """(N, J) choice probabilities (zero for unavailable alternatives)."""
+        r"""Choice probabilities :math:`P_{ij}(\theta)` of every alternative in every situation.
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (N, J)
+            Each row sums to one over the available alternatives; unavailable ones get 0.
+            :meth:`frame` labels it.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car")
+        >>> p = m.predict(m.fit().params)
+        >>> p.shape, p[0].round(4).tolist()
+        ((210, 4), [0.0984, 0.1959, 0.3746, 0.3311])
+        """
         return self._probabilities(np.asarray(params, float), self.design.X, self.design.avail)
 
     def utilities(self, params: np.ndarray) -> np.ndarray:
-        """(N, J) systematic utilities :math:`V = X\\beta` (NaN for unavailable alternatives)."""
+        r"""Systematic utilities :math:`V = X\beta` (NaN for unavailable alternatives).
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit); only the K coefficients
+            :math:`\beta` are used.
+
+        Returns
+        -------
+        ndarray, shape (N, J)
+            :math:`V_{ij} = x_{ij}'\beta`.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car")
+        >>> m.utilities(m.fit().params)[0].round(4).tolist()
+        [-1.665, -0.9762, -0.3278, -0.4513]
+        """
         beta = np.asarray(params, float)[: self.design.n_params]
         v = self.design.X @ beta
         return np.where(self.design.avail, v, np.nan)
 
     def frame(self, values: np.ndarray) -> pd.DataFrame:
-        """Label an (N, J) array: situations as rows, alternatives as columns."""
+        """Label an (N, J) array: situations as rows, alternatives as columns.
+
+        Parameters
+        ----------
+        values : ndarray, shape (N, J)
+            One value per situation and alternative, e.g. :meth:`predict`'s probabilities.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the situation ids (named after the ``obs`` column), one column per
+            alternative label.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car")
+        >>> m.frame(m.predict(m.fit().params)).head(2).round(4)  # doctest: +NORMALIZE_WHITESPACE
+                       air     bus     car   train
+        individual
+        1           0.0984  0.1959  0.3746  0.3311
+        2           0.2566  0.0530  0.4641  0.2262
+        """
         index = pd.Index(self.design.obs_ids, name=self.spec.get("obs") or "obs")
         return pd.DataFrame(values, index=index, columns=list(self.design.alternatives))
 
@@ -186,11 +412,54 @@ class ChoiceModel:
         cov_type: str = "nonrobust",
         groups: np.ndarray | None = None,
     ) -> ChoiceResults:
-        """Maximum-likelihood fit; returns a new results object.
+        r"""Maximum-likelihood fit; returns a new results object (the model is not changed).
 
-        ``cov_type``: ``"nonrobust"`` (inverse information), ``"robust"`` (sandwich) or
-        ``"cluster"`` (sandwich over the clusters in ``groups``, one label per situation).
-        Non-convergence is reported by a :class:`ConvergenceWarning` and ``converged=False``.
+        Maximises :math:`\ell(\theta) = \sum_i w_i \log P_{i c_i}(\theta)` from
+        :meth:`start_params` (or ``start``). The covariance of the estimate is
+
+        .. math::
+            V_{\text{nonrobust}} = (-H)^{-1}, \qquad
+            V_{\text{robust}} = H^{-1} \Big(\sum_i s_i s_i'\Big) H^{-1}, \qquad
+            V_{\text{cluster}} = \tfrac{G}{G-1} H^{-1} \Big(\sum_g S_g S_g'\Big) H^{-1}
+
+        with :math:`H` the Hessian at the estimate, :math:`s_i` the weighted score of situation
+        i and :math:`S_g` the sum of the scores in cluster g (see
+        :func:`choicemodels.inference.covariance`). Non-convergence is reported by a
+        :class:`~choicemodels.ConvergenceWarning` (a :class:`~choicemodels.SeparationWarning`
+        when the logit's estimate does not exist) and ``converged=False``; a Hessian that is
+        not negative definite by a :class:`~choicemodels.HessianWarning` and NaN standard errors.
+
+        Parameters
+        ----------
+        start : array_like, shape (K + P,), optional
+            Starting values; default :meth:`start_params`.
+        maxiter : int, optional
+            Maximum number of iterations; default 100 (logit) or 500 (probit).
+        tol : float, optional
+            Convergence tolerance on the Newton decrement :math:`g'(-H)^{-1}g` (logit) or the
+            BHHH decrement :math:`g'(S'S)^{-1}g` (probit); default 1e-8.
+        method : str, optional
+            Optimiser: ``"newton"`` for the logit (the default and only choice); ``"bfgs"``
+            (default) or ``"bhhh"`` for the probit, see :class:`~choicemodels.Probit`.
+        cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
+            Covariance of the estimates: inverse information, sandwich, or sandwich over the
+            clusters in ``groups``.
+        groups : array_like, shape (N,), optional
+            Cluster label of each situation, for ``cov_type="cluster"`` only.
+
+        Returns
+        -------
+        ChoiceResults
+            Estimates, standard errors, fit statistics and the optimiser's outcome.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car")
+        >>> r = m.fit(cov_type="robust")
+        >>> r.converged, r.cov_type, round(r.llf, 3)
+        (True, 'robust', -189.525)
         """
         groups = check_cov_options(cov_type, groups, self.n_obs)
         x0 = self._check_start(start)
@@ -363,10 +632,46 @@ class ChoiceModel:
     def elasticities(
         self, params: np.ndarray, variable: str, *, marginal: bool = False, kind: str = "mean"
     ) -> pd.DataFrame:
-        """Elasticities (or marginal effects) of the probabilities; rows: the alternative whose variable changes.
+        r"""Elasticities (or marginal effects) of the probabilities; rows: the alternative whose variable changes.
 
-        ``kind``: ``"mean"`` (average over situations), ``"aggregate"`` (of the expected
-        shares: probability-weighted) or ``"point"`` (one block of rows per situation).
+        Entry (j, k) is :math:`\partial \log P_k / \partial \log x_j` (or, with
+        ``marginal=True``, :math:`\partial P_k / \partial x_j`): the response of the probability
+        of alternative k to the variable of alternative j, computed by central differences of
+        the probabilities (relative step :math:`10^{-4}`). For a situation-level variable the
+        single row ``"all"`` moves it for every alternative at once.
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+        variable : str
+            A variable of the formula (a data column), or for a model built with
+            :meth:`from_arrays` a column name of X.
+        marginal : bool, default False
+            Marginal effects instead of elasticities.
+        kind : {"mean", "aggregate", "point"}, default "mean"
+            ``"mean"``: average over the situations where both alternatives are available;
+            ``"aggregate"``: of the expected shares (probability-weighted average);
+            ``"point"``: one block of rows per situation.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``changed`` (J alternatives, or ``"all"``; with ``kind="point"`` a
+            (situation, changed) MultiIndex), columns ``responding`` (J alternatives).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car")
+        >>> m.elasticities(m.fit().params, "gc").round(3)  # doctest: +NORMALIZE_WHITESPACE
+        responding    air    bus    car  train
+        changed
+        air        -0.802  0.320  0.320  0.320
+        bus         0.168 -1.092  0.168  0.168
+        car         0.293  0.293 -0.749  0.293
+        train       0.353  0.353  0.353 -1.069
         """
         if kind not in ("mean", "aggregate", "point"):
             raise SpecificationError(f"kind must be 'mean', 'aggregate' or 'point', got {kind!r}.")
@@ -379,7 +684,33 @@ class ChoiceModel:
         return pd.DataFrame(m, index=pd.Index(labels, name="changed"), columns=columns)
 
     def elasticity_jacobian(self, params: np.ndarray, variable: str) -> np.ndarray:
-        """(rows * J, P) derivative of the flattened mean elasticity matrix w.r.t. the parameters."""
+        r"""Derivative of the flattened mean elasticity matrix with respect to the parameters.
+
+        Central differences of :meth:`elasticities` (``kind="mean"``) with steps
+        :math:`10^{-6}\max(1, |\theta_k|)`; the delta-method standard errors of
+        :meth:`ChoiceResults.elasticity_se <choicemodels.ChoiceResults.elasticity_se>` are
+        :math:`\sqrt{\operatorname{diag}(D V D')}` for this Jacobian D.
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters (probit), as in :attr:`param_names`.
+        variable : str
+            As in :meth:`elasticities`.
+
+        Returns
+        -------
+        ndarray, shape (rows * J, K + P)
+            Row ``r * J + k`` is the gradient of entry (r, k) of the elasticity matrix.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car")
+        >>> m.elasticity_jacobian(m.fit().params, "gc").shape
+        (16, 8)
+        """
         params = np.asarray(params, float)
         steps = 1e-6 * np.maximum(1.0, np.abs(params))
         shifted = []
@@ -391,7 +722,32 @@ class ChoiceModel:
 
     # ---- other data -------------------------------------------------------------------
     def without_alternatives(self, omit: list) -> ChoiceModel:
-        """The same specification on the data without the alternatives in ``omit``."""
+        """The same specification on the data without the alternatives in ``omit``.
+
+        Situations that chose an omitted alternative are dropped, as are the omitted
+        alternatives' rows in the others (the restricted model of the Hausman-McFadden test).
+        For a model built with :meth:`from_arrays`, columns of X that are zero in what remains
+        are dropped too.
+
+        Parameters
+        ----------
+        omit : list
+            Alternative labels to drop; not the reference, and at least two alternatives must
+            remain.
+
+        Returns
+        -------
+        Logit or Probit
+            A new, unfitted model of the same class and options.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car")
+        >>> m.without_alternatives(["air"])
+        Logit('choice ~ gc + ttme | hinc'; N=152, J=3, K=6)
+        """
         s = self.spec
         alts = list(self.design.alternatives)
         unknown = [a for a in omit if a not in alts]
@@ -428,6 +784,13 @@ class ChoiceModel:
         )
 
     def __repr__(self) -> str:
+        """The model's class, formula and N, J, K.
+
+        Returns
+        -------
+        str
+            E.g. ``Logit('choice ~ gc + ttme'; N=210, J=4, K=2)``.
+        """
         d = self.design
         what = self.spec["formula"] or f"arrays, {d.n_params} columns"
         return f"{self.model_name}({what!r}; N={d.n_obs}, J={d.n_alts}, K={d.n_params})"

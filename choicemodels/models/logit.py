@@ -43,15 +43,31 @@ class Logit(ChoiceModel):
 
     over the alternatives :math:`A_i` available in situation *i*; the log-likelihood
     :math:`\sum_i w_i \log P_{i c_i}` is maximised by Newton's method on the analytic
-    Hessian :math:`-\sum_i w_i X_i'(\operatorname{diag} p_i - p_i p_i')X_i`.
+    Hessian :math:`-\sum_i w_i X_i'(\operatorname{diag} p_i - p_i p_i')X_i`. The errors are
+    iid standard Gumbel, so the scale is fixed (error standard deviation
+    :math:`\pi/\sqrt 6`) and the K coefficients :math:`\beta` are the only parameters (P = 0).
+    Shapes: N situations, J alternatives, K coefficients.
 
     Parameters
     ----------
-    formula : three-part formula, e.g. ``"choice ~ gc + ttme | hinc | invt"``.
-    data : long DataFrame, one row per (situation, alternative).
-    obs, alt : columns of the situation id and the alternative label.
-    ref : reference alternative (default: first label in sorted order).
-    avail, weights : optional availability (0/1) and per-situation weight columns.
+    formula : str
+        Three-part formula, e.g. ``"choice ~ gc + ttme | hinc | invt"``: generic
+        coefficients | situation-level variables with alternative-specific coefficients
+        (and constants) | alternative-specific coefficients; see :mod:`choicemodels.formula`.
+    data : pandas.DataFrame
+        Long format, one row per (situation, alternative); never modified. A Dask DataFrame
+        fits on the active Dask client.
+    obs : str
+        Column of the situation id.
+    alt : str
+        Column of the alternative label.
+    ref : object, optional
+        Reference alternative of the constants and part-2 coefficients (default: the first
+        label in sorted order).
+    avail : str, optional
+        0/1 availability column; unavailable alternatives may also simply have no row.
+    weights : str, optional
+        Per-situation weight column (constant within a situation, non-negative).
 
     Examples
     --------
@@ -65,12 +81,27 @@ class Logit(ChoiceModel):
     model_name = "Logit"
 
     def start_params(self) -> np.ndarray:
-        """Zeros; on ``WARM_START_MIN_OBS`` situations or more, the estimate on every n-th
-        situation (2 % of them, 2,000 to 200,000), or zeros if that fit does not converge.
+        """Zeros, or on large data the estimate on a subsample.
+
+        On ``WARM_START_MIN_OBS`` (50,000) situations or more, the start is the estimate on
+        every n-th situation (2 % of them, 2,000 to 200,000), or zeros if that fit does not
+        converge.
 
         Newton from zeros typically takes 7 full evaluations of the log-likelihood, gradient
         and Hessian; from the subsample's estimate, whose error is of the order of its
         standard errors, about 4, and the subsample's own fit costs a fraction of one.
+
+        Returns
+        -------
+        ndarray, shape (K,)
+            The starting coefficients.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> cm.Logit("choice ~ gc | 0", data=df, obs="individual", alt="mode").start_params()
+        array([0.])
         """
         d = self.design
         zeros = np.zeros(d.n_params)
@@ -111,7 +142,30 @@ class Logit(ChoiceModel):
         return self._derivatives(params, hessian=False)[1]
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
-        """Analytic Hessian :math:`-\\sum_i w_i X_i'(\\operatorname{diag} p_i - p_i p_i')X_i`."""
+        r"""Analytic Hessian :math:`-\sum_i w_i X_i'(\operatorname{diag} p_i - p_i p_i')X_i`.
+
+        :math:`X_i` (J, K) holds the attributes of situation i and :math:`p_i` (J,) its
+        probabilities at ``params`` (0 for unavailable alternatives).
+
+        Parameters
+        ----------
+        params : array_like, shape (K,)
+            Coefficients, as in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (K, K)
+            Negative semi-definite; its inverse's negative is the nonrobust covariance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Logit("choice ~ gc | 0", data=df, obs="individual", alt="mode")
+        >>> m.hessian(np.zeros(1)).round(1)
+        array([[-108706.1]])
+        """
         return self._derivatives(params)[2]
 
     def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:

@@ -101,15 +101,40 @@ class Probit(ChoiceModel):
     errors invert forward differences of the analytic gradient (:meth:`hessian`); robust
     ones use the per-situation scores.
 
+    Shapes: N situations, J alternatives, K coefficients, P covariance parameters, R draws.
+
     Parameters
     ----------
-    formula, data, obs, alt, ref, avail, weights : as for :class:`~choicemodels.Logit`.
-    cov : {"iid", "heteroskedastic", "unstructured"}
-    integration : {"auto", "ghk", "quadrature", "closed", "genz"}
-    draws : int, GHK draws per situation (R).
-    sequence : {"halton", "sobol", "pseudo"}
-    antithetic : bool, mirror the draws (u and 1 - u).
-    rng : int, numpy Generator or None; seed of the draws.
+    formula : str
+        Three-part formula, e.g. ``"choice ~ gc + ttme | hinc | invt"``, as for
+        :class:`~choicemodels.Logit`.
+    data : pandas.DataFrame
+        Long format, one row per (situation, alternative); never modified. A Dask DataFrame
+        fits on the active Dask client.
+    obs : str
+        Column of the situation id.
+    alt : str
+        Column of the alternative label.
+    ref : object, optional
+        Reference alternative: of the constants and part-2 coefficients, and of the error
+        differences (default: the first label in sorted order).
+    avail : str, optional
+        0/1 availability column; unavailable alternatives may also simply have no row.
+    weights : str, optional
+        Per-situation weight column (constant within a situation, non-negative).
+    cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
+        Error covariance structure, normalised as above.
+    integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
+        How the choice probabilities are integrated, see above.
+    draws : int, default 500
+        GHK draws per situation (R); unused by the exact methods.
+    sequence : {"halton", "sobol", "pseudo"}, default "halton"
+        GHK draws: scrambled Halton or Sobol (randomised quasi-Monte Carlo) or
+        pseudo-random.
+    antithetic : bool, default False
+        Mirror the draws (u and 1 - u).
+    rng : int, numpy.random.Generator or None, optional
+        Seed of the draws.
 
     Examples
     --------
@@ -163,9 +188,52 @@ class Probit(ChoiceModel):
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
     ) -> Probit:
-        """Probit from arrays: X (N, J, K), chosen (N,) in 0..J-1, avail (N, J) 0/1.
+        r"""Probit from arrays: X (N, J, K), chosen (N,) in 0..J-1, avail (N, J) 0/1.
 
-        Alternatives are labelled 0..J-1 with reference 0; probit options as in the class.
+        Alternatives are labelled 0..J-1 with reference 0; the K columns of X are used as
+        given (constants are columns of X); probit options as in the class.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, J, K)
+            Attributes of every alternative in every situation; :math:`V_{ij} = x_{ij}'\beta`.
+        chosen : array_like of int, shape (N,)
+            Index of the chosen alternative, in 0..J-1.
+        avail : array_like of bool or 0/1, shape (N, J), optional
+            Availability; default: every alternative available.
+        names : list of str, optional
+            Names of the K columns of X; default ``x0 .. x{K-1}``.
+        weights : array_like, shape (N,), optional
+            Per-situation weights (non-negative, not all zero).
+        cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
+            Error covariance structure, see :class:`Probit`.
+        integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
+            How the probabilities are integrated, see :class:`Probit`.
+        draws : int, default 500
+            GHK draws per situation (R).
+        sequence : {"halton", "sobol", "pseudo"}, default "halton"
+            Sequence of the GHK draws.
+        antithetic : bool, default False
+            Mirror the draws (u and 1 - u).
+        rng : int, numpy.random.Generator or None, optional
+            Seed of the draws.
+
+        Returns
+        -------
+        Probit
+            An unfitted model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> X = np.random.default_rng(0).standard_normal((300, 3, 2))
+        >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], errors="normal", rng=0)
+        >>> m = cm.Probit.from_arrays(X, chosen, names=["price", "time"])
+        >>> m.method  # iid errors: exact one-dimensional quadrature
+        'quadrature'
+        >>> m.fit().params.round(2).tolist()  # truth: [1.0, -0.5]
+        [0.91, -0.57]
         """
         model = cls.__new__(cls)
         model._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
@@ -216,7 +284,11 @@ class Probit(ChoiceModel):
 
     @cached_property
     def groups(self) -> tuple[SituationGroup, ...]:
-        """Situations grouped by (chosen, available set) for the likelihood kernel."""
+        """Situations grouped by (chosen, available set) for the likelihood kernel.
+
+        A tuple of :class:`~choicemodels.kernels.probit.SituationGroup`: the chosen
+        alternative, the other available ones and the rows (situations) of the group.
+        """
         return group_situations(self.design.chosen, self.design.avail)
 
     @cached_property
@@ -251,6 +323,12 @@ class Probit(ChoiceModel):
     # ---- likelihood -------------------------------------------------------------------
     @property
     def param_names(self) -> list[str]:
+        r"""Names of the K coefficients, then of the P covariance parameters.
+
+        ``log_sd(j)`` (heteroskedastic: log error standard deviation of alternative j),
+        ``L(j,k)`` and ``log_L(j,j)`` (unstructured: the Cholesky factor of :math:`\Omega`,
+        diagonal entries on the log scale).
+        """
         d = self.design
         return list(d.names) + cov_param_names(self.structure, list(d.alternatives), d.ref)
 
@@ -280,6 +358,25 @@ class Probit(ChoiceModel):
         :math:`h_k = 10^{-6}\max(1, |\theta_k|)`, symmetrised; P + 1 score evaluations
         (half of central differences; the truncation error, of order h, is far below the
         sampling error of the standard errors).
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            Coefficients, then covariance parameters, as in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (K + P, K + P)
+            The symmetric matrix of second derivatives.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode",
+        ...               ref="car", cov="heteroskedastic")
+        >>> m.hessian(m.start_params()).shape
+        (11, 11)
         """
         params = np.asarray(params, float)
         g0 = self.score(params)
@@ -294,10 +391,26 @@ class Probit(ChoiceModel):
 
     # ---- estimation -------------------------------------------------------------------
     def start_params(self) -> np.ndarray:
-        """Logit estimates rescaled to the probit's error scale, and the iid covariance.
+        r"""Logit estimates rescaled to the probit's error scale, and the iid covariance.
 
-        Gumbel errors have sd :math:`\\pi/\\sqrt 6`; the probit errors have sd 1 (iid,
-        heteroskedastic) or :math:`1/\\sqrt 2` (unstructured, :math:`\\Omega_{00} = 1`).
+        Gumbel errors have sd :math:`\pi/\sqrt 6`; the probit errors have sd 1 (iid,
+        heteroskedastic) or :math:`1/\sqrt 2` (unstructured, :math:`\Omega_{00} = 1`).
+
+        Returns
+        -------
+        ndarray, shape (K + P,)
+            :math:`\hat\beta_{logit} \cdot \sigma_{probit} / (\pi/\sqrt 6)`, then the covariance
+            parameters of independent unit-variance errors.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode",
+        ...               ref="car", cov="heteroskedastic")
+        >>> start = m.start_params()
+        >>> round(float(start[0]), 4), start[-3:].tolist()  # gc: -0.0109 / 1.2825
+        (-0.0085, [0.0, 0.0, 0.0])
         """
         from choicemodels.kernels.logit import logit_loglike_derivatives
 
