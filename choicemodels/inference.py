@@ -32,13 +32,24 @@ def covariance(
         V_{\text{robust}} = H^{-1} \Big(\sum_i s_i s_i'\Big) H^{-1}, \qquad
         V_{\text{cluster}} = \tfrac{G}{G-1} H^{-1} \Big(\sum_g S_g S_g'\Big) H^{-1}
 
-    with :math:`s_i` the (weighted) score of situation *i* and :math:`S_g` the sum of the
-    scores in cluster *g*.
+    with :math:`H` the Hessian of the (weighted) log-likelihood, :math:`s_i` the score
+    row of situation *i* and :math:`S_g` the sum of the rows in cluster *g*. With weights
+    :math:`w_i` the rows are (the models build them):
+
+    * frequency weights: :math:`\sqrt{w_i}\,\partial\ell_i/\partial\beta` for
+      ``"robust"`` (the meat :math:`\sum_i w_i s_i s_i'` of the data with situation *i*
+      repeated :math:`w_i` times) and :math:`w_i\,\partial\ell_i/\partial\beta` for
+      ``"cluster"`` (a situation's copies share its cluster);
+    * sampling weights, normalised to sum to the number of situations:
+      :math:`w_i\,\partial\ell_i/\partial\beta`, the linearisation (pseudo-likelihood)
+      variance of Stata's ``pweight`` and Biogeme. Stata multiplies the robust covariance by
+      :math:`N/(N-1)`; like statsmodels' HC0 and Biogeme, this package does not (with or
+      without weights), so that unit sampling weights give the unweighted robust errors.
 
     Parameters
     ----------
     hessian : (K, K) Hessian of the log-likelihood at the estimate.
-    scores : (N, K) per-situation scores (weighted); needed for robust and cluster.
+    scores : (N, K) score rows as above; needed for robust and cluster.
     groups : (N,) cluster labels for ``cov_type="cluster"``.
 
     Returns
@@ -80,16 +91,37 @@ def covariance(
     return (cov + cov.T) / 2, ""
 
 
-def check_cov_options(cov_type: str, groups, n_obs: int) -> np.ndarray | None:
-    """Validate ``cov_type`` and ``groups`` at the ``fit`` boundary; return groups as an array."""
+def check_cov_options(
+    cov_type: str | None, groups, n_obs: int, weight_type: str | None = None
+) -> tuple[CovType, np.ndarray | None]:
+    """Validate ``cov_type`` and ``groups`` at the ``fit`` boundary.
+
+    ``cov_type=None`` is ``"robust"`` with sampling weights and ``"nonrobust"`` otherwise.
+    Sampling weights make the inverse information inconsistent for the variance of the
+    estimator (the weighted likelihood is not a likelihood), so ``"nonrobust"`` is refused
+    with them, as in Stata and Biogeme; ``"robust"`` and ``"cluster"`` remain.
+
+    Returns
+    -------
+    cov_type : the covariance type to compute.
+    groups : the cluster labels as an array (``None`` unless ``"cluster"``).
+    """
+    if cov_type is None:
+        cov_type = "robust" if weight_type == "sampling" else "nonrobust"
     if cov_type not in ("nonrobust", "robust", "cluster"):
         raise SpecificationError(
             f"cov_type must be 'nonrobust', 'robust' or 'cluster', got {cov_type!r}."
         )
+    if cov_type == "nonrobust" and weight_type == "sampling":
+        raise SpecificationError(
+            "cov_type='nonrobust' is not valid with sampling weights: the inverse of the "
+            "weighted information does not estimate the variance of the estimator. Use "
+            "cov_type='robust' (the default with sampling weights) or 'cluster'."
+        )
     if cov_type != "cluster":
         if groups is not None:
             raise SpecificationError("groups= is only used with cov_type='cluster'.")
-        return None
+        return cov_type, None
     if groups is None:
         raise SpecificationError(
             "cov_type='cluster' needs groups=: one cluster label per choice situation."
@@ -102,7 +134,7 @@ def check_cov_options(cov_type: str, groups, n_obs: int) -> np.ndarray | None:
         )
     if len(np.unique(groups)) < 2:
         raise ChoiceDataError("groups must contain at least two distinct clusters.")
-    return groups
+    return cov_type, groups
 
 
 @dataclass(frozen=True)

@@ -276,12 +276,12 @@ def test_constants_only_loglike_with_unbalanced_sets_and_weights():
     X = rng.normal(size=(n, n_alts, 2)) * avail[:, :, None]
     chosen = cm.simulate_choices(X @ np.array([1.0, -1.0]), avail=avail, rng=2)
     w = rng.uniform(0.5, 2.0, n)
-    r = cm.Logit.from_arrays(X, chosen, avail=avail, weights=w).fit()
+    r = cm.Logit.from_arrays(X, chosen, avail=avail, weights=w, weight_type="sampling").fit()
     # the constants-only model fitted directly: one dummy per non-reference alternative
     dummies = np.zeros((n, n_alts, n_alts - 1))
     dummies[:, 1:, :] = np.eye(n_alts - 1)
     dummies *= avail[:, :, None]
-    direct = cm.Logit.from_arrays(dummies, chosen, avail=avail, weights=w).fit()
+    direct = cm.Logit.from_arrays(dummies, chosen, avail=avail, weights=w, weight_type="sampling").fit()
     assert r.ll_constants == pytest.approx(direct.llf, rel=1e-12)
 
 
@@ -312,7 +312,7 @@ def test_large_fits_start_from_a_subsample_and_reach_the_same_maximum():
                       -np.inf).argmax(axis=1)
     avail[np.arange(N), chosen] = True
     weights = rng.uniform(0.5, 2.0, N)
-    model = cm.Logit.from_arrays(X, chosen, avail=avail, weights=weights)
+    model = cm.Logit.from_arrays(X, chosen, avail=avail, weights=weights, weight_type="sampling")
     start = model.start_params()
     warm, cold = model.fit(), model.fit(start=np.zeros(3))
     assert warm.converged and cold.converged and warm.n_iter < cold.n_iter

@@ -52,6 +52,10 @@ class Logit(ChoiceModel):
     obs, alt : columns of the situation id and the alternative label.
     ref : reference alternative (default: first label in sorted order).
     avail, weights : optional availability (0/1) and per-situation weight columns.
+    weight_type : ``"frequency"`` (default; whole numbers counting identical situations,
+        Stata's fweight) or ``"sampling"`` (inverse selection probabilities, Stata's
+        pweight: normalised to sum to the number of situations, robust covariance);
+        see :meth:`~choicemodels.models.base.ChoiceModel.fit`.
 
     Examples
     --------

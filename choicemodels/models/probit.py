@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from choicemodels.data import WeightType
 from choicemodels.exceptions import ConvergenceWarning, SpecificationError
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
@@ -103,7 +104,7 @@ class Probit(ChoiceModel):
 
     Parameters
     ----------
-    formula, data, obs, alt, ref, avail, weights : as for :class:`~choicemodels.Logit`.
+    formula, data, obs, alt, ref, avail, weights, weight_type : as for :class:`~choicemodels.Logit`.
     cov : {"iid", "heteroskedastic", "unstructured"}
     integration : {"auto", "ghk", "quadrature", "closed", "genz"}
     draws : int, GHK draws per situation (R).
@@ -136,6 +137,7 @@ class Probit(ChoiceModel):
         ref: Any = None,
         avail: str | None = None,
         weights: str | None = None,
+        weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
         draws: int = 500,
@@ -145,7 +147,8 @@ class Probit(ChoiceModel):
     ) -> None:
         self._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
                           antithetic=antithetic, rng=rng)
-        super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights)
+        super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
+                         weight_type=weight_type)
 
     @classmethod
     def from_arrays(
@@ -156,6 +159,7 @@ class Probit(ChoiceModel):
         avail: np.ndarray | None = None,
         names: list[str] | None = None,
         weights: np.ndarray | None = None,
+        weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
         draws: int = 500,
@@ -170,7 +174,7 @@ class Probit(ChoiceModel):
         model = cls.__new__(cls)
         model._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
                            antithetic=antithetic, rng=rng)
-        model._init_arrays(X, chosen, avail, names, weights)
+        model._init_arrays(X, chosen, avail, names, weights, weight_type)
         return model
 
     # ---- options ----------------------------------------------------------------------
