@@ -92,7 +92,7 @@ class ChoiceModel:
         return model
 
     @staticmethod
-    def _build_design(formula, data, *, weights, weight_type, **roles) -> Design:
+    def _build_design(formula, data, *, weights=None, weight_type="frequency", **roles) -> Design:
         """The design of a formula on long data, with weights of ``weight_type`` applied."""
         design = design_from_formula(formula, data, weights=weights, **roles)
         return _weigh(design, weight_type, weights)
