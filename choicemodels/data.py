@@ -32,6 +32,9 @@ __all__ = [
     "check_identification",
     "check_columns",
     "check_finite",
+    "check_weight_type",
+    "weights_of_type",
+    "weighted_nobs",
 ]
 
 _SHOW = 3  # how many offending identifiers an error message lists
@@ -422,6 +425,55 @@ def _situation_weights(column: pd.Series, name: str, obs_codes: np.ndarray, obs_
     if not (w > 0).any():
         raise ChoiceDataError(f"weights column {name!r} is zero everywhere; at least one weight must be positive.")
     return w
+
+
+WeightType = Literal["frequency", "sampling"]
+
+
+def check_weight_type(weight_type: Any) -> WeightType:
+    """Validate ``weight_type=`` (``"frequency"`` or ``"sampling"``)."""
+    if not isinstance(weight_type, str) or weight_type not in ("frequency", "sampling"):
+        raise SpecificationError(
+            f"weight_type must be 'frequency' (counts of identical situations, Stata's fweight) "
+            f"or 'sampling' (inverse selection probabilities, Stata's pweight); got {weight_type!r}."
+        )
+    return weight_type
+
+
+def weights_of_type(w: np.ndarray, weight_type: WeightType, name: str, obs_ids: np.ndarray) -> np.ndarray:
+    r"""Situation weights ready for estimation, by ``weight_type``.
+
+    ``"frequency"``: each weight counts identical situations, so it must be a whole number
+    (as Stata's ``fweight``); returned unchanged. ``"sampling"``: rescaled to sum to the
+    number :math:`N_+` of situations with a positive weight,
+    :math:`\tilde w_i = w_i N_+ / \sum_k w_k` (only their ratios carry information).
+
+    Parameters
+    ----------
+    w : ndarray, shape (N,), validated weights (finite, non-negative, not all zero).
+    weight_type : ``"frequency"`` or ``"sampling"``.
+    name : the weight column named in messages.
+    obs_ids : ndarray, shape (N,), situation identifiers named in messages.
+    """
+    if weight_type == "frequency":
+        fractional = w != np.round(w)
+        if fractional.any():
+            raise ChoiceDataError(
+                f"weights column {name!r} holds non-integer values ({_first(w[fractional])} in "
+                f"situations {_first(obs_ids[fractional])}); frequency weights count identical "
+                "situations and must be whole numbers. For survey (sampling) weights pass "
+                "weight_type='sampling'."
+            )
+        return w
+    return w * (np.count_nonzero(w) / w.sum())
+
+
+def weighted_nobs(w: np.ndarray | None, weight_type: WeightType | None) -> int | None:
+    """The number of observations the results report: the sum of frequency weights, the
+    number of positively weighted situations for sampling weights; ``None`` unweighted."""
+    if w is None:
+        return None
+    return int(round(float(w.sum()))) if weight_type == "frequency" else int(np.count_nonzero(w))
 
 
 def _within_moments(X: np.ndarray, avail: np.ndarray, chunk_bytes: int = 1 << 20):

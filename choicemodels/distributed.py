@@ -25,6 +25,7 @@ cluster: compute them on an in-memory sample with ``results.predict(data=df)``.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from choicemodels.data import _resolve_alternatives, check_columns
+from choicemodels.data import _resolve_alternatives, check_columns, weights_of_type
 from choicemodels.exceptions import (
     ChoiceDataError,
     ConvergenceWarning,
@@ -44,7 +45,7 @@ from choicemodels.exceptions import (
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
 from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
 from choicemodels.kernels.mvn import cov_start
-from choicemodels.models.base import ChoiceModel, choice_cells, constants_only_loglike
+from choicemodels.models.base import ChoiceModel, choice_cells, constants_only_loglike, score_rows
 from choicemodels.models.logit import Logit, every_nth
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
 from choicemodels.models.probit import _LOGIT_SD, Probit
@@ -87,6 +88,9 @@ class DistributedDesign:
     names, alternatives, ref : as in :class:`~choicemodels.formula.Design`.
     n_obs, n_alts, n_params : N, J and K.
     ll_equal_shares : :math:`\sum_i w_i \log(1 / |A_i|)`.
+    nobs : the number of observations reported: N, the sum of frequency weights or the
+        number of positively weighted situations (sampling weights, which the partitions
+        hold normalised to sum to it).
     """
 
     parts: tuple
@@ -97,6 +101,7 @@ class DistributedDesign:
     n_alts: int
     n_params: int
     ll_equal_shares: float
+    nobs: int
 
     weights = None  # weights are applied inside the partitions
 
@@ -113,11 +118,19 @@ def _partition_design(frame: pd.DataFrame, roles: dict) -> Design | None:
     """The validated design of one partition (``None`` if it is empty)."""
     if len(frame) == 0:
         return None
-    return design_from_formula(
+    d = design_from_formula(
         roles["formula"], frame, obs=roles["obs"], alt=roles["alt"], ref=roles["ref"],
         avail=roles["avail"], weights=roles["weights"], alternatives=roles["alternatives"],
         check_identified=False,
     )
+    if d.weights is not None and roles["weight_type"] == "frequency":  # whole numbers
+        weights_of_type(d.weights, "frequency", roles["weights"], d.obs_ids)
+    return d
+
+
+def _scale_weights(d: Design, factor: float) -> Design:
+    """The design with its weights multiplied by ``factor`` (sampling weights' normalisation)."""
+    return dataclasses.replace(d, weights=d.weights * factor)
 
 
 def _names_of(d: Design | None) -> tuple[str, ...] | None:
@@ -125,15 +138,16 @@ def _names_of(d: Design | None) -> tuple[str, ...] | None:
 
 
 def _summary(d: Design) -> tuple:
-    """N, equal-shares log-likelihood, availability counts (J,), sum of weights, and the
-    identification sums: D'D (K, K) of the within-situation deviations
-    :math:`D_{njk} = a_{nj}(X_{njk} - \\bar X_{nk})` and the largest |X| per column (K,)."""
+    """N, equal-shares log-likelihood, availability counts (J,), sum of weights, number of
+    positive weights, and the identification sums: D'D (K, K) of the within-situation
+    deviations :math:`D_{njk} = a_{nj}(X_{njk} - \\bar X_{nk})` and the largest |X| per
+    column (K,)."""
     n_avail = d.avail.sum(axis=1)
     w = np.ones(d.n_obs) if d.weights is None else d.weights
     mean = d.X.sum(axis=1) / n_avail[:, None]  # unavailable entries of X are zero
     D = ((d.X - mean[:, None, :]) * d.avail[:, :, None]).reshape(-1, d.n_params)
     return (d.n_obs, float(w @ -np.log(n_avail)), d.avail.sum(axis=0), float(w.sum()),
-            D.T @ D, _Max(np.abs(d.X).max(axis=(0, 1))))
+            int(np.count_nonzero(w)), D.T @ D, _Max(np.abs(d.X).max(axis=(0, 1))))
 
 
 class _Max(np.ndarray):
@@ -168,10 +182,9 @@ def _constants_cells(d: Design) -> tuple:
     return (_Counts(zip(map(tuple, keys), counts.tolist())),)
 
 
-def _logit_opg(d: Design, beta: np.ndarray) -> tuple:
-    s = logit_scores(beta, d.X, d.chosen, d.avail)
-    ws = s if d.weights is None else s * d.weights[:, None]
-    return (ws.T @ ws,)
+def _logit_meat(d: Design, beta: np.ndarray, weight_type: str | None) -> tuple:
+    rows = score_rows(logit_scores(beta, d.X, d.chosen, d.avail), d.weights, weight_type, "robust")
+    return (rows.T @ rows,)
 
 
 def _partition_model(d: Design, cls: type, options: dict) -> ChoiceModel:
@@ -188,6 +201,11 @@ def _model_sums(model: ChoiceModel, params: np.ndarray) -> tuple:
 
 def _model_loglike(model: ChoiceModel, params: np.ndarray) -> tuple:
     return (model.loglike(params),)
+
+
+def _model_meat(model: ChoiceModel, params: np.ndarray, weight_type: str | None) -> tuple:
+    rows = score_rows(model.score_obs(params), model.design.weights, weight_type, "robust")
+    return (rows.T @ rows,)
 
 
 # ---- driver on the client ----------------------------------------------------------------
@@ -272,12 +290,15 @@ def distributed_design(
     ref: Hashable | None = None,
     avail: str | None = None,
     weights: str | None = None,
+    weight_type: str = "frequency",
 ) -> DistributedDesign:
     """Validate a Dask DataFrame in long format and persist one design per partition.
 
     Parameters as in :func:`~choicemodels.formula.design_from_formula`; ``data`` is a Dask
     DataFrame with one row per (situation, alternative), situations possibly split across
-    partitions.
+    partitions. Frequency weights are checked (whole numbers) in every partition; sampling
+    weights are normalised over all partitions to sum to the number of positively
+    weighted situations, as in memory.
     """
     import dask
 
@@ -303,14 +324,15 @@ def distributed_design(
     if _situations_split(ranges):
         data = data.shuffle(on=obs)
     spec = {"formula": formula, "obs": obs, "alt": alt, "ref": alternatives[ref_index],
-            "avail": avail, "weights": weights, "alternatives": alternatives}
+            "avail": avail, "weights": weights, "weight_type": weight_type,
+            "alternatives": alternatives}
     designs = [dask.delayed(_partition_design)(p, spec) for p in data.to_delayed()]
     client = _active_client()
     designs = client.compute(designs) if client is not None else dask.compute(*designs)
     described = map_parts(_names_of, designs)
     parts = tuple(d for d, names in zip(designs, described) if names is not None)
     names = next(names for names in described if names is not None)
-    n_obs, ll_shares, avail_counts, total_weight, DtD, largest = map_sum(_summary, parts)
+    n_obs, ll_shares, avail_counts, total_weight, n_positive, DtD, largest = map_sum(_summary, parts)
     never = np.flatnonzero(avail_counts == 0)
     if never.size:
         raise ChoiceDataError(
@@ -325,9 +347,17 @@ def distributed_design(
             f"(N={n_obs}); use more data or fewer variables."
         )
     _check_identified(DtD, largest, names, parts_of_formula.generic)
+    nobs = int(n_obs)
+    if weights is not None and weight_type == "sampling":
+        factor = n_positive / total_weight
+        parts = persist_parts(partial(_scale_weights, factor=factor), parts)
+        ll_shares, nobs = ll_shares * factor, int(n_positive)
+    elif weights is not None:
+        nobs = int(round(total_weight))
     return DistributedDesign(
         parts=parts, names=names, alternatives=alternatives, ref=ref_index, n_obs=int(n_obs),
         n_alts=len(alternatives), n_params=len(names), ll_equal_shares=float(ll_shares),
+        nobs=nobs,
     )
 
 
@@ -342,8 +372,9 @@ def _kept_on_workers(what: str) -> SpecificationError:
 class DistributedModel:
     """Mixin of a model fitted on Dask data: likelihood sums mapped over the partitions.
 
-    Subclasses provide ``_opg(params)``, the (P, P) sum of the outer products of the
-    weighted scores, and the model's likelihood sums through :func:`map_sum`.
+    Subclasses provide ``_meat(params)``, the (P, P) meat of the robust sandwich (the sum
+    of the outer products of the score rows of :func:`~choicemodels.models.base.score_rows`),
+    and the model's likelihood sums through :func:`map_sum`.
     """
 
     _build_design = staticmethod(distributed_design)
@@ -355,7 +386,7 @@ class DistributedModel:
         maxiter: int | None = None,
         tol: float | None = None,
         method: str | None = None,
-        cov_type: str = "nonrobust",
+        cov_type: str | None = None,
         groups: np.ndarray | None = None,
     ) -> ChoiceResults:
         """Maximum-likelihood fit on the workers; as the in-memory ``fit`` without ``"cluster"``."""
@@ -367,10 +398,13 @@ class DistributedModel:
         return super().fit(start=start, maxiter=maxiter, tol=tol, method=method,
                            cov_type=cov_type, groups=groups)
 
-    def _robust_scores(self, params: np.ndarray) -> np.ndarray:
-        """(P, P) rows R with R'R the outer-product sum of the scores (the sandwich's meat)."""
-        vals, vecs = np.linalg.eigh(self._opg(np.asarray(params, float)))
+    def _robust_scores(self, params: np.ndarray, cov_type: str) -> np.ndarray:
+        """(P, P) rows R with R'R the sandwich's meat (``"robust"``; ``"cluster"`` is refused)."""
+        vals, vecs = np.linalg.eigh(self._meat(np.asarray(params, float)))
         return (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
+
+    def _nobs(self) -> int:
+        return self.design.nobs
 
     def _loglike_equal_shares(self) -> float:
         return self.design.ll_equal_shares
@@ -405,8 +439,8 @@ class DistributedLogit(DistributedModel, Logit):
     def _derivatives(self, beta: np.ndarray, hessian: bool = True):
         return map_sum(_logit_sums, self.design.parts, np.asarray(beta, float), hessian)
 
-    def _opg(self, params: np.ndarray) -> np.ndarray:
-        return map_sum(_logit_opg, self.design.parts, params)[0]
+    def _meat(self, params: np.ndarray) -> np.ndarray:
+        return map_sum(_logit_meat, self.design.parts, params, self.spec.get("weight_type"))[0]
 
     def _every_nth(self, every: int) -> tuple:
         """The warm start's subsample: every n-th situation of each partition, gathered."""
@@ -441,8 +475,8 @@ class DistributedProbit(DistributedModel, Probit):
     def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         return map_sum(_model_sums, self._partition_models, np.asarray(params, float))
 
-    def _opg(self, params: np.ndarray) -> np.ndarray:
-        return self._sums(params)[2]
+    def _meat(self, params: np.ndarray) -> np.ndarray:
+        return map_sum(_model_meat, self._partition_models, params, self.spec.get("weight_type"))[0]
 
     def loglike(self, params: np.ndarray) -> float:
         return float(map_sum(_model_loglike, self._partition_models, np.asarray(params, float))[0])

@@ -1,11 +1,15 @@
-"""Covariance estimators and specification tests (Wald, LR, Vuong, Hausman-McFadden)."""
+"""Covariance estimators and specification tests (Wald and z tests of linear restrictions,
+LR, Vuong, Hausman-McFadden)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
@@ -13,7 +17,16 @@ from choicemodels.exceptions import ChoiceDataError, SpecificationError
 if TYPE_CHECKING:
     from choicemodels.results import ChoiceResults
 
-__all__ = ["TestResult", "covariance", "lr_test", "vuong_test", "hausman_mcfadden"]
+__all__ = [
+    "TestResult",
+    "covariance",
+    "lr_test",
+    "vuong_test",
+    "hausman_mcfadden",
+    "linear_restrictions",
+    "wald_test",
+    "t_test",
+]
 
 CovType = Literal["nonrobust", "robust", "cluster"]
 
@@ -32,13 +45,24 @@ def covariance(
         V_{\text{robust}} = H^{-1} \Big(\sum_i s_i s_i'\Big) H^{-1}, \qquad
         V_{\text{cluster}} = \tfrac{G}{G-1} H^{-1} \Big(\sum_g S_g S_g'\Big) H^{-1}
 
-    with :math:`s_i` the (weighted) score of situation *i* and :math:`S_g` the sum of the
-    scores in cluster *g*.
+    with :math:`H` the Hessian of the (weighted) log-likelihood, :math:`s_i` the score
+    row of situation *i* and :math:`S_g` the sum of the rows in cluster *g*. With weights
+    :math:`w_i` the rows are (the models build them):
+
+    * frequency weights: :math:`\sqrt{w_i}\,\partial\ell_i/\partial\beta` for
+      ``"robust"`` (the meat :math:`\sum_i w_i s_i s_i'` of the data with situation *i*
+      repeated :math:`w_i` times) and :math:`w_i\,\partial\ell_i/\partial\beta` for
+      ``"cluster"`` (a situation's copies share its cluster);
+    * sampling weights, normalised to sum to the number of situations:
+      :math:`w_i\,\partial\ell_i/\partial\beta`, the linearisation (pseudo-likelihood)
+      variance of Stata's ``pweight`` and Biogeme. Stata multiplies the robust covariance by
+      :math:`N/(N-1)`; like statsmodels' HC0 and Biogeme, this package does not (with or
+      without weights), so that unit sampling weights give the unweighted robust errors.
 
     Parameters
     ----------
     hessian : (K, K) Hessian of the log-likelihood at the estimate.
-    scores : (N, K) per-situation scores (weighted); needed for robust and cluster.
+    scores : (N, K) score rows as above; needed for robust and cluster.
     groups : (N,) cluster labels for ``cov_type="cluster"``.
 
     Returns
@@ -80,16 +104,37 @@ def covariance(
     return (cov + cov.T) / 2, ""
 
 
-def check_cov_options(cov_type: str, groups, n_obs: int) -> np.ndarray | None:
-    """Validate ``cov_type`` and ``groups`` at the ``fit`` boundary; return groups as an array."""
+def check_cov_options(
+    cov_type: str | None, groups, n_obs: int, weight_type: str | None = None
+) -> tuple[CovType, np.ndarray | None]:
+    """Validate ``cov_type`` and ``groups`` at the ``fit`` boundary.
+
+    ``cov_type=None`` is ``"robust"`` with sampling weights and ``"nonrobust"`` otherwise.
+    Sampling weights make the inverse information inconsistent for the variance of the
+    estimator (the weighted likelihood is not a likelihood), so ``"nonrobust"`` is refused
+    with them, as in Stata and Biogeme; ``"robust"`` and ``"cluster"`` remain.
+
+    Returns
+    -------
+    cov_type : the covariance type to compute.
+    groups : the cluster labels as an array (``None`` unless ``"cluster"``).
+    """
+    if cov_type is None:
+        cov_type = "robust" if weight_type == "sampling" else "nonrobust"
     if cov_type not in ("nonrobust", "robust", "cluster"):
         raise SpecificationError(
             f"cov_type must be 'nonrobust', 'robust' or 'cluster', got {cov_type!r}."
         )
+    if cov_type == "nonrobust" and weight_type == "sampling":
+        raise SpecificationError(
+            "cov_type='nonrobust' is not valid with sampling weights: the inverse of the "
+            "weighted information does not estimate the variance of the estimator. Use "
+            "cov_type='robust' (the default with sampling weights) or 'cluster'."
+        )
     if cov_type != "cluster":
         if groups is not None:
             raise SpecificationError("groups= is only used with cov_type='cluster'.")
-        return None
+        return cov_type, None
     if groups is None:
         raise SpecificationError(
             "cov_type='cluster' needs groups=: one cluster label per choice situation."
@@ -102,7 +147,7 @@ def check_cov_options(cov_type: str, groups, n_obs: int) -> np.ndarray | None:
         )
     if len(np.unique(groups)) < 2:
         raise ChoiceDataError("groups must contain at least two distinct clusters.")
-    return groups
+    return cov_type, groups
 
 
 @dataclass(frozen=True)
@@ -351,3 +396,177 @@ def hausman_mcfadden(
     stat = float(np.sum(proj**2 / vals[keep]))
     note = "" if q == len(common) else f"generalised inverse: rank {q} of {len(common)}"
     return TestResult("Hausman-McFadden IIA test", stat, q, float(stats.chi2.sf(stat, q)), note)
+
+
+# ---- linear restrictions: Wald and z tests -------------------------------------------------
+_NAME_CHAR = r"[\w.:]"  # characters that may continue a coefficient name
+_TOKENS = re.compile(
+    r"(?P<param>_b\d+_)|(?P<number>\d*\.?\d+(?:[eE][-+]?\d+)?)"
+    r"|(?P<other>\(?[A-Za-z][^-+*/=,\s]*)|(?P<op>[-+*/=,()\s])"
+)
+
+
+def linear_restrictions(
+    restrictions: str | Sequence[str] | np.ndarray,
+    param_names: Sequence[str],
+    q: float | np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    r"""Linear restrictions :math:`R b = q` from text or from a matrix.
+
+    Parameters
+    ----------
+    restrictions : text such as ``"gc = ttme, hinc:air = 0"`` (restrictions separated by
+        commas, or a list of such strings), parsed by patsy's
+        :meth:`~patsy.DesignInfo.linear_constraint` (``+ - * /``, numbers, parentheses; a
+        side without ``=`` equals 0); or the matrix R, shape (r, P) or (P,).
+    param_names : the P coefficient names.
+    q : (r,) right-hand sides for a matrix R (default 0); with text, write them in it.
+
+    Returns
+    -------
+    R : (r, P), q : (r,), labels : one readable restriction per row.
+    """
+    names = list(param_names)
+    if isinstance(restrictions, str) or (
+        isinstance(restrictions, (list, tuple)) and restrictions
+        and all(isinstance(t, str) for t in restrictions)
+    ):
+        if q is not None:
+            raise SpecificationError(
+                "q= goes with a matrix R; with restrictions as text write the constants in "
+                "it, e.g. 'gc = -0.02'."
+            )
+        text = restrictions if isinstance(restrictions, str) else ", ".join(restrictions)
+        R, q = _parse_restrictions(text, names)
+    else:
+        try:
+            R = np.atleast_2d(np.asarray(restrictions, dtype=float))
+        except (TypeError, ValueError):
+            raise SpecificationError(
+                "restrictions must be text such as 'gc = ttme' or a numeric matrix R of shape "
+                f"(r, {len(names)}); got {type(restrictions).__name__}."
+            ) from None
+        if R.ndim != 2 or R.shape[1] != len(names) or R.shape[0] == 0:
+            raise SpecificationError(
+                f"R must have shape (r, P) = (r, {len(names)}), one column per coefficient "
+                f"{names}; got shape {np.shape(restrictions)}."
+            )
+        q = np.zeros(R.shape[0]) if q is None else np.asarray(q, dtype=float)
+        if q.ndim == 0:
+            q = np.full(R.shape[0], float(q))
+        if q.shape != (R.shape[0],):
+            raise SpecificationError(f"q must have shape (r,) = ({R.shape[0]},) to match R; got {q.shape}.")
+        if not (np.all(np.isfinite(R)) and np.all(np.isfinite(q))):
+            raise SpecificationError("R and q must be finite.")
+    if not np.any(R, axis=1).all():
+        raise SpecificationError(
+            f"restriction {int(np.flatnonzero(~np.any(R, axis=1))[0]) + 1} involves no coefficient."
+        )
+    if np.linalg.matrix_rank(R) < R.shape[0]:
+        raise SpecificationError(
+            f"the {R.shape[0]} restrictions are linearly dependent (rank {np.linalg.matrix_rank(R)}); "
+            "drop the redundant ones."
+        )
+    return R, q, [_render(row, c, names) for row, c in zip(R, q)]
+
+
+def _parse_restrictions(text: str, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Text to (R, q) with patsy, the coefficient names first replaced by plain tokens
+    (patsy reads a leading parenthesis, as in ``(Intercept):air``, as grouping)."""
+    import patsy
+
+    order = sorted(range(len(names)), key=lambda k: -len(names[k]))
+    pattern = re.compile("|".join(
+        f"(?<!{_NAME_CHAR}){re.escape(names[k])}(?!{_NAME_CHAR})" for k in order))
+    index = {names[k]: k for k in order}
+    coded = pattern.sub(lambda m: f"_b{index[m.group(0)]}_", text) if names else text
+    unknown = [_strip_parens(m.group("other")) for m in _TOKENS.finditer(coded) if m.group("other")]
+    if unknown:
+        raise SpecificationError(
+            f"restriction {text!r} names unknown coefficients {unknown}; the coefficients are {names}."
+        )
+    try:
+        constraint = patsy.DesignInfo([f"_b{k}_" for k in range(len(names))]).linear_constraint(coded)
+    except patsy.PatsyError as err:
+        reason = str(err).splitlines()[0]
+        raise SpecificationError(f"cannot read the restriction {text!r}: {reason}.") from None
+    return np.asarray(constraint.coefs, float), np.asarray(constraint.constants, float).ravel()
+
+
+def _strip_parens(token: str) -> str:
+    if token.startswith("(") and ")" not in token:
+        token = token[1:]
+    if token.endswith(")") and "(" not in token:
+        token = token[:-1]
+    return token
+
+
+def _render(row: np.ndarray, constant: float, names: list[str]) -> str:
+    """A restriction as text: ``gc - ttme = 0``, ``2*hinc:air + gc = 1``."""
+    terms = []
+    for c, name in zip(row, names):
+        if c == 0:
+            continue
+        size = "" if abs(c) == 1 else f"{abs(c):.10g}*"
+        sign = "-" if c < 0 else "+"
+        terms.append(f"{sign} {size}{name}" if terms else f"{'-' if c < 0 else ''}{size}{name}")
+    return f"{' '.join(terms)} = {constant:.10g}"
+
+
+def _restricted(results: ChoiceResults, restrictions, q) -> tuple:
+    """(R b - q, R V R', labels) for the results' estimate and covariance."""
+    R, q, labels = linear_restrictions(restrictions, results.param_names, q)
+    if not np.all(np.isfinite(results.covariance)):
+        raise SpecificationError(
+            f"the covariance of the estimates is not available ({results.cov_note or 'NaN entries'}); "
+            "no Wald or z test can be computed."
+        )
+    return R @ results.estimates - q, R @ results.covariance @ R.T, labels
+
+
+def wald_test(
+    results: ChoiceResults,
+    restrictions: str | Sequence[str] | np.ndarray,
+    q: float | np.ndarray | None = None,
+) -> TestResult:
+    r"""Wald test of the linear restrictions :math:`R b = q` (chi-square form).
+
+    .. math::
+        W = (R\hat b - q)' (R \hat V R')^{-1} (R\hat b - q) \sim \chi^2_r
+
+    under the null, with :math:`\hat V` the covariance of the results (its ``cov_type``).
+    ``restrictions`` as in :func:`linear_restrictions`: ``"gc = ttme, hinc:air = 0"`` or a
+    matrix R with optional ``q``. Equals statsmodels' ``wald_test(..., use_f=False)``.
+    """
+    d, V, labels = _restricted(results, restrictions, q)
+    stat = float(d @ np.linalg.solve(V, d))
+    return TestResult("Wald test", stat, len(d), float(stats.chi2.sf(stat, len(d))),
+                      "H0: " + "; ".join(labels))
+
+
+def t_test(
+    results: ChoiceResults,
+    restrictions: str | Sequence[str] | np.ndarray,
+    q: float | np.ndarray | None = None,
+    *,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    r"""One z test per restriction of :math:`R b = q`.
+
+    A DataFrame with one row per restriction (indexed by the restriction as text) and the
+    columns ``estimate`` (:math:`r_k'\hat b - q_k`, the amount by which the estimate misses
+    the restriction), ``std err`` (:math:`\sqrt{r_k'\hat V r_k}`), ``z``, ``P>|z|``
+    (two-sided, normal) and the ``1 - alpha`` confidence bounds of the estimate. With
+    :math:`q = 0` these are statsmodels' ``t_test(...).summary_frame()`` for a
+    maximum-likelihood model; statsmodels' ``coef`` is :math:`r_k'\hat b` without the
+    :math:`q_k`.
+    """
+    d, V, labels = _restricted(results, restrictions, q)
+    se = np.sqrt(np.diag(V))
+    z = d / se
+    crit = stats.norm.isf(alpha / 2)
+    return pd.DataFrame(
+        {"estimate": d, "std err": se, "z": z, "P>|z|": 2 * stats.norm.sf(np.abs(z)),
+         f"[{alpha / 2:g}": d - crit * se, f"{1 - alpha / 2:g}]": d + crit * se},
+        index=pd.Index(labels, name="restriction"),
+    )

@@ -244,6 +244,37 @@ class ChoiceResults:
         names = list(self.param_names)
         return pd.DataFrame(self.covariance, index=names, columns=names)
 
+    def wald_test(self, restrictions: str | list[str] | np.ndarray, q: float | np.ndarray | None = None):
+        """Wald (chi-square) test of linear restrictions on the coefficients.
+
+        ``restrictions``: text, e.g. ``"gc = ttme"`` or ``"gc = ttme, hinc:air = 0"``, or a
+        matrix R (r, P) with right-hand sides ``q`` (default 0). Returns a
+        :class:`~choicemodels.inference.TestResult` (statistic, df, p_value); see
+        :func:`~choicemodels.inference.wald_test`.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.wald_test("gc = ttme").df
+        1
+        """
+        from choicemodels.inference import wald_test
+
+        return wald_test(self, restrictions, q)
+
+    def t_test(
+        self, restrictions: str | list[str] | np.ndarray, q: float | np.ndarray | None = None,
+        *, alpha: float = 0.05,
+    ) -> pd.DataFrame:
+        """One z test per linear restriction: a DataFrame with the estimate of ``R b - q``,
+        its standard error, z, P>|z| and confidence bounds; see
+        :func:`~choicemodels.inference.t_test`."""
+        from choicemodels.inference import t_test
+
+        return t_test(self, restrictions, q, alpha=alpha)
+
     # ---- fit statistics -------------------------------------------------------------
     # Two baselines, named as the packages users come from name them: Biogeme's rho2 is
     # measured against equal shares (its "init" / "null" log-likelihood); statsmodels' and

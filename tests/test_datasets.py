@@ -58,3 +58,41 @@ def test_loaders_return_fresh_frames():
     a = load_travel_mode()
     a.loc[0, "gc"] = -1.0
     assert load_travel_mode().loc[0, "gc"] == 70.0
+
+
+def test_fishing_published_properties():
+    """mlogit's Fishing data: 1,182 anglers, four modes; the shares of the chosen modes
+    mlogit prints (beach 0.11337, boat 0.35364, charter 0.38240, pier 0.15059) and the
+    first rows of ``head(Fishing)`` in mlogit's documentation."""
+    wide, descr = datasets.load_fishing(wide=True, return_descr=True)
+    assert descr is datasets.FISHING_DESCR and "Herriges" in descr
+    assert wide.shape == (1182, 10)
+    shares = wide["mode"].value_counts(normalize=True)
+    for mode, share in {"beach": 0.11337, "boat": 0.35364, "charter": 0.38240, "pier": 0.15059}.items():
+        assert abs(shares[mode] - share) < 5e-6, mode
+    assert wide.iloc[0].tolist() == ["charter", 157.93, 157.93, 157.93, 182.93, 0.0678, 0.0503, 0.2601,
+                                     0.5391, 7083.3317]
+    assert wide.iloc[2][["price.boat", "catch.charter"]].tolist() == [24.334, 1.0266]
+
+
+def test_fishing_long_layout_matches_the_wide_file():
+    wide = datasets.load_fishing(wide=True)
+    long = datasets.load_fishing()
+    assert long.shape == (4728, 6)
+    assert list(long.columns) == ["id", "alt", "income", "price", "catch", "mode"]
+    assert long.groupby("id")["mode"].sum().eq(1).all()
+    chosen = long[long["mode"] == 1].set_index("id")["alt"]
+    assert chosen.tolist() == wide["mode"].tolist()
+    for stem in ("price", "catch"):
+        as_wide = long.pivot(index="id", columns="alt", values=stem)
+        for mode in ("beach", "pier", "boat", "charter"):
+            np.testing.assert_array_equal(as_wide[mode].to_numpy(), wide[f"{stem}.{mode}"].to_numpy())
+    pd.testing.assert_frame_equal(load_dataset("fishing"), long)
+    assert "fishing" in list_datasets()
+
+
+def test_fishing_file_is_the_documented_one():
+    import hashlib
+
+    digest = hashlib.sha256(datasets._path("fishing.csv").read_bytes()).hexdigest()
+    assert digest == "5f05655943e55ea81fd63ef6012d9eae7bd52b88714d04d8dcb80c6c004b030a"  # data/README.md

@@ -31,7 +31,8 @@ def client():
 
 
 def _long_data(n_obs: int, *, rng: int) -> pd.DataFrame:
-    """Logit data, J = 4, some alternatives unavailable, per-situation weights."""
+    """Logit data, J = 4, some alternatives unavailable, per-situation frequency weights
+    ``w`` (1 to 3) and sampling weights ``sw``."""
     gen = np.random.default_rng(rng)
     J = 4
     alts = np.array(["bus", "car", "rail", "walk"])
@@ -52,7 +53,8 @@ def _long_data(n_obs: int, *, rng: int) -> pd.DataFrame:
         "x2": x2.ravel(),
         "income": np.repeat(income, J),
         "av": avail.astype(int).ravel(),
-        "w": np.repeat(gen.uniform(0.5, 2.0, n_obs), J),
+        "w": np.repeat(gen.integers(1, 4, n_obs), J),
+        "sw": np.repeat(gen.uniform(0.5, 2.0, n_obs), J),
     })
     return frame
 
@@ -113,16 +115,28 @@ def test_keyed_halton_draws_are_a_shifted_low_discrepancy_set():
 @pytest.fixture(scope="module")
 def logit_in_memory(data):
     m = cm.Logit(FORMULA, data=data, obs="id", alt="alt", ref="car", avail="av", weights="w")
-    return m.fit(), m.fit(cov_type="robust")
+    sampled = cm.Logit(FORMULA, data=data, obs="id", alt="alt", ref="car", avail="av", weights="sw",
+                       weight_type="sampling")
+    return {"nonrobust": m.fit(), "robust": m.fit(cov_type="robust"), "sampling": sampled.fit()}
 
 
-@pytest.mark.parametrize(("npartitions", "cov_type"), [(1, "nonrobust"), (4, "nonrobust"), (4, "robust")])
+@pytest.mark.parametrize(("npartitions", "cov_type"),
+                         [(1, "nonrobust"), (4, "nonrobust"), (4, "robust"), (4, "sampling")])
 def test_logit_equals_in_memory_fit_for_any_partitioning(client, data, logit_in_memory, npartitions, cov_type):
+    """Frequency weights (non-robust and robust covariance) and sampling weights (normalised
+    over all partitions, robust covariance by default)."""
     ddf = _dask(data, npartitions, seed=npartitions)
-    m = cm.Logit(FORMULA, data=ddf, obs="id", alt="alt", ref="car", avail="av", weights="w")
+    if cov_type == "sampling":
+        m = cm.Logit(FORMULA, data=ddf, obs="id", alt="alt", ref="car", avail="av", weights="sw",
+                     weight_type="sampling")
+        r = m.fit()
+        assert r.cov_type == "robust" and r.nobs == 800 and r.spec["weight_type"] == "sampling"
+    else:
+        m = cm.Logit(FORMULA, data=ddf, obs="id", alt="alt", ref="car", avail="av", weights="w")
+        r = m.fit(cov_type=cov_type)
+        assert r.nobs == data.groupby("id")["w"].first().sum()  # frequency weights count
     assert isinstance(m, cm.Logit)
-    r = m.fit(cov_type=cov_type)
-    ref = logit_in_memory[cov_type == "robust"]
+    ref = logit_in_memory[cov_type]
     _assert_same_fit(r, ref)
     assert isinstance(r, cm.ChoiceResults)
     assert r.rho2 == pytest.approx(ref.rho2, rel=1e-10)  # needs the constants-only fit too
@@ -141,7 +155,7 @@ def test_logit_warm_start_gathers_every_nth_situation_of_the_partitions(client, 
     start = distributed.start_params()
     assert np.any(start != 0.0)
     # the subsample holds every other situation of each partition, not of the whole data
-    reference = logit_in_memory[0]
+    reference = logit_in_memory["nonrobust"]
     np.testing.assert_allclose(start, in_memory.start_params(), atol=4 * reference.bse.max())
     _assert_same_fit(distributed.fit(), reference)
     _assert_same_fit(in_memory.fit(), reference)
@@ -153,10 +167,10 @@ def test_logit_from_parquet_partitions(client, data, logit_in_memory, tmp_path):
     ordered.to_parquet(tmp_path / "situations")
     ddf = dd.read_parquet(tmp_path / "situations")
     r = cm.Logit(FORMULA, data=ddf, obs="id", alt="alt", ref="car", avail="av", weights="w").fit()
-    _assert_same_fit(r, logit_in_memory[0])
+    _assert_same_fit(r, logit_in_memory["nonrobust"])
     # the results predict on in-memory data like those of the in-memory fit
     sample = data[data["id"].isin(data["id"].unique()[:20])]
-    pd.testing.assert_frame_equal(r.predict(data=sample), logit_in_memory[0].predict(data=sample),
+    pd.testing.assert_frame_equal(r.predict(data=sample), logit_in_memory["nonrobust"].predict(data=sample),
                                   rtol=1e-8)
 
 
@@ -169,6 +183,14 @@ def test_invalid_partition_raises_the_in_memory_error(client, data):
     with pytest.raises(cm.ChoiceDataError, match="exactly one"):
         cm.Logit(FORMULA, data=bad, obs="id", alt="alt", avail="av")
     assert str(first) in str(distributed_error.value)
+
+
+def test_fractional_frequency_weights_raise_the_in_memory_error(client, data):
+    message = r"weights column 'sw' holds non-integer values .*weight_type='sampling'"
+    with pytest.raises(cm.ChoiceDataError, match=message):
+        cm.Logit(FORMULA, data=_dask(data, 3, seed=0), obs="id", alt="alt", avail="av", weights="sw")
+    with pytest.raises(cm.ChoiceDataError, match=message):
+        cm.Logit(FORMULA, data=data, obs="id", alt="alt", avail="av", weights="sw")
 
 
 def test_unknown_column_and_unidentified_model_raise(client, data):
@@ -191,9 +213,9 @@ def test_per_situation_quantities_and_cluster_covariance_are_refused(client, dat
 
 
 # ---- probit --------------------------------------------------------------------------
-PROBIT_OPTIONS = {
-    "ghk": {"cov": "heteroskedastic", "integration": "ghk", "draws": 30, "rng": 5},
-    "exact": {"cov": "iid"},  # Gauss-Hermite quadrature, no draws
+PROBIT_OPTIONS = {  # frequency weights with GHK; sampling weights (robust covariance) exact
+    "ghk": {"cov": "heteroskedastic", "integration": "ghk", "draws": 30, "rng": 5, "weights": "w"},
+    "exact": {"cov": "iid", "weights": "sw", "weight_type": "sampling"},  # quadrature, no draws
 }
 
 
@@ -209,7 +231,7 @@ def test_probit_equals_in_memory_fit_for_any_partitioning(client, probit_data, i
     Standard errors come from forward differences of the score (step 1e-6), which turn
     rounding differences of 1e-16 in the sums into about 1e-10 in the Hessian.
     """
-    kw = {"obs": "id", "alt": "alt", "ref": "car", "avail": "av", "weights": "w"}
+    kw = {"obs": "id", "alt": "alt", "ref": "car", "avail": "av"}
     options = PROBIT_OPTIONS[integration]
     ref = cm.Probit(FORMULA, data=probit_data, **kw, **options).fit()
     for npartitions in (1, 4) if integration == "ghk" else (3,):

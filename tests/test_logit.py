@@ -276,12 +276,12 @@ def test_constants_only_loglike_with_unbalanced_sets_and_weights():
     X = rng.normal(size=(n, n_alts, 2)) * avail[:, :, None]
     chosen = cm.simulate_choices(X @ np.array([1.0, -1.0]), avail=avail, rng=2)
     w = rng.uniform(0.5, 2.0, n)
-    r = cm.Logit.from_arrays(X, chosen, avail=avail, weights=w).fit()
+    r = cm.Logit.from_arrays(X, chosen, avail=avail, weights=w, weight_type="sampling").fit()
     # the constants-only model fitted directly: one dummy per non-reference alternative
     dummies = np.zeros((n, n_alts, n_alts - 1))
     dummies[:, 1:, :] = np.eye(n_alts - 1)
     dummies *= avail[:, :, None]
-    direct = cm.Logit.from_arrays(dummies, chosen, avail=avail, weights=w).fit()
+    direct = cm.Logit.from_arrays(dummies, chosen, avail=avail, weights=w, weight_type="sampling").fit()
     assert r.ll_constants == pytest.approx(direct.llf, rel=1e-12)
 
 
@@ -312,7 +312,7 @@ def test_large_fits_start_from_a_subsample_and_reach_the_same_maximum():
                       -np.inf).argmax(axis=1)
     avail[np.arange(N), chosen] = True
     weights = rng.uniform(0.5, 2.0, N)
-    model = cm.Logit.from_arrays(X, chosen, avail=avail, weights=weights)
+    model = cm.Logit.from_arrays(X, chosen, avail=avail, weights=weights, weight_type="sampling")
     start = model.start_params()
     warm, cold = model.fit(), model.fit(start=np.zeros(3))
     assert warm.converged and cold.converged and warm.n_iter < cold.n_iter
@@ -334,3 +334,97 @@ def test_separation_is_reported_on_large_data():
     with pytest.warns(cm.SeparationWarning, match="x"):
         r = cm.Logit.from_arrays(X, (x > 0).astype(int), names=["x", "z"]).fit()
     assert not r.converged
+
+
+# ---- Fishing: mlogit's published output ----------------------------------------------------
+def _assert_printed(value: float, printed: float, digits: int) -> None:
+    """``value`` rounds to ``printed`` at ``digits`` significant digits (as R prints it)."""
+    scale = 10.0 ** (np.floor(np.log10(abs(printed))) - digits + 1)
+    assert abs(value - printed) <= 0.5 * scale * (1 + 1e-9), (value, printed)
+
+
+@pytest.fixture(scope="module")
+def fishing():
+    return cm.datasets.load_fishing()
+
+
+def test_fishing_conditional_logit_matches_mlogit(fishing):
+    """``summary(mlogit(mode ~ price + catch, data = Fish))`` (the conditional logit of
+    mlogit's manual) as printed by knitr in F. Hartig, ResearchSkills,
+    github.com/florianhartig/ResearchSkills, Labs/Statistics/Practicals/
+    StatisticalAnalysisInR/Statistics.md: estimates and standard errors to 7 decimals,
+    z to 4, Log-Likelihood -1230.8, McFadden R^2 0.17823, LR chisq 533.88."""
+    r = cm.Logit("mode ~ price + catch", data=fishing, obs="id", alt="alt").fit()
+    printed = {  # name: (estimate, std. error, z)
+        "(Intercept):boat": (0.8713749, 0.1140428, 7.6408),
+        "(Intercept):charter": (1.4988884, 0.1329328, 11.2755),
+        "(Intercept):pier": (0.3070552, 0.1145738, 2.6800),
+        "price": (-0.0247896, 0.0017044, -14.5444),
+        "catch": (0.3771689, 0.1099707, 3.4297),
+    }
+    assert sorted(r.param_names) == sorted(printed)
+    for name, (b, se, z) in printed.items():
+        assert abs(r.params[name] - b) <= 0.5e-7, name
+        assert abs(r.bse[name] - se) <= 0.5e-7, name
+        assert abs(r.tvalues[name] - z) <= 0.5e-4, name
+    _assert_printed(r.llf, -1230.8, 5)
+    _assert_printed(r.prsquared, 0.17823, 5)
+    _assert_printed(r.llr, 533.88, 5)
+    assert r.spec["ref"] == "beach"  # mlogit's reference level: the first in sorted order
+
+
+def test_fishing_multinomial_logit_matches_mlogit(fishing):
+    """``summary(mlogit(mode ~ 0 | income, data = Fish))`` printed in the same source:
+    estimates and standard errors to 5 significant digits, z to 4 decimals, LL -1477.2,
+    McFadden R^2 0.013736, LR chisq 41.145 (p 6.0931e-09); the estimates to 7 digits as
+    mlogit prints ``coefficients`` in UrbanSim's tests (github.com/UDST/urbansim,
+    urbansim/urbanchoice/tests/test_mnl.py, test_alternative_specific_coeffs)."""
+    r = cm.Logit("mode ~ 0 | income", data=fishing, obs="id", alt="alt").fit()
+    printed = {  # name: (estimate, std. error, z, estimate to 7 digits)
+        "(Intercept):boat": (7.3892e-01, 1.9673e-01, 3.7560, 7.389208e-01),
+        "(Intercept):charter": (1.3413e+00, 1.9452e-01, 6.8955, 1.341291e+00),
+        "(Intercept):pier": (8.1415e-01, 2.2863e-01, 3.5610, 8.141503e-01),
+        "income:boat": (9.1906e-05, 4.0664e-05, 2.2602, 9.190636e-05),
+        "income:charter": (-3.1640e-05, 4.1846e-05, -0.7561, -3.163988e-05),
+        "income:pier": (-1.4340e-04, 5.3288e-05, -2.6911, -1.434029e-04),
+    }
+    assert sorted(r.param_names) == sorted(printed)
+    for name, (b, se, z, b7) in printed.items():
+        _assert_printed(r.params[name], b, 5)
+        _assert_printed(r.params[name], b7, 7)
+        _assert_printed(r.bse[name], se, 5)
+        assert abs(r.tvalues[name] - z) <= 0.5e-4, name
+    _assert_printed(r.llf, -1477.2, 5)
+    _assert_printed(r.prsquared, 0.013736, 5)
+    _assert_printed(r.llr, 41.145, 5)
+    _assert_printed(r.llr_pvalue, 6.0931e-09, 5)
+
+
+def test_fishing_three_part_formula_matches_mlogit(fishing):
+    """``summary(ml.Fish)``, ``ml.Fish <- mlogit(mode ~ price | income | catch, Fishing,
+    shape = "wide", varying = 2:9)``, printed in Y. Croissant, Estimation of multinomial
+    logit models in R: the mlogit packages (vignette of mlogit 0.2-4, CRAN, 2013),
+    pp. 23-24: estimates and standard errors to 5 significant digits, z to 4 decimals,
+    Log-Likelihood -1199.1, McFadden R^2 0.19936, LR chisq 597.16."""
+    r = cm.Logit("mode ~ price | income | catch", data=fishing, obs="id", alt="alt").fit()
+    printed = {
+        "(Intercept):boat": (8.4184e-01, 2.9996e-01, 2.8065),
+        "(Intercept):charter": (2.1549e+00, 2.9746e-01, 7.2443),
+        "(Intercept):pier": (1.0430e+00, 2.9535e-01, 3.5315),
+        "price": (-2.5281e-02, 1.7551e-03, -14.4046),
+        "income:boat": (5.5428e-05, 5.2130e-05, 1.0633),
+        "income:charter": (-7.2337e-05, 5.2557e-05, -1.3764),
+        "income:pier": (-1.3550e-04, 5.1172e-05, -2.6480),
+        "catch:beach": (3.1177e+00, 7.1305e-01, 4.3724),
+        "catch:boat": (2.5425e+00, 5.2274e-01, 4.8638),
+        "catch:charter": (7.5949e-01, 1.5420e-01, 4.9254),
+        "catch:pier": (2.8512e+00, 7.7464e-01, 3.6807),
+    }
+    assert sorted(r.param_names) == sorted(printed)
+    for name, (b, se, z) in printed.items():
+        _assert_printed(r.params[name], b, 5)
+        _assert_printed(r.bse[name], se, 5)
+        assert abs(r.tvalues[name] - z) <= 0.5e-4, name
+    _assert_printed(r.llf, -1199.1, 5)
+    _assert_printed(r.prsquared, 0.19936, 5)
+    _assert_printed(r.llr, 597.16, 5)

@@ -156,8 +156,8 @@ def unbalanced():
 ])
 def test_score_matches_finite_differences(unbalanced, cov, integration):
     sim, data = unbalanced
-    m = cm.Probit(sim.formula, data=data, **sim.columns, weights="w", cov=cov,
-                  integration=integration, draws=50, rng=2)
+    m = cm.Probit(sim.formula, data=data, **sim.columns, weights="w", weight_type="sampling",
+                  cov=cov, integration=integration, draws=50, rng=2)
     rng = np.random.default_rng(1)
     params = m.start_params() + 0.1 * rng.standard_normal(len(m.param_names))
     h = 1e-6

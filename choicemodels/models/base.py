@@ -7,6 +7,7 @@ that rebuilds it from new data. ``fit`` never mutates the model; it returns a ne
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from typing import Any, ClassVar
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from choicemodels.data import validate_arrays
+from choicemodels.data import WeightType, check_weight_type, validate_arrays, weighted_nobs, weights_of_type
 from choicemodels.exceptions import (
     ChoiceDataError,
     ConvergenceWarning,
@@ -26,7 +27,7 @@ from choicemodels.inference import check_cov_options, covariance
 from choicemodels.models.optimize import OptimizeOutcome
 from choicemodels.results import ChoiceResults
 
-__all__ = ["ChoiceModel", "model_from_spec"]
+__all__ = ["ChoiceModel", "model_from_spec", "score_rows"]
 
 _REL_STEP = 1e-4  # relative step of the variable for numerical elasticities
 
@@ -57,12 +58,16 @@ class ChoiceModel:
         ref: Any = None,
         avail: str | None = None,
         weights: str | None = None,
+        weight_type: WeightType = "frequency",
     ) -> None:
+        weight_type = check_weight_type(weight_type)
         design = self._build_design(
-            formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights
+            formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
+            weight_type=weight_type,
         )
         spec = {
             "formula": formula, "obs": obs, "alt": alt, "avail": avail, "weights": weights,
+            "weight_type": weight_type if weights is not None else None,
             "ref": _plain_label(design.alternatives[design.ref]),
             "alternatives": [_plain_label(a) for a in design.alternatives],
         }
@@ -77,6 +82,7 @@ class ChoiceModel:
         avail: np.ndarray | None = None,
         names: list[str] | None = None,
         weights: np.ndarray | None = None,
+        weight_type: WeightType = "frequency",
     ) -> ChoiceModel:
         r"""Model from arrays: X (N, J, K) float, chosen (N,) int in 0..J-1, avail (N, J) 0/1.
 
@@ -98,6 +104,8 @@ class ChoiceModel:
             Names of the K columns of X (the coefficient names); default ``x0 .. x{K-1}``.
         weights : array_like, shape (N,), optional
             Per-situation weights (non-negative, not all zero).
+        weight_type : {"frequency", "sampling"}, default "frequency"
+            As for the formula interface (see :meth:`fit`).
 
         Returns
         -------
@@ -117,16 +125,22 @@ class ChoiceModel:
         [0.89, -0.55]
         """
         model = cls.__new__(cls)
-        model._init_arrays(X, chosen, avail, names, weights)
+        model._init_arrays(X, chosen, avail, names, weights, weight_type)
         return model
 
-    _build_design = staticmethod(design_from_formula)
+    @staticmethod
+    def _build_design(formula, data, *, weights=None, weight_type="frequency", **roles) -> Design:
+        """The design of a formula on long data, with weights of ``weight_type`` applied."""
+        design = design_from_formula(formula, data, weights=weights, **roles)
+        return _weigh(design, weight_type, weights)
 
-    def _init_arrays(self, X, chosen, avail, names, weights) -> None:
+    def _init_arrays(self, X, chosen, avail, names, weights, weight_type="frequency") -> None:
+        weight_type = check_weight_type(weight_type)
         design = validate_arrays(X, chosen, avail=avail, weights=weights, names=names)
         spec = {"formula": None, "ref": 0, "alternatives": list(range(design.n_alts)),
-                "names": list(design.names)}
-        self._init(design, None, spec)
+                "names": list(design.names),
+                "weight_type": weight_type if weights is not None else None}
+        self._init(_weigh(design, weight_type, "weights"), None, spec)
 
     def _init(self, design: Design, data: pd.DataFrame | None, spec: dict) -> None:
         self.design = design
@@ -409,7 +423,7 @@ class ChoiceModel:
         maxiter: int | None = None,
         tol: float | None = None,
         method: str | None = None,
-        cov_type: str = "nonrobust",
+        cov_type: str | None = None,
         groups: np.ndarray | None = None,
     ) -> ChoiceResults:
         r"""Maximum-likelihood fit; returns a new results object (the model is not changed).
@@ -429,6 +443,21 @@ class ChoiceModel:
         when the logit's estimate does not exist) and ``converged=False``; a Hessian that is
         not negative definite by a :class:`~choicemodels.HessianWarning` and NaN standard errors.
 
+        Weights (``weights=`` with ``weight_type=``) maximise :math:`\sum_i w_i \ell_i`:
+
+        * ``"frequency"`` (default; Stata's ``fweight``): :math:`w_i` whole numbers, each
+          counting identical situations (non-integer weights are refused). Every reported
+          number equals the fit on the data with situation *i* repeated :math:`w_i` times:
+          ``nobs`` is :math:`\sum_i w_i`, and so are ``df_resid``, ``bic`` and the
+          robust covariance (meat :math:`\sum_i w_i s_i s_i'`).
+        * ``"sampling"`` (Stata's ``pweight``, Biogeme's weights): inverse selection
+          probabilities, rescaled to sum to the number :math:`N_+` of situations with a
+          positive weight (``nobs``), so estimates and statistics do not depend on their
+          scale. The covariance is the sandwich
+          :math:`H^{-1}(\sum_i w_i^2 s_i s_i')H^{-1}` (``"robust"``, the default) or its
+          cluster form; ``"nonrobust"`` is refused. Stata's ``pweight`` covariance is this
+          times :math:`N_+/(N_+ - 1)`.
+
         Parameters
         ----------
         start : array_like, shape (K + P,), optional
@@ -441,9 +470,10 @@ class ChoiceModel:
         method : str, optional
             Optimiser: ``"newton"`` for the logit (the default and only choice); ``"bfgs"``
             (default) or ``"bhhh"`` for the probit, see :class:`~choicemodels.Probit`.
-        cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
+        cov_type : {"nonrobust", "robust", "cluster"}, optional
             Covariance of the estimates: inverse information, sandwich, or sandwich over the
-            clusters in ``groups``.
+            clusters in ``groups``; default ``"nonrobust"``, or ``"robust"`` with sampling
+            weights.
         groups : array_like, shape (N,), optional
             Cluster label of each situation, for ``cov_type="cluster"`` only.
 
@@ -461,7 +491,8 @@ class ChoiceModel:
         >>> r.converged, r.cov_type, round(r.llf, 3)
         (True, 'robust', -189.525)
         """
-        groups = check_cov_options(cov_type, groups, self.n_obs)
+        weight_type = self.spec.get("weight_type")
+        cov_type, groups = check_cov_options(cov_type, groups, self.n_obs, weight_type)
         x0 = self._check_start(start)
         t0 = time.perf_counter()
         outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
@@ -469,7 +500,7 @@ class ChoiceModel:
         converged, message, category = self._diagnose(outcome)
         params = outcome.x
         hess = outcome.H if outcome.H is not None else self.hessian(params)
-        scores = None if cov_type == "nonrobust" else self._robust_scores(params)
+        scores = None if cov_type == "nonrobust" else self._robust_scores(params, cov_type)
         cov, note = covariance(hess, scores, cov_type=cov_type, groups=groups)
         if note:
             involved = _weak_directions(hess, self.param_names)
@@ -490,7 +521,7 @@ class ChoiceModel:
             llf=float(outcome.f),
             llnull=self._loglike_equal_shares(),
             ll_constants=self._loglike_constants(),
-            nobs=self.n_obs,
+            nobs=self._nobs(),
             alternatives=tuple(_plain_label(a) for a in self.design.alternatives),
             converged=bool(converged),
             n_iter=int(outcome.n_iter),
@@ -505,9 +536,16 @@ class ChoiceModel:
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         return ()
 
-    def _robust_scores(self, params: np.ndarray) -> np.ndarray:
-        """(N, P) weighted scores S whose products S'S form the sandwich's meat."""
-        return self._weighted(self.score_obs(params))
+    def _nobs(self) -> int:
+        """Observations reported: N, the sum of frequency weights, or the number of
+        positively weighted situations (sampling weights)."""
+        nobs = weighted_nobs(self.design.weights, self.spec.get("weight_type"))
+        return self.n_obs if nobs is None else nobs
+
+    def _robust_scores(self, params: np.ndarray, cov_type: str) -> np.ndarray:
+        """(N, P) score rows of :func:`~choicemodels.inference.covariance`: the scores times
+        the weights, or their square roots for frequency weights and ``"robust"``."""
+        return score_rows(self.score_obs(params), self.design.weights, self.spec.get("weight_type"), cov_type)
 
     def _check_start(self, start) -> np.ndarray:
         n = len(self.param_names)
@@ -770,6 +808,7 @@ class ChoiceModel:
                 X[:, :, used], remap[d.chosen[keep_obs]], d.avail[keep_obs][:, keep],
                 [n for n, u in zip(d.names, used) if u],
                 None if d.weights is None else d.weights[keep_obs],
+                s.get("weight_type") or "frequency",
             )
             return model
         obs_keep = set(np.asarray(d.obs_ids)[keep_obs].tolist())
@@ -780,7 +819,7 @@ class ChoiceModel:
         s = self.spec
         return self.__class__(
             s["formula"], data, obs=s["obs"], alt=s["alt"], ref=s["ref"], avail=s["avail"],
-            weights=s["weights"], **s["options"],
+            weights=s["weights"], weight_type=s.get("weight_type") or "frequency", **s["options"],
         )
 
     def __repr__(self) -> str:
@@ -794,6 +833,27 @@ class ChoiceModel:
         d = self.design
         what = self.spec["formula"] or f"arrays, {d.n_params} columns"
         return f"{self.model_name}({what!r}; N={d.n_obs}, J={d.n_alts}, K={d.n_params})"
+
+
+def _weigh(design: Design, weight_type: WeightType, name: str | None) -> Design:
+    """The design with its weights checked or normalised for ``weight_type``."""
+    if design.weights is None:
+        return design
+    weights = weights_of_type(design.weights, weight_type, name, design.obs_ids)
+    return dataclasses.replace(design, weights=weights)
+
+
+def score_rows(
+    scores: np.ndarray, weights: np.ndarray | None, weight_type: str | None, cov_type: str
+) -> np.ndarray:
+    """(N, P) rows whose outer products make the sandwich's meat (see
+    :func:`~choicemodels.inference.covariance`): the (N, P) unweighted ``scores`` times the
+    weights, or times their square roots for frequency weights and ``"robust"``."""
+    if weights is None:
+        return scores
+    if cov_type == "robust" and weight_type == "frequency":
+        weights = np.sqrt(weights)
+    return scores * weights[:, None]
 
 
 def choice_cells(

@@ -68,6 +68,11 @@ class Logit(ChoiceModel):
         0/1 availability column; unavailable alternatives may also simply have no row.
     weights : str, optional
         Per-situation weight column (constant within a situation, non-negative).
+    weight_type : {"frequency", "sampling"}, default "frequency"
+        ``"frequency"``: whole numbers counting identical situations (Stata's fweight);
+        ``"sampling"``: inverse selection probabilities (Stata's pweight), normalised to sum
+        to the number of situations, with a robust covariance; see
+        :meth:`~choicemodels.models.base.ChoiceModel.fit`.
 
     Examples
     --------

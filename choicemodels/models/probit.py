@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from choicemodels.data import WeightType
 from choicemodels.exceptions import ConvergenceWarning, SpecificationError
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
@@ -122,6 +123,11 @@ class Probit(ChoiceModel):
         0/1 availability column; unavailable alternatives may also simply have no row.
     weights : str, optional
         Per-situation weight column (constant within a situation, non-negative).
+    weight_type : {"frequency", "sampling"}, default "frequency"
+        ``"frequency"``: whole numbers counting identical situations (Stata's fweight);
+        ``"sampling"``: inverse selection probabilities (Stata's pweight), normalised to sum
+        to the number of situations, with a robust covariance; see
+        :meth:`~choicemodels.models.base.ChoiceModel.fit`.
     cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
         Error covariance structure, normalised as above.
     integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
@@ -161,6 +167,7 @@ class Probit(ChoiceModel):
         ref: Any = None,
         avail: str | None = None,
         weights: str | None = None,
+        weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
         draws: int = 500,
@@ -170,7 +177,8 @@ class Probit(ChoiceModel):
     ) -> None:
         self._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
                           antithetic=antithetic, rng=rng)
-        super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights)
+        super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
+                         weight_type=weight_type)
 
     @classmethod
     def from_arrays(
@@ -181,6 +189,7 @@ class Probit(ChoiceModel):
         avail: np.ndarray | None = None,
         names: list[str] | None = None,
         weights: np.ndarray | None = None,
+        weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
         draws: int = 500,
@@ -238,7 +247,7 @@ class Probit(ChoiceModel):
         model = cls.__new__(cls)
         model._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
                            antithetic=antithetic, rng=rng)
-        model._init_arrays(X, chosen, avail, names, weights)
+        model._init_arrays(X, chosen, avail, names, weights, weight_type)
         return model
 
     # ---- options ----------------------------------------------------------------------
