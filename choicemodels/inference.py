@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
+from choicemodels.rendering import Summary, Table
 
 if TYPE_CHECKING:
     from choicemodels.results import ChoiceResults
@@ -117,15 +119,22 @@ class TestResult:
     p_value: float
     note: str = ""
 
+    def summary(self) -> Summary:
+        """The test as a one-row table (text, HTML, LaTeX, CSV, Markdown)."""
+        frame = pd.DataFrame({"statistic": [self.statistic], "df": [self.df], "p-value": [self.p_value]},
+                             index=[self.name])
+        kinds = {"statistic": "stat", "df": "count", "p-value": "stat"}
+        return Summary("Specification test", tables=(Table("", frame, kinds, na_rep="nan"),),
+                       notes=(self.note,) if self.note else ())
+
     def __str__(self) -> str:
-        text = (
-            f"{self.name}\n  statistic = {self.statistic:.4f}, df = {self.df:g}, "
-            f"p-value = {self.p_value:.4g}"
-        )
-        return text + (f"\n  {self.note}" if self.note else "")
+        return self.summary().as_text()
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        return "<pre>" + str(self) + "</pre>"
+        return self.summary().as_html()
 
 
 def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResult:

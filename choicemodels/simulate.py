@@ -18,7 +18,6 @@ The softmax functions here validate their input and call the pure kernels in
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +28,7 @@ from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.kernels import softmax as _k
+from choicemodels.rendering import Summary, Table
 
 __all__ = [
     "softmax",
@@ -663,14 +663,7 @@ class GumbelMaxCheck:
         """Expected counts :math:`R p_j`."""
         return self.draws * self.probabilities
 
-    def _rows(self) -> list[tuple[str, str, str, str, str]]:
-        share = self.frequencies / self.draws
-        return [
-            (str(j), f"{f:d}", f"{s:.6f}", f"{p:.6f}", f"{e:.1f}")
-            for j, (f, s, p, e) in enumerate(zip(self.frequencies, share, self.probabilities, self.expected))
-        ]
-
-    _HEADER = ("alternative", "frequency", "share", "softmax", "expected")
+    _TITLE = "Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"
 
     def _verdict(self) -> str:
         return (
@@ -678,22 +671,25 @@ class GumbelMaxCheck:
             f"({self.draws} draws, {self.errors} errors, temperature {self.temperature:g})"
         )
 
+    def summary(self) -> Summary:
+        """Frequencies, shares, softmax probabilities and expected counts per alternative,
+        with the chi-square test (text, HTML, LaTeX, CSV, Markdown)."""
+        frame = pd.DataFrame(
+            {"frequency": self.frequencies, "share": self.frequencies / self.draws,
+             "softmax": self.probabilities, "expected": self.expected},
+            index=pd.RangeIndex(self.frequencies.size, name="alternative"),
+        )
+        return Summary(self._TITLE, tables=(Table("", frame, {"frequency": "count"}),),
+                       notes=(self._verdict(),))
+
     def __str__(self) -> str:
-        rows = [self._HEADER, *self._rows()]
-        widths = [max(len(r[c]) for r in rows) for c in range(len(self._HEADER))]
-        lines = ["Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"]
-        lines += ["  ".join(cell.rjust(w) for cell, w in zip(r, widths)) for r in rows]
-        lines.append(self._verdict())
-        return "\n".join(lines)
+        return self.summary().as_text()
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in self._HEADER)
-        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in self._rows())
-        return (
-            "<table><caption>Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"
-            f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f"<p>{html.escape(self._verdict())}</p>"
-        )
+        return self.summary().as_html()
 
 
 def _pearson(frequencies: np.ndarray, probabilities: np.ndarray, draws: int) -> tuple[float, int, float]:

@@ -24,6 +24,7 @@ from choicemodels.exceptions import (
 from choicemodels.formula import Design, design_from_formula
 from choicemodels.inference import check_cov_options, covariance
 from choicemodels.models.optimize import OptimizeOutcome
+from choicemodels.progress import fit_progress
 from choicemodels.results import ChoiceResults
 
 __all__ = ["ChoiceModel", "model_from_spec"]
@@ -35,6 +36,7 @@ class ChoiceModel:
     """Base class of :class:`~choicemodels.Logit` and :class:`~choicemodels.Probit`."""
 
     model_name: ClassVar[str] = "ChoiceModel"
+    default_method: ClassVar[str] = "newton"  # the optimiser fit(method=None) uses
 
     def __new__(cls, formula: str | None = None, data: Any = None, *args: Any, **kwargs: Any):
         """A Dask DataFrame as ``data`` selects the distributed variant of the model."""
@@ -185,17 +187,21 @@ class ChoiceModel:
         method: str | None = None,
         cov_type: str = "nonrobust",
         groups: np.ndarray | None = None,
+        progress: bool | None = None,
     ) -> ChoiceResults:
         """Maximum-likelihood fit; returns a new results object.
 
         ``cov_type``: ``"nonrobust"`` (inverse information), ``"robust"`` (sandwich) or
         ``"cluster"`` (sandwich over the clusters in ``groups``, one label per situation).
         Non-convergence is reported by a :class:`ConvergenceWarning` and ``converged=False``.
+        A fit that runs longer than a few seconds shows a progress bar on stderr (a widget
+        in Jupyter); ``progress=False`` turns it off.
         """
         groups = check_cov_options(cov_type, groups, self.n_obs)
         x0 = self._check_start(start)
         t0 = time.perf_counter()
-        outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
+        with fit_progress(f"{self.model_name} fit", enabled=progress):
+            outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
         fit_time = time.perf_counter() - t0
         converged, message, category = self._diagnose(outcome)
         params = outcome.x
@@ -230,6 +236,9 @@ class ChoiceModel:
             n_beta=self.design.n_params,
             fit_time=fit_time,
             extra_info=self._extra_info(),
+            optimizer=str(method or self.default_method),
+            gradient_norm=float(np.linalg.norm(outcome.g)),
+            choice_counts=tuple(self._chosen_counts().tolist()),
             model=self,
         )
 
@@ -251,6 +260,11 @@ class ChoiceModel:
                 f"got shape {start.shape}."
             )
         return start
+
+    def _chosen_counts(self) -> np.ndarray:
+        """(J,) weighted number of situations choosing each alternative."""
+        d = self.design
+        return np.bincount(d.chosen, weights=d.weights, minlength=d.n_alts).astype(float)
 
     def _loglike_equal_shares(self) -> float:
         n_avail = self.design.avail.sum(axis=1)
