@@ -376,7 +376,7 @@ class Comparison:
             Table("Choice shares: observed and predicted", self.shares()),
             Table("Tests", self.tests(), {"p-value": "pvalue", "Schwarz p-value": "pvalue", "df": "count"}),
         ]
-        tables += [Table(f"Elasticities w.r.t. {self.variable}: {lab}", e)
+        tables += [Table(f"Elasticities w.r.t. {self.variable}: {lab} (columns: responding)", e)
                     for lab, e in self._elasticities.items()]
         return tables
 

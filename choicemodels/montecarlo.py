@@ -243,7 +243,7 @@ def _replicate(task: tuple[int, DGP, dict, list, int, np.random.Generator]) -> t
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
-            result = model.fit()
+            result = model.fit(progress=False)  # the study has its own bar
             elapsed = time.perf_counter() - t0
         fits.append({"rep": rep, "model": label, "loglike": result.llf, "fit time": elapsed,
                      "converged": result.converged})

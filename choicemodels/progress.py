@@ -24,30 +24,51 @@ _ACTIVE: ContextVar[Any] = ContextVar("choicemodels_progress", default=None)
 
 
 def bar(iterable: Iterable[T] | None = None, *, enabled: bool | None, total: int | None = None,
-        desc: str = "", unit: str = "it", delay: float = DELAY, leave: bool = True,
+        desc: str = "", unit: str = "it", delay: float | None = None, leave: bool = True,
         bar_format: str | None = None) -> Any:
     """A ``tqdm.auto`` bar (a notebook widget in Jupyter, text on stderr elsewhere), or
-    ``None`` when ``enabled`` is False. ``enabled=None`` means on."""
+    ``None`` when ``enabled`` is False. ``enabled=None`` means on; the bar appears after
+    ``delay`` seconds (default :data:`DELAY`)."""
     if enabled is False:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, unit=unit, delay=delay, leave=leave,
+    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave,
+                delay=DELAY if delay is None else delay,
                 bar_format=bar_format)
 
 
+class _FitBar:
+    """The bar of one fit, created at the first evaluation (fits that never tick, such as
+    a logit's few Newton steps, create none)."""
+
+    def __init__(self, desc: str, enabled: bool | None) -> None:
+        self.desc, self.enabled, self.bar = desc, enabled, None
+
+    def tick(self, value: float) -> None:
+        if self.enabled is False:
+            return
+        if self.bar is None:
+            self.bar = bar(enabled=self.enabled, desc=self.desc, leave=False,
+                           bar_format="{desc}: {n_fmt} log-likelihood evaluations [{elapsed}{postfix}]")
+        self.bar.set_postfix_str(f"log-likelihood {value:.4f}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 @contextmanager
-def fit_progress(desc: str, *, enabled: bool | None) -> Iterator[Any]:
+def fit_progress(desc: str, *, enabled: bool | None) -> Iterator[None]:
     """Make a bar counting log-likelihood evaluations the active one while a fit runs."""
-    progress = bar(enabled=enabled, desc=desc, leave=False,
-                   bar_format="{desc}: {n_fmt} log-likelihood evaluations [{elapsed}{postfix}]")
+    progress = _FitBar(desc, enabled)
     token = _ACTIVE.set(progress)
     try:
-        yield progress
+        yield
     finally:
         _ACTIVE.reset(token)
-        if progress is not None:
-            progress.close()
+        progress.close()
 
 
 def ticking(fun: Callable[..., T]) -> Callable[..., T]:
@@ -60,9 +81,7 @@ def ticking(fun: Callable[..., T]) -> Callable[..., T]:
         out = fun(*args, **kwargs)
         progress = _ACTIVE.get()
         if progress is not None:
-            value = out[0] if isinstance(out, tuple) else out
-            progress.set_postfix_str(f"log-likelihood {float(value):.4f}", refresh=False)
-            progress.update(1)
+            progress.tick(float(out[0] if isinstance(out, tuple) else out))
         return out
 
     return wrapped

@@ -37,7 +37,7 @@ with 3 (standard errors, z, intervals, as statsmodels), ``"pvalue"`` three decim
 ``"count"`` integers, ``"auto"`` by the value's type (floats as ``"coef"``)."""
 
 _WIDTH = 78  # minimum width of the text form
-_WIDE = 100  # text tables wider than this do not set the width of the others
+_WIDE = 88  # text tables wider than this do not set the width of the others
 _MIN_COL = 9  # minimum width of a number column in the text form
 _LATEX_ESCAPES = {"#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", ">": "$>$", "<": "$<$",
                   "_": r"\_", "|": "$|$", "~": r"\~{}", "^": r"\^{}"}
@@ -45,14 +45,20 @@ _LATEX_ESCAPES = {"#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", ">": "$>$", "<
 
 def forg(x: float, prec: int = 4) -> str:
     """statsmodels' ``forg``, stripped: ``prec`` decimals, or ``prec`` significant figures
-    when ``|x|`` is below 1e-4 or at least 1e4.
+    when ``|x|`` is below 1e-4 or at least 1e4; also significant figures where ``prec``
+    decimals would show a non-zero number as zero (statsmodels writes -0.0003 as ``-0.000``
+    with ``prec=3``).
 
-    >>> forg(-3.2e-05), forg(0.12345678), forg(123456.0, 3)
-    ('-3.2e-05', '0.1235', '1.23e+05')
+    >>> forg(-3.2e-05), forg(0.12345678), forg(123456.0, 3), forg(-0.0003, 3)
+    ('-3.2e-05', '0.1235', '1.23e+05', '-0.0003')
     """
     from statsmodels.iolib.summary import forg as sm_forg
 
-    return sm_forg(float(x), prec=prec).strip()
+    x = float(x)
+    text = sm_forg(x, prec=prec).strip()
+    if x != 0 and np.isfinite(x) and float(text) == 0:
+        return f"{x:.{prec}g}"
+    return text
 
 
 def format_value(value: Any, kind: Kind = "auto", na_rep: str = "") -> str:
@@ -77,7 +83,7 @@ def format_value(value: Any, kind: Kind = "auto", na_rep: str = "") -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Table:
     """A titled table: a DataFrame and how its columns are written.
 
@@ -102,6 +108,12 @@ class Table:
         return [str(i) for i in index]
 
     @property
+    def stub_header(self) -> str:
+        """The index's name, shown above the row labels."""
+        names = [n for n in self.frame.index.names if n is not None]
+        return " | ".join(map(str, names))
+
+    @property
     def headers(self) -> list[str]:
         cols = self.frame.columns
         if isinstance(cols, pd.MultiIndex):
@@ -117,33 +129,38 @@ class Table:
         ]
 
 
-def _simple_table(data: list[list[str]], headers: list[str] | None, stubs: list[str], title: str = ""):
+def _simple_table(data: list[list[str]], headers: list[str] | None, stubs: list[str], title: str = "",
+                  stub_header: str = ""):
     from statsmodels.iolib.table import SimpleTable
 
     if not data or not data[0]:  # SimpleTable needs at least one cell
         data = [[""] for _ in stubs] or [[""]]
         stubs = stubs or [""]
-    return SimpleTable(data, headers, stubs, title=title)
+    table = SimpleTable(data, headers, stubs, title=title)
+    if headers and stub_header:
+        table[0][0].data = stub_header  # the empty cell above the row labels, formatted
+        table[0][0]._datatype = "stub"  # as they are (statsmodels' table_extend does the same)
+    return table
 
 
-def _text_lines(data, headers, stubs, width: int, aligns: str = "r") -> list[str]:
+def _text_lines(data, headers, stubs, width: int, aligns: str = "r", stub_header: str = "") -> list[str]:
     """Rows of a text table padded to ``width`` (extra space goes after the stub column)."""
     ncol = len(data[0]) if data else 0
-    widths = [max([len(s) for s in stubs] + [0])]
+    widths = [max([len(s) for s in stubs] + [len(stub_header)])]
     for j in range(ncol):
         col = [row[j] for row in data] + ([headers[j]] if headers else [])
         widths.append(max([_MIN_COL] + [len(c) for c in col]))
     natural = sum(widths) + 2 * ncol
     widths[0] += max(0, width - natural)
-    table = _simple_table(data, headers, stubs)
+    table = _simple_table(data, headers, stubs, stub_header=stub_header)
     text = table.as_text(colwidths=widths, colsep="  ", table_dec_above=None, table_dec_below=None,
                          header_align="r", data_aligns=aligns, header_dec_below="-")
     return [line.rstrip() for line in text.split("\n")]
 
 
-def _natural_width(data, headers, stubs) -> int:
+def _natural_width(data, headers, stubs, stub_header: str = "") -> int:
     ncol = len(data[0]) if data else 0
-    total = max([len(s) for s in stubs] + [0])
+    total = max([len(s) for s in stubs] + [len(stub_header)])
     for j in range(ncol):
         col = [row[j] for row in data] + ([headers[j]] if headers else [])
         total += 2 + max([_MIN_COL] + [len(c) for c in col])
@@ -160,7 +177,7 @@ def _pairs_rows(left: Sequence[tuple[str, str]], right: Sequence[tuple[str, str]
     return stubs, data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Summary:
     """A printable summary: ``print(s)``, ``s.as_text()``, ``as_html()``, ``as_latex()``,
     ``as_csv()``, ``as_markdown()``; shown as a table at the console and in notebooks.
@@ -203,7 +220,7 @@ class Summary:
         """
         left, right = self._columns()
         stubs_i, data_i = _pairs_rows(left, right) if (left or right) else ([], [])
-        parts = [(t.cells(), t.headers, t.stubs) for t in self.tables]
+        parts = [(t.cells(), t.headers, t.stubs, t.stub_header) for t in self.tables]
         natural = [_natural_width(*p) for p in parts]
         head = _natural_width(data_i, None, stubs_i) if data_i else 0
         width = max([_WIDTH, head] + [w for w in natural if w <= _WIDE])
@@ -214,11 +231,11 @@ class Summary:
             lines += _text_lines(data_i, None, stubs_i, width, aligns="rlr")
         if self.lead or data_i:
             lines.append("=" * width)
-        for table, (data, headers, stubs), w in zip(self.tables, parts, natural):
+        for table, (data, headers, stubs, stub_header), w in zip(self.tables, parts, natural):
             w = max(w, width)
             if table.title:
                 lines.append(table.title.center(w).rstrip())
-            body = _text_lines(data, headers, stubs, w) if stubs else ["(none)"]
+            body = _text_lines(data, headers, stubs, w, stub_header=stub_header) if stubs else ["(none)"]
             lines += body + ["=" * w]
         if self.notes:
             lines.append("Notes:")
@@ -238,7 +255,8 @@ class Summary:
             out.append(_html_table([[esc(c) for c in r] for r in data], None, [esc(s) for s in stubs], ""))
         for t in self.tables:
             data = [[esc(c) for c in r] for r in t.cells()]
-            out.append(_html_table(data, [esc(h) for h in t.headers], [esc(s) for s in t.stubs], esc(t.title)))
+            out.append(_html_table(data, [esc(h) for h in t.headers], [esc(s) for s in t.stubs], esc(t.title),
+                                   esc(t.stub_header)))
         if self.notes:
             out.append("<p>Notes:</p><ol>" + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ol>")
         return "\n".join(out)
@@ -257,8 +275,8 @@ class Summary:
             if t.title:
                 out.append(rf"\begin{{center}}\textbf{{{_latex_text(t.title)}}}\end{{center}}")
             if t.stubs:
-                out.append(_simple_table(t.cells(), t.headers, t.stubs).as_latex_tabular(
-                    replacements=_LATEX_ESCAPES))
+                out.append(_simple_table(t.cells(), t.headers, t.stubs, stub_header=t.stub_header)
+                           .as_latex_tabular(replacements=_LATEX_ESCAPES))
         if self.notes:
             items = "\n".join(rf"\item {_latex_text(n)}" for n in self.notes)
             out.append("\\noindent Notes:\n\\begin{enumerate}\n" + items + "\n\\end{enumerate}")
@@ -301,7 +319,7 @@ class Summary:
         for t in self.tables:
             if t.title:
                 out += [f"**{_md(t.title)}**", ""]
-            out += _md_table(t.cells(), t.headers, t.stubs)
+            out += _md_table(t.cells(), t.headers, t.stubs, stub_header=t.stub_header)
             out.append("")
         for i, note in enumerate(self.notes, start=1):
             out.append(f"{i}. {_md(note)}")
@@ -318,10 +336,10 @@ class Summary:
         return self.as_html()
 
 
-def _html_table(data, headers, stubs, title: str) -> str:
+def _html_table(data, headers, stubs, title: str, stub_header: str = "") -> str:
     if not stubs:
         return f"<p>{title}: (none)</p>" if title else ""
-    text = _simple_table(data, headers, stubs, title=title).as_html()
+    text = _simple_table(data, headers, stubs, title=title, stub_header=stub_header).as_html()
     return text.replace('<table class="simpletable">', "<table>", 1)
 
 
@@ -344,11 +362,11 @@ def _md(text: str) -> str:
     return str(text).replace("|", r"\|")
 
 
-def _md_table(data, headers, stubs, pairs: bool = False) -> list[str]:
+def _md_table(data, headers, stubs, pairs: bool = False, stub_header: str = "") -> list[str]:
     if not stubs:
         return ["(none)"]
     ncol = len(data[0]) if data else 0
-    head = "| " + " | ".join([""] + [_md(h) for h in headers]) + " |"
+    head = "| " + " | ".join([_md(stub_header)] + [_md(h) for h in headers]) + " |"
     rule = "|" + "|".join(["---"] + ["---:"] * ncol) + "|"
     if pairs:  # label/value pairs: labels left, values right
         rule = "|---|---:|---|---:|"

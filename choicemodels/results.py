@@ -46,9 +46,8 @@ class RatioResult:
              f"{1 - self.alpha / 2:g}]": [hi]},
             index=[f"{self.numerator} / {self.denominator}"],
         )
-        kinds = {c: "stat" for c in frame.columns} | {"estimate": "coef", "P>|z|": "pvalue"}
         return Summary(
-            "Ratio of coefficients", tables=(Table("", frame, kinds, na_rep="nan"),),
+            "Ratio of coefficients", tables=(Table("", frame, _estimate_kinds(frame), na_rep="nan"),),
             notes=("Delta-method standard error: sqrt(g' V g), g = (1/b_d, -b_n/b_d^2).",),
         )
 
@@ -320,12 +319,11 @@ class ChoiceResults:
         standard errors (:meth:`error_covariance_table`; the raw covariance parameters stay
         in :attr:`params`), and the observed choice frequencies.
         """
-        probit_cov = self.model_name == "Probit"
-        shown = self.n_beta if probit_cov else self.k_params
+        probit = self.model_name == "Probit"
+        shown = self.n_beta if probit else self.k_params
         table = _estimates_frame(self.params, self.bse, self.conf_int(alpha), alpha).iloc[:shown]
-        kinds = {c: "stat" for c in table.columns} | {"coef": "coef", "P>|z|": "pvalue"}
-        tables = [Table("Coefficients", table, kinds, na_rep="nan")]
-        if probit_cov and self.k_params > self.n_beta:
+        tables = [Table("Coefficients", table, _estimate_kinds(table), na_rep="nan")]
+        if probit and self.k_params > self.n_beta:
             tables += self._error_tables(alpha)
         if self.choice_counts:
             tables.append(self._frequency_table())
@@ -395,7 +393,7 @@ class ChoiceResults:
         fixed = entries["std err"].to_numpy() == 0
         frame.loc[fixed, frame.columns[1]] = "(fixed)"
         frame.loc[fixed, frame.columns[2:]] = ""
-        kinds = {c: "stat" for c in frame.columns} | {"estimate": "coef", "P>|z|": "pvalue"}
+        kinds = _estimate_kinds(frame)
         ref = self.spec.get("ref")
         is_corr = entries.index.str.startswith("corr(")
         return [
@@ -443,13 +441,10 @@ class ChoiceResults:
         fixed = np.all(jac == 0, axis=1)
         se = np.sqrt(np.einsum("ip,pq,iq->i", jac, v_theta, jac))
         se[fixed] = 0.0
-        z = np.where(fixed, np.nan, value / np.where(fixed, 1.0, se))
-        bounds = pd.DataFrame({0: value, 1: value})
         crit = stats.norm.isf(alpha / 2)
-        bounds[0], bounds[1] = value - crit * se, value + crit * se
-        frame = _estimates_frame(pd.Series(value, index=names), pd.Series(se, index=names),
-                                 bounds.set_axis(names), alpha)
-        frame["z"], frame["P>|z|"] = z, 2 * stats.norm.sf(np.abs(z))
+        ci = pd.DataFrame({0: value - crit * se, 1: value + crit * se}, index=names)
+        frame = _estimates_frame(pd.Series(value, index=names), pd.Series(se, index=names), ci, alpha)
+        frame.loc[fixed, ["z", "P>|z|"]] = np.nan
         return frame.rename(columns={"coef": "estimate"})
 
     def __str__(self) -> str:
@@ -504,6 +499,13 @@ def _estimates_frame(value: pd.Series, se: pd.Series, ci: pd.DataFrame, alpha: f
         "coef": value, "std err": se, "z": z, "P>|z|": 2 * stats.norm.sf(np.abs(z)),
         f"[{alpha / 2:g}": ci[0], f"{1 - alpha / 2:g}]": ci[1],
     })
+
+
+def _estimate_kinds(frame: pd.DataFrame) -> dict:
+    """How the columns of an estimates table are written: the estimate with 4 decimals,
+    the p-value with 3, the rest (standard error, z, interval) as statsmodels' forg with 3."""
+    kinds = {c: "stat" for c in frame.columns}
+    return kinds | {frame.columns[0]: "coef", "P>|z|": "pvalue"}
 
 
 def _covariance_entries(omega: np.ndarray, labels: list[str] | None = None) -> tuple[list[str], np.ndarray]:
