@@ -33,8 +33,6 @@ error *difference* has unit variance: :math:`4/\sqrt{2\pi} \approx 1.596` and
 
 from __future__ import annotations
 
-import html
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -46,6 +44,8 @@ from scipy import stats
 
 from choicemodels.exceptions import SpecificationError
 from choicemodels.inference import TestResult, lr_test, vuong_test
+from choicemodels.progress import bar
+from choicemodels.rendering import Summary, Table
 
 if TYPE_CHECKING:
     from choicemodels.results import ChoiceResults
@@ -632,40 +632,44 @@ class Comparison:
             out.append(f"Ratios divide by {self.ratio_to!r}; they do not depend on the scale.")
         return tuple(out) + self.remarks
 
-    def _sections(self) -> list[tuple[str, pd.DataFrame]]:
+    def _tables(self) -> list[Table]:
         table = self.table()
         quantities = list(dict.fromkeys(table.columns.get_level_values(0)))
-        sections = [
-            ("Coefficients and standard errors", table[quantities[:2]]),
-            ("Coefficients on a common scale (divided by the error scale) and ratios",
-             table[quantities[2:]]),
-            ("Fit", self.fit_statistics()),
-            ("Choice shares: observed and predicted", self.shares()),
-            ("Tests", self.tests()),
+        titles = {"coef": "Coefficients", "std err": "Standard errors",
+                  "coef / scale": "Coefficients on a common scale (divided by the error scale)"}
+        tables = [Table(titles.get(q, f"Ratios: coefficient / {self.ratio_to} (scale-free)"), table[q])
+                  for q in quantities]
+        tables += [
+            Table("Fit", self.fit_statistics().T),
+            Table("Choice shares: observed and predicted", self.shares()),
+            Table("Tests", self.tests(), {"p-value": "pvalue", "Schwarz p-value": "pvalue", "df": "count"}),
         ]
-        for lab, e in self._elasticities.items():
-            sections.append((f"Elasticities w.r.t. {self.variable}: {lab}", e))
-        return sections
+        tables += [Table(f"Elasticities w.r.t. {self.variable}: {lab} (columns: responding)", e)
+                    for lab, e in self._elasticities.items()]
+        return tables
+
+    def summary(self) -> Summary:
+        """Every table and note as a :class:`~choicemodels.rendering.Summary`: ``print`` it, or
+        ``as_text()``, ``as_html()``, ``as_latex()``, ``as_csv()``, ``as_markdown()``."""
+        first = self.results[0]
+        formulas = list(dict.fromkeys(r.spec.get("formula") for r in self.results if r.spec.get("formula")))
+        info = (("Models", str(len(self.results))), ("Situations", str(first.nobs)),
+                ("Alternatives", str(len(first.alternatives))))
+        right = (("Reference", str(first.spec.get("ref"))),
+                 ("Ratios to", str(self.ratio_to or "none")),
+                 ("Elasticities of", str(self.variable or "none")))
+        lead = tuple(("Formula", f) for f in formulas)
+        title = f"Comparison of {len(self.results)} models: {', '.join(self.labels)}"
+        return Summary(title, info, tuple(self._tables()), self.notes(), lead, right)
 
     def __str__(self) -> str:
-        width = 78
-        head = [f"Comparison of {len(self.results)} models: {', '.join(self.labels)}".center(width),
-                "=" * width]
-        body = []
-        for title, frame in self._sections():
-            body += [title, "-" * len(title), _format(frame), ""]
-        notes = [textwrap.fill(n, width, initial_indent="* ", subsequent_indent="  ") for n in self.notes()]
-        return "\n".join(head + body + ["Notes", "-----"] + notes)
-
-    def _repr_html_(self) -> str:
-        parts = [f"<h4>Comparison: {html.escape(', '.join(self.labels))}</h4>"]
-        for title, frame in self._sections():
-            parts.append(f"<h5>{html.escape(title)}</h5>{frame.to_html(float_format=lambda v: f'{v:.4f}')}")
-        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes()) + "</ul>")
-        return "".join(parts)
+        return self.summary().as_text()
 
     def __repr__(self) -> str:
-        return f"Comparison({', '.join(self.labels)})"
+        return self.summary().as_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python (JSON-ready) form of every table and note; NaN becomes None.
@@ -701,41 +705,57 @@ class Comparison:
         out["notes"] = list(self.notes())
         return out
 
-    def plot(self, *, alpha: float = 0.05):
-        """Matplotlib figure: scale-normalised coefficients with (1 - alpha) intervals, and
-        each model's elasticity matrix as a heat map. Returns the ``Figure``."""
+    def plot(self, *, alpha: float = 0.05, dpi: int = 150):
+        """Matplotlib figure: each coefficient on its own panel, the elasticity heat maps below.
+
+        Coefficients are divided by each model's error scale (:func:`error_scale`) and
+        drawn with (1 - ``alpha``) intervals, one panel per coefficient so that a slope of
+        0.01 is not flattened beside a constant of 5. The heat maps of the elasticity
+        matrices share one colour scale (symmetric about 0). Returns the ``Figure``
+        (``dpi`` dots per inch).
+        """
         import matplotlib.pyplot as plt
 
-        n_el = len(self._elasticities)
-        fig, axes = plt.subplots(1, 1 + n_el, figsize=(5 + 3.2 * n_el, 4.5), squeeze=False)
-        ax = axes[0, 0]
         coef, se = self.coefficients(scaled=True), self.std_errors(scaled=True)
         z = stats.norm.isf(alpha / 2)
-        y = np.arange(len(coef))
-        width = 0.8 / len(self.labels)
-        for m, lab in enumerate(self.labels):
-            pos = y + (m - (len(self.labels) - 1) / 2) * width
-            ax.errorbar(coef[lab], pos, xerr=z * se[lab], fmt="o", ms=4, capsize=2, label=lab)
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks(y, coef.index)
-        ax.invert_yaxis()
-        ax.set_xlabel("coefficient / error scale")
-        ax.set_title(f"Coefficients ({100 * (1 - alpha):g}% CI)")
-        ax.legend(fontsize="small")
-        for k, (lab, e) in enumerate(self._elasticities.items(), start=1):
-            ax = axes[0, k]
-            m = e.to_numpy(dtype=float)
-            lim = np.nanmax(np.abs(m)) or 1.0
-            im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
-            ax.set_xticks(range(m.shape[1]), e.columns, rotation=45)
-            ax.set_yticks(range(m.shape[0]), e.index)
-            for (i, j), v in np.ndenumerate(m):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
-            ax.set_title(f"{lab}: elasticities ({self.variable})", fontsize="small")
-            ax.set_xlabel("responding")
-            ax.set_ylabel("changed")
-            fig.colorbar(im, ax=ax, shrink=0.7)
-        fig.tight_layout()
+        names, n_el = list(coef.index), len(self._elasticities)
+        ncol = min(4, len(names))
+        nrow = -(-len(names) // ncol)
+        fig = plt.figure(figsize=(3.0 * max(ncol, n_el, 1) + 1.0, 1.1 + (0.4 + 0.28 * len(self.labels)) * 2 * nrow
+                                  + (3.6 if n_el else 0.0)), dpi=dpi, layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[2.2 * nrow, 3.6]) if n_el else (fig, None)
+        top.suptitle(f"Coefficients / error scale ({100 * (1 - alpha):g}% intervals)")
+        axes = top.subplots(nrow, ncol, squeeze=False)
+        y = np.arange(len(self.labels))
+        for ax, name in zip(axes.flat, names):
+            for m, lab in enumerate(self.labels):
+                ax.errorbar(coef.loc[name, lab], m, xerr=z * se.loc[name, lab], fmt="o", ms=4,
+                            capsize=2, color=f"C{m}")
+            ax.axvline(0, color="grey", lw=0.8)
+            ax.set_yticks(y, self.labels, fontsize="small")
+            ax.set_ylim(len(self.labels) - 0.5, -0.5)
+            ax.set_title(name, fontsize="small")
+            ax.set_xlabel("coefficient / scale", fontsize="small")
+            ax.set_ylabel("model", fontsize="small")
+        for ax in list(axes.flat)[len(names):]:
+            ax.set_visible(False)
+        if n_el:
+            mats = {lab: e.to_numpy(dtype=float) for lab, e in self._elasticities.items()}
+            lim = max(float(np.nanmax(np.abs(m))) for m in mats.values()) or 1.0
+            el_axes = bottom.subplots(1, n_el, squeeze=False)[0]
+            for ax, (lab, e) in zip(el_axes, self._elasticities.items()):
+                m = mats[lab]
+                im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+                ax.set_xticks(range(m.shape[1]), e.columns, rotation=45)
+                ax.set_yticks(range(m.shape[0]), e.index)
+                for (i, j), v in np.ndenumerate(m):
+                    ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if abs(v) > 0.6 * lim else "black")
+                ax.set_title(lab, fontsize="small")
+                ax.set_xlabel("responding alternative")
+                ax.set_ylabel(f"{self.variable} changed for")
+            bottom.suptitle(f"Elasticities w.r.t. {self.variable} (one colour scale)")
+            bottom.colorbar(im, ax=list(el_axes), shrink=0.8, label="elasticity")
         return fig
 
 
@@ -748,12 +768,6 @@ def _vuong_row(pair: str, a: ChoiceResults, b: ChoiceResults, la: str, lb: str) 
     return {"pair": pair, "test": "Vuong", "statistic": z, "p-value": float(2 * stats.norm.sf(abs(z))),
             "Schwarz z": z_s, "Schwarz p-value": corrected.p_value, "df": np.nan,
             "favours": favours}
-
-
-def _format(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "(none)"
-    return frame.to_string(float_format=lambda v: f"{v:.4f}", na_rep="")
 
 
 def _records(frame: pd.DataFrame) -> dict:
@@ -863,6 +877,7 @@ def compare_models(
     maxiter: int | None = None,
     ratio_to: str | None = None,
     variable: str | None = None,
+    progress: bool | None = None,
 ) -> Comparison:
     """Fit a logit and one probit per ``probit_cov`` on the same data and compare them.
 
@@ -906,6 +921,9 @@ def compare_models(
         As for :func:`compare`.
     variable : str, optional
         As for :func:`compare`.
+    progress : bool or None, optional
+        On by default: when the fits run longer than a few seconds, a progress bar over the models (and one
+        per probit fit) on stderr, a widget in Jupyter; ``False`` turns it off.
 
     Returns
     -------
@@ -936,10 +954,19 @@ def compare_models(
         remarks.append(f"Two alternatives: only the iid probit is identified; skipped {skipped}.")
     options = {k: v for k, v in dict(integration=integration, draws=draws, sequence=sequence).items()
                if v is not None}
-    fit_options = dict(cov_type=cov_type, groups=groups, maxiter=maxiter)
-    results = [logit.fit(**fit_options)]
-    for cov in covs:
-        probit = Probit(formula, data, **columns, cov=cov, rng=rng, **options)
-        results.append(probit.fit(**fit_options, method=method))
+    fit_options = dict(cov_type=cov_type, groups=groups, maxiter=maxiter, progress=progress)
+    models = bar(enabled=progress, total=1 + len(covs), desc="compare: fitting logit",
+                 unit=" models")
+    try:
+        results = [logit.fit(**fit_options)]
+        for cov in covs:
+            if models is not None:
+                models.update(1)
+                models.set_description(f"compare: fitting probit ({cov})", refresh=False)
+            probit = Probit(formula, data, **columns, cov=cov, rng=rng, **options)
+            results.append(probit.fit(**fit_options, method=method))
+    finally:
+        if models is not None:
+            models.close()
     c = compare(*results, ratio_to=ratio_to, variable=variable)
     return Comparison(c.results, c.labels, c.ratio_to, c.variable, tuple(remarks))

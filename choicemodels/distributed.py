@@ -388,6 +388,7 @@ class DistributedModel:
         method: str | None = None,
         cov_type: str | None = None,
         groups: np.ndarray | None = None,
+        progress: bool | None = None,
     ) -> ChoiceResults:
         """Maximum-likelihood fit on the workers; as the in-memory ``fit`` without ``"cluster"``."""
         if cov_type == "cluster":
@@ -396,7 +397,7 @@ class DistributedModel:
                 "workers; use cov_type='nonrobust' or 'robust'."
             )
         return super().fit(start=start, maxiter=maxiter, tol=tol, method=method,
-                           cov_type=cov_type, groups=groups)
+                           cov_type=cov_type, groups=groups, progress=progress)
 
     def _robust_scores(self, params: np.ndarray, cov_type: str) -> np.ndarray:
         """(P, P) rows R with R'R the sandwich's meat (``"robust"``; ``"cluster"`` is refused)."""
@@ -413,6 +414,11 @@ class DistributedModel:
         (cells,) = map_sum(_constants_cells, self.design.parts)
         keys, counts = np.array(list(cells)), np.array(list(cells.values()))
         return constants_only_loglike(keys[:, :-1].astype(bool), keys[:, -1], counts, self.design.ref)
+
+    def _chosen_counts(self) -> np.ndarray:
+        (cells,) = map_sum(_constants_cells, self.design.parts)
+        chosen = np.array([key[-1] for key in cells], dtype=int)
+        return np.bincount(chosen, weights=list(cells.values()), minlength=self.design.n_alts)
 
     def loglike_obs(self, params: np.ndarray) -> np.ndarray:
         raise _kept_on_workers("loglike_obs")

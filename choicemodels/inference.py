@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
+from choicemodels.rendering import Summary, Table
 
 if TYPE_CHECKING:
     from choicemodels.results import ChoiceResults
@@ -190,29 +191,28 @@ class TestResult:
     p_value: float
     note: str = ""
 
+    def summary(self) -> Summary:
+        """The test as a one-row table (text, HTML, LaTeX, CSV, Markdown)."""
+        frame = pd.DataFrame({"statistic": [self.statistic], "df": [self.df], "p-value": [self.p_value]},
+                             index=[self.name])
+        kinds = {"statistic": "stat", "df": "count", "p-value": "stat"}
+        return Summary("Specification test", tables=(Table("", frame, kinds, na_rep="nan"),),
+                       notes=(self.note,) if self.note else ())
+
     def __str__(self) -> str:
-        """The test's name, then statistic, df and p-value on one line, then the note if any.
+        """The test as text (the console shows the same table).
 
         Returns
         -------
         str
-            Two or three lines.
-
-        Examples
-        --------
-        >>> from choicemodels import TestResult
-        >>> print(TestResult("Likelihood-ratio test", 20.9029, 3, 0.0001103))
-        Likelihood-ratio test
-          statistic = 20.9029, df = 3, p-value = 0.0001103
+            The table as plain text.
         """
-        text = (
-            f"{self.name}\n  statistic = {self.statistic:.4f}, df = {self.df:g}, "
-            f"p-value = {self.p_value:.4g}"
-        )
-        return text + (f"\n  {self.note}" if self.note else "")
+        return self.summary().as_text()
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return "<pre>" + str(self) + "</pre>"
+        return self.summary().as_html()
 
 
 def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResult:

@@ -36,6 +36,8 @@ import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import SpecificationError
+from choicemodels.progress import bar
+from choicemodels.rendering import Summary, Table
 from choicemodels.simulate import simulate_choices
 
 __all__ = ["DGP", "MonteCarloResult", "monte_carlo"]
@@ -363,7 +365,7 @@ def _replicate(task: tuple[int, DGP, dict, list, int, np.random.Generator]) -> t
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
-            result = model.fit()
+            result = model.fit(progress=False)  # the study has its own bar
             elapsed = time.perf_counter() - t0
         fits.append({"rep": rep, "model": label, "loglike": result.llf, "fit time": elapsed,
                      "converged": result.converged})
@@ -459,34 +461,53 @@ class MonteCarloResult:
         )
         return out.join(fits, on="model")
 
+    def report(self, alpha: float = 0.05) -> Summary:
+        """:meth:`summary` as printable tables, one per model (text, HTML, LaTeX, CSV, Markdown)."""
+        table = self.summary(alpha)
+        tables = []
+        for model, rows in table.groupby(level="model", sort=False):
+            first = rows.iloc[0]
+            title = (f"{model}: mean log-likelihood {first['mean loglike']:.4f}, "
+                     f"mean fit time {first['mean fit time (s)']:.3g} s")
+            frame = rows.droplevel("model").drop(columns=["mean loglike", "mean fit time (s)"])
+            tables.append(Table(title, frame, {"coverage": "coef", "n": "count"}))
+        d = self.dgp
+        info = (("Replications", str(self.reps)), ("Situations (N)", str(self.n_obs)),
+                ("Alternatives (J)", str(d.n_alts)))
+        right = (("Errors", d.errors), ("Temperature", f"{d.temperature:g}"),
+                 ("beta", ", ".join(f"{b:g}" for b in d.beta)))
+        notes = (f"Coverage: share of the converged replications whose {100 * (1 - alpha):g}% "
+                 "interval contains the truth (blank where the model gives no standard error); "
+                 "n counts the converged replications.",)
+        title = (f"Monte Carlo: {self.reps} replications, N={self.n_obs}, J={d.n_alts}, "
+                 f"{d.errors} errors")
+        return Summary(title, info, tuple(tables), notes, info_right=right)
+
     def __str__(self) -> str:
-        """A heading with the design of the study, then :meth:`summary` as text.
+        """The study's report as text (the console shows the same table).
 
         Returns
         -------
         str
-            The heading line and the summary table.
-
-        Examples
-        --------
-        >>> import choicemodels as cm
-        >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=10, rng=0)
-        >>> print(str(mc).splitlines()[0])
-        Monte Carlo: 10 replications, N=300, J=3, gumbel errors
+            The table as plain text.
         """
-        head = (f"Monte Carlo: {self.reps} replications, N={self.n_obs}, J={self.dgp.n_alts}, "
-                f"{self.dgp.errors} errors")
-        return head + "\n" + self.summary().to_string(float_format=lambda v: f"{v:.4f}")
+        return self.report().as_text()
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return f"<p>{self.reps} replications, N={self.n_obs}</p>" + self.summary().to_html(
-            float_format=lambda v: f"{v:.4f}")
+        return self.report().as_html()
 
-    def plot(self):
+    def plot(self, *, dpi: int = 150):
         """Matplotlib figure: the distribution of each quantity per model, truth as a line.
 
         One box plot panel per quantity (three per row), one box per model, over the converged
         replications; needs matplotlib (the ``plot`` extra).
+
+        Parameters
+        ----------
+        dpi : int, default 150
+            Resolution of the figure in dots per inch.
 
         Returns
         -------
@@ -509,13 +530,15 @@ class MonteCarloResult:
         models = list(dict.fromkeys(self.estimates["model"]))
         ncol = min(3, len(quantities))
         nrow = -(-len(quantities) // ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), squeeze=False)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), squeeze=False, dpi=dpi)
         for ax, q in zip(axes.flat, quantities):
             d = self.estimates[(self.estimates["quantity"] == q) & self.estimates["converged"]]
             ax.boxplot([d.loc[d["model"] == m, "estimate"].to_numpy() for m in models])
             ax.set_xticks(range(1, len(models) + 1), models, rotation=20, fontsize="small")
             ax.axhline(d["truth"].iloc[0], color="crimson", lw=1, label="truth")
             ax.set_title(q, fontsize="small")
+            ax.set_xlabel("model", fontsize="small")
+            ax.set_ylabel("estimate", fontsize="small")
         for ax in list(axes.flat)[len(quantities):]:
             ax.set_visible(False)
         axes.flat[0].legend(fontsize="small")
@@ -557,9 +580,10 @@ def monte_carlo(
         so the results do not depend on ``n_jobs``.
     n_jobs : int or None, default 1
         Worker processes (``-1``: all cores; 1 or None: in this process).
-    progress : bool, optional
-        tqdm progress bar (default: on for 20+ replications when stderr is a terminal
-        and tqdm is installed).
+    progress : bool or None, optional
+        Progress bar over the replications (``tqdm.auto``: a widget in Jupyter, stderr
+        elsewhere), shown once the study runs longer than a few seconds; on by default,
+        ``False`` turns it off.
 
     Returns
     -------
@@ -594,11 +618,6 @@ def monte_carlo(
     children = np.random.default_rng(rng).spawn(int(reps))
     truth = dgp.truth()
     tasks = [(r, dgp, truth, specs, int(n_obs), g) for r, g in enumerate(children)]
-    if progress is None:
-        import importlib.util
-        import sys
-
-        progress = reps >= 20 and sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
     if workers == 1:
         outputs = map(_replicate, tasks)
         pool = None
@@ -606,11 +625,8 @@ def monte_carlo(
         pool = ProcessPoolExecutor(max_workers=workers)
         outputs = pool.map(_replicate, tasks, chunksize=max(1, reps // (8 * workers)))
     try:
-        if progress:
-            from tqdm.auto import tqdm
-
-            outputs = tqdm(outputs, total=reps, desc="Monte Carlo", unit="rep")
-        collected = list(outputs)
+        shown = bar(outputs, enabled=progress, total=int(reps), desc="Monte Carlo", unit=" replications")
+        collected = list(outputs if shown is None else shown)
     finally:
         if pool is not None:
             pool.shutdown()

@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import SpecificationError
+from choicemodels.rendering import Summary, Table, forg
 
 if TYPE_CHECKING:
     from choicemodels.models.base import ChoiceModel
@@ -23,7 +24,10 @@ _FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class RatioResult:
-    r"""A ratio of two coefficients, :math:`\hat b_n / \hat b_d`, with its delta-method error."""
+    r"""A ratio of two coefficients, :math:`\hat b_n / \hat b_d`, with its delta-method error.
+
+    Prints as a one-row table (``print(r)``, or ``r`` at the console; HTML in notebooks).
+    """
 
     numerator: str
     denominator: str
@@ -32,53 +36,29 @@ class RatioResult:
     conf_int: tuple[float, float]
     alpha: float = 0.05
 
-    def __str__(self) -> str:
+    def summary(self) -> Summary:
+        """The ratio as a :class:`~choicemodels.rendering.Summary` (text, HTML, LaTeX, CSV, Markdown)."""
         lo, hi = self.conf_int
-        return (
-            f"{self.numerator} / {self.denominator} = {self.estimate:.6g} "
-            f"(se {self.se:.4g}; {100 * (1 - self.alpha):g}% CI [{lo:.6g}, {hi:.6g}])"
+        z = self.estimate / self.se if self.se > 0 else np.nan
+        frame = pd.DataFrame(
+            {"estimate": [self.estimate], "std err": [self.se], "z": [z],
+             "P>|z|": [2 * stats.norm.sf(abs(z))], f"[{self.alpha / 2:g}": [lo],
+             f"{1 - self.alpha / 2:g}]": [hi]},
+            index=[f"{self.numerator} / {self.denominator}"],
         )
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Printable summary of results: ``str()`` / ``as_text()`` and ``as_html()``."""
-
-    title: str
-    info: tuple[tuple[str, str], ...]
-    table: pd.DataFrame
-    notes: tuple[str, ...] = ()
-
-    def as_text(self) -> str:
-        width = 78
-        half = (len(self.info) + 1) // 2
-        left, right = self.info[:half], self.info[half:]
-        lines = [self.title.center(width), "=" * width]
-        for i in range(half):
-            a = f"{left[i][0] + ':':<20}{left[i][1]:>18}"
-            b = f"{right[i][0] + ':':<20}{right[i][1]:>18}" if i < len(right) else ""
-            lines.append(f"{a}  {b}".rstrip())
-        lines.append("=" * width)
-        tab = self.table.copy()
-        body = tab.to_string(float_format=lambda v: f"{v:.4f}")
-        lines.extend(body.splitlines())
-        lines.append("=" * width)
-        lines.extend(self.notes)
-        return "\n".join(lines)
-
-    def as_html(self) -> str:
-        info = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.info)
-        notes = "".join(f"<p>{n}</p>" for n in self.notes)
-        return (
-            f"<h4>{self.title}</h4><table>{info}</table>"
-            f"{self.table.to_html(float_format=lambda v: f'{v:.4f}')}{notes}"
+        return Summary(
+            "Ratio of coefficients", tables=(Table("", frame, _estimate_kinds(frame), na_rep="nan"),),
+            notes=("Delta-method standard error: sqrt(g' V g), g = (1/b_d, -b_n/b_d^2).",),
         )
 
     def __str__(self) -> str:
-        return self.as_text()
+        return self.summary().as_text()
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
-        return self.as_html()
+        return self.summary().as_html()
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,7 +69,8 @@ class ChoiceResults:
     fitted model (absent after :func:`load_results`; pass ``data=`` to predict then).
     Results are built by :meth:`Logit.fit <choicemodels.Logit.fit>` and
     :meth:`Probit.fit <choicemodels.Probit.fit>`, and read back by :func:`load_results`;
-    the parameters below are also the attributes of the same names. Shapes: N situations,
+    the parameters below are also the attributes of the same names. Prints as
+    :meth:`summary` at the console and in notebooks. Shapes: N situations,
     J alternatives, K utility coefficients, P covariance parameters (probit).
 
     Parameters
@@ -133,6 +114,13 @@ class ChoiceResults:
         Seconds spent in the optimiser (NaN if unknown).
     extra_info : tuple of (str, str) pairs, optional
         Model-specific lines of the summary (probit: covariance, integration, draws, seed).
+    optimizer : str, optional
+        Name of the maximiser (e.g. ``"Newton"``, ``"BFGS"``).
+    gradient_norm : float, optional
+        Euclidean norm of the log-likelihood's gradient at the estimate.
+    choice_counts : tuple of float, length J, optional
+        (Weighted) number of situations choosing each alternative (empty in files saved
+        before it existed).
     model : Logit or Probit, optional
         The fitted model (None after :func:`load_results`).
 
@@ -165,6 +153,9 @@ class ChoiceResults:
     n_beta: int
     fit_time: float = float("nan")
     extra_info: tuple[tuple[str, str], ...] = ()
+    optimizer: str = ""
+    gradient_norm: float = float("nan")
+    choice_counts: tuple[float, ...] = ()
     model: ChoiceModel | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -673,40 +664,149 @@ class ChoiceResults:
 
     # ---- rendering ------------------------------------------------------------------
     def summary(self, alpha: float = 0.05) -> Summary:
-        ci = self.conf_int(alpha)
-        lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
-        table = pd.DataFrame(
-            {"coef": self.params, "std err": self.bse, "z": self.tvalues,
-             "P>|z|": self.pvalues, lo: ci[0], hi: ci[1]}
-        )
-        info = (
+        """Estimates and fit in one table, statsmodels-like; print it or render it with
+        ``as_text()``, ``as_html()``, ``as_latex()``, ``as_csv()`` or ``as_markdown()``.
+
+        Shows the formula, the model and estimation facts (optimiser, iterations, final
+        gradient norm, weighting), the fit statistics against both baselines (see the
+        notes), the coefficients with z-tests and (1 - ``alpha``) intervals, for a probit
+        the covariance and correlation of the error differences with delta-method
+        standard errors (:meth:`error_covariance_table`; the raw covariance parameters stay
+        in :attr:`params`), and the observed choice frequencies.
+        """
+        probit = self.model_name == "Probit"
+        shown = self.n_beta if probit else self.k_params
+        table = _estimates_frame(self.params, self.bse, self.conf_int(alpha), alpha).iloc[:shown]
+        tables = [Table("Coefficients", table, _estimate_kinds(table), na_rep="nan")]
+        if probit and self.k_params > self.n_beta:
+            tables += self._error_tables(alpha)
+        if self.choice_counts:
+            tables.append(self._frequency_table())
+        formula = self.spec.get("formula")
+        lead = (("Formula", formula),) if formula else ()
+        left = (
+            ("Dep. variable", formula.split("~")[0].strip() if formula else "chosen (array)"),
             ("Model", self.model_name),
-            ("Alternatives", str(len(self.alternatives))),
             ("Situations", str(self.nobs)),
-            ("Parameters", str(self.k_params)),
-            ("Covariance", self.cov_type),
+            ("Alternatives", str(len(self.alternatives))),
+            ("Weighting", _weighting(self.spec)),
+            ("Covariance type", self.cov_type),
+            ("Optimizer", _OPTIMIZERS.get(self.optimizer, self.optimizer) or "n/a"),
             ("Converged", str(self.converged)),
             ("Iterations", str(self.n_iter)),
+            ("Gradient norm", forg(self.gradient_norm, 3)),
+        ) + self.extra_info
+        right = (
             ("Log-likelihood", f"{self.llf:.4f}"),
-            ("LL equal shares", f"{self.llnull:.4f}"),
+            ("LL equal shares", f"{self.ll_equal_shares:.4f}"),
             ("LL constants only", f"{self.ll_constants:.4f}"),
             ("rho2", f"{self.rho2:.4f}"),
             ("adj. rho2", f"{self.rho2_adj:.4f}"),
+            ("Pseudo R2 (McFadden)", f"{self.prsquared:.4f}"),
+            (f"LR chi2({self.df_model})", forg(self.llr, 4)),
+            ("LR p-value", forg(self.llr_pvalue, 3)),
+            ("Parameters", str(self.k_params)),
             ("AIC", f"{self.aic:.2f}"),
             ("BIC", f"{self.bic:.2f}"),
-        ) + self.extra_info
+        )
+        return Summary(f"{self.model_name} results", left, tuple(tables), self._notes(), lead, right)
+
+    def _notes(self) -> tuple[str, ...]:
         notes = []
         if self.cov_note:
             notes.append(f"Standard errors are not available: {self.cov_note}.")
         if not self.converged:
             notes.append(f"The optimiser did not converge: {self.message}")
+        notes.append(
+            "rho2 and adj. rho2 are measured against equal shares (LL equal shares, Biogeme's "
+            "null log-likelihood); Pseudo R2 (McFadden), LR chi2 and its p-value against the "
+            "model with alternative-specific constants only (LL constants only, as statsmodels "
+            f"and mlogit), with {self.df_model} degrees of freedom (parameters other than constants)."
+        )
+        notes.append(f"Standard errors: {_COV_TYPES.get(self.cov_type, self.cov_type)}.")
         ref = self.spec.get("ref")
         if ref is not None:
             notes.append(f"Reference alternative: {ref}.")
-        return Summary(f"{self.model_name} results", info, table, tuple(notes))
+        if self.model_name == "Probit":
+            raw = list(self.param_names[self.n_beta:])
+            if raw:
+                notes.append(
+                    f"The error covariance is estimated through {', '.join(raw)} (in params and "
+                    "cov_params()); shown here as the covariance and correlation of the error "
+                    f"differences e_j - e_{ref} with delta-method standard errors."
+                )
+            else:
+                notes.append(
+                    f"Errors iid N(0, 1): the differences e_j - e_{ref} have covariance I + 11', "
+                    "fixed by the normalisation."
+                )
+        return tuple(notes)
+
+    def _error_tables(self, alpha: float) -> list[Table]:
+        entries = self.error_covariance_table(alpha)
+        frame = entries.astype(object)
+        fixed = entries["std err"].to_numpy() == 0
+        frame.loc[fixed, frame.columns[1]] = "(fixed)"
+        frame.loc[fixed, frame.columns[2:]] = ""
+        kinds = _estimate_kinds(frame)
+        ref = self.spec.get("ref")
+        is_corr = entries.index.str.startswith("corr(")
+        return [
+            Table(f"Covariance of the error differences e_j - e_{ref}", frame[~is_corr], kinds, "nan"),
+            Table(f"Correlation of the error differences e_j - e_{ref}", frame[is_corr], kinds, "nan"),
+        ]
+
+    def _frequency_table(self) -> Table:
+        counts = np.asarray(self.choice_counts, dtype=float)
+        weighted = _weighting(self.spec) != "unweighted"
+        frame = pd.DataFrame(
+            {"weighted count" if weighted else "chosen": counts, "share": counts / counts.sum()},
+            index=pd.Index([str(a) for a in self.alternatives], name="alternative"),
+        )
+        kinds = {frame.columns[0]: "count", "share": "coef"}
+        return Table("Chosen alternatives" + (" (weighted)" if weighted else ""), frame, kinds)
+
+    def error_covariance_table(self, alpha: float = 0.05) -> pd.DataFrame:
+        r"""Probit: the entries of :meth:`error_covariance` and :meth:`error_correlation`
+        with delta-method standard errors, z-tests and (1 - ``alpha``) intervals.
+
+        Rows ``var(j)`` and ``cov(j,k)`` (the lower triangle of :math:`\Omega`, the
+        covariance of the error differences against the reference) then ``corr(j,k)``.
+        With :math:`f(\theta)` these entries as a function of the covariance parameters,
+        :math:`\operatorname{se}(f_i)^2 = G_i V_\theta G_i'`, :math:`G = \partial f / \partial\theta`
+        by central differences (step :math:`10^{-5}\max(1, |\theta_p|)`). Entries fixed by
+        the normalisation have standard error 0 and no test.
+        """
+        omega = self.error_covariance()
+        labels = [str(a) for a in omega.index]
+        theta = self.estimates[self.n_beta:]
+        v_theta = self.covariance[self.n_beta:, self.n_beta:]
+
+        def entries(t: np.ndarray) -> np.ndarray:
+            from choicemodels.models.probit import error_covariance
+
+            return _covariance_entries(error_covariance(self.spec, t).to_numpy(dtype=float))[1]
+
+        names, value = _covariance_entries(omega.to_numpy(dtype=float), labels)
+        jac = np.zeros((value.size, theta.size))
+        for p, h in enumerate(1e-5 * np.maximum(1.0, np.abs(theta))):
+            step = np.zeros_like(theta)
+            step[p] = h
+            jac[:, p] = (entries(theta + step) - entries(theta - step)) / (2 * h)
+        fixed = np.all(jac == 0, axis=1)
+        se = np.sqrt(np.einsum("ip,pq,iq->i", jac, v_theta, jac))
+        se[fixed] = 0.0
+        crit = stats.norm.isf(alpha / 2)
+        ci = pd.DataFrame({0: value - crit * se, 1: value + crit * se}, index=names)
+        frame = _estimates_frame(pd.Series(value, index=names), pd.Series(se, index=names), ci, alpha)
+        frame.loc[fixed, ["z", "P>|z|"]] = np.nan
+        return frame.rename(columns={"coef": "estimate"})
 
     def __str__(self) -> str:
-        return str(self.summary())
+        return self.summary().as_text()
+
+    def __repr__(self) -> str:
+        return self.summary().as_text()
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()
@@ -765,6 +865,56 @@ class ChoiceResults:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
 
 
+_OPTIMIZERS = {"newton": "Newton", "bfgs": "BFGS (BHHH start)", "bhhh": "BHHH"}
+_COV_TYPES = {
+    "nonrobust": "nonrobust, the inverse of the negative Hessian",
+    "robust": "robust, the sandwich H^-1 (sum of s_i s_i') H^-1",
+    "cluster": "cluster-robust, the sandwich over the clusters' summed scores",
+}
+
+
+def _weighting(spec: dict) -> str:
+    """``"unweighted"``, ``"weighted (frequency)"``, ``"weighted (sampling)"`` (``"weighted"``
+    when the kind is not recorded)."""
+    kind = spec.get("weight_type")
+    if kind:
+        return f"weighted ({kind})"
+    return "weighted" if spec.get("weights") else "unweighted"
+
+
+def _estimates_frame(value: pd.Series, se: pd.Series, ci: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The columns of a coefficient table: coef, std err, z, P>|z| and the interval."""
+    z = value / se
+    return pd.DataFrame({
+        "coef": value, "std err": se, "z": z, "P>|z|": 2 * stats.norm.sf(np.abs(z)),
+        f"[{alpha / 2:g}": ci[0], f"{1 - alpha / 2:g}]": ci[1],
+    })
+
+
+def _estimate_kinds(frame: pd.DataFrame) -> dict:
+    """How the columns of an estimates table are written: the estimate with 4 decimals,
+    the p-value with 3, the rest (standard error, z, interval) as statsmodels' forg with 3."""
+    kinds = {c: "stat" for c in frame.columns}
+    return kinds | {frame.columns[0]: "coef", "P>|z|": "pvalue"}
+
+
+def _covariance_entries(omega: np.ndarray, labels: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Names and values of the lower triangle of a covariance matrix, then of its correlations."""
+    m = omega.shape[0]
+    labels = labels or [str(k) for k in range(m)]
+    sd = np.sqrt(np.diag(omega))
+    names, values = [], []
+    for k in range(m):
+        for l in range(k + 1):
+            names.append(f"var({labels[k]})" if k == l else f"cov({labels[k]},{labels[l]})")
+            values.append(omega[k, l])
+    for k in range(m):
+        for l in range(k):
+            names.append(f"corr({labels[k]},{labels[l]})")
+            values.append(omega[k, l] / (sd[k] * sd[l]))
+    return names, np.array(values)
+
+
 def _plain(value: Any) -> Any:
     """Numpy scalars and containers to plain Python for JSON."""
     if isinstance(value, dict):
@@ -816,6 +966,8 @@ def load_results(path: str | Path) -> ChoiceResults:
     raw["param_names"] = tuple(raw["param_names"])
     raw["alternatives"] = tuple(raw["alternatives"])
     raw["extra_info"] = tuple(tuple(x) for x in raw["extra_info"])
+    if "choice_counts" in raw:
+        raw["choice_counts"] = tuple(raw["choice_counts"])
     raw["estimates"] = np.array(raw["estimates"], dtype=float)
     k = len(raw["param_names"])
     raw["covariance"] = np.array(raw["covariance"], dtype=float).reshape(k, k)

@@ -18,7 +18,6 @@ The softmax functions here validate their input and call the pure kernels in
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,6 +28,7 @@ from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.kernels import softmax as _k
+from choicemodels.rendering import Summary, Table
 
 __all__ = [
     "softmax",
@@ -778,14 +778,7 @@ class GumbelMaxCheck:
         """Expected counts :math:`R p_j`."""
         return self.draws * self.probabilities
 
-    def _rows(self) -> list[tuple[str, str, str, str, str]]:
-        share = self.frequencies / self.draws
-        return [
-            (str(j), f"{f:d}", f"{s:.6f}", f"{p:.6f}", f"{e:.1f}")
-            for j, (f, s, p, e) in enumerate(zip(self.frequencies, share, self.probabilities, self.expected))
-        ]
-
-    _HEADER = ("alternative", "frequency", "share", "softmax", "expected")
+    _TITLE = "Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"
 
     def _verdict(self) -> str:
         return (
@@ -793,40 +786,31 @@ class GumbelMaxCheck:
             f"({self.draws} draws, {self.errors} errors, temperature {self.temperature:g})"
         )
 
+    def summary(self) -> Summary:
+        """Frequencies, shares, softmax probabilities and expected counts per alternative,
+        with the chi-square test (text, HTML, LaTeX, CSV, Markdown)."""
+        frame = pd.DataFrame(
+            {"frequency": self.frequencies, "share": self.frequencies / self.draws,
+             "softmax": self.probabilities, "expected": self.expected},
+            index=pd.RangeIndex(self.frequencies.size, name="alternative"),
+        )
+        return Summary(self._TITLE, tables=(Table("", frame, {"frequency": "count"}),),
+                       notes=(self._verdict(),))
+
     def __str__(self) -> str:
-        """A table of frequencies, shares, softmax probabilities and expected counts, and the test.
+        """The check's table and chi-square test as text (the console shows the same table).
 
         Returns
         -------
         str
-            The table and the line with Pearson's chi-square, its df and p-value.
-
-        Examples
-        --------
-        >>> import choicemodels as cm
-        >>> print(cm.gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0))
-        Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)
-        alternative  frequency     share   softmax  expected
-                  0      66503  0.665030  0.665241   66524.1
-                  1      24565  0.245650  0.244728   24472.8
-                  2       8932  0.089320  0.090031    9003.1
-        Pearson chi-square = 0.915, df = 2, p-value = 0.633 (100000 draws, gumbel errors, temperature 1)
+            The table as plain text.
         """
-        rows = [self._HEADER, *self._rows()]
-        widths = [max(len(r[c]) for r in rows) for c in range(len(self._HEADER))]
-        lines = ["Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"]
-        lines += ["  ".join(cell.rjust(w) for cell, w in zip(r, widths)) for r in rows]
-        lines.append(self._verdict())
-        return "\n".join(lines)
+        return self.summary().as_text()
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in self._HEADER)
-        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in self._rows())
-        return (
-            "<table><caption>Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"
-            f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f"<p>{html.escape(self._verdict())}</p>"
-        )
+        return self.summary().as_html()
 
 
 def _pearson(frequencies: np.ndarray, probabilities: np.ndarray, draws: int) -> tuple[float, int, float]:

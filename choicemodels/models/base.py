@@ -25,6 +25,7 @@ from choicemodels.exceptions import (
 from choicemodels.formula import Design, design_from_formula
 from choicemodels.inference import check_cov_options, covariance
 from choicemodels.models.optimize import OptimizeOutcome
+from choicemodels.progress import fit_progress
 from choicemodels.results import ChoiceResults
 
 __all__ = ["ChoiceModel", "model_from_spec", "score_rows"]
@@ -41,6 +42,7 @@ class ChoiceModel:
     """
 
     model_name: ClassVar[str] = "ChoiceModel"
+    default_method: ClassVar[str] = "newton"  # the optimiser fit(method=None) uses
 
     def __new__(cls, formula: str | None = None, data: Any = None, *args: Any, **kwargs: Any):
         """A Dask DataFrame as ``data`` selects the distributed variant of the model."""
@@ -425,6 +427,7 @@ class ChoiceModel:
         method: str | None = None,
         cov_type: str | None = None,
         groups: np.ndarray | None = None,
+        progress: bool | None = None,
     ) -> ChoiceResults:
         r"""Maximum-likelihood fit; returns a new results object (the model is not changed).
 
@@ -442,6 +445,8 @@ class ChoiceModel:
         :class:`~choicemodels.ConvergenceWarning` (a :class:`~choicemodels.SeparationWarning`
         when the logit's estimate does not exist) and ``converged=False``; a Hessian that is
         not negative definite by a :class:`~choicemodels.HessianWarning` and NaN standard errors.
+        A fit that runs longer than a few seconds shows a progress bar on stderr (a widget in
+        Jupyter).
 
         Weights (``weights=`` with ``weight_type=``) maximise :math:`\sum_i w_i \ell_i`:
 
@@ -476,6 +481,8 @@ class ChoiceModel:
             weights.
         groups : array_like, shape (N,), optional
             Cluster label of each situation, for ``cov_type="cluster"`` only.
+        progress : bool or None, optional
+            Progress bar of a long fit (on by default; ``False`` turns it off).
 
         Returns
         -------
@@ -495,7 +502,8 @@ class ChoiceModel:
         cov_type, groups = check_cov_options(cov_type, groups, self.n_obs, weight_type)
         x0 = self._check_start(start)
         t0 = time.perf_counter()
-        outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
+        with fit_progress(f"{self.model_name} fit", enabled=progress):
+            outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
         fit_time = time.perf_counter() - t0
         converged, message, category = self._diagnose(outcome)
         params = outcome.x
@@ -530,6 +538,9 @@ class ChoiceModel:
             n_beta=self.design.n_params,
             fit_time=fit_time,
             extra_info=self._extra_info(),
+            optimizer=str(method or self.default_method),
+            gradient_norm=float(np.linalg.norm(outcome.g)),
+            choice_counts=tuple(self._chosen_counts().tolist()),
             model=self,
         )
 
@@ -558,6 +569,11 @@ class ChoiceModel:
                 f"got shape {start.shape}."
             )
         return start
+
+    def _chosen_counts(self) -> np.ndarray:
+        """(J,) weighted number of situations choosing each alternative."""
+        d = self.design
+        return np.bincount(d.chosen, weights=d.weights, minlength=d.n_alts).astype(float)
 
     def _loglike_equal_shares(self) -> float:
         n_avail = self.design.avail.sum(axis=1)

@@ -30,6 +30,7 @@ from choicemodels.kernels.probit import (
 )
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
+from choicemodels.progress import ticking
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
 
@@ -156,6 +157,7 @@ class Probit(ChoiceModel):
     """
 
     model_name = "Probit"
+    default_method = "bfgs"
 
     def __init__(
         self,
@@ -446,17 +448,18 @@ class Probit(ChoiceModel):
         return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
 
     def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:
-        method = _choice(method or "bfgs", "method", get_args(FitMethod))
+        method = _choice(method or self.default_method, "method", get_args(FitMethod))
+        sums = ticking(self._sums)  # advances the progress bar of fit()
         tol = tol or 1e-8
         if method == "bhhh":
             def fun(params):
-                ll, g, opg = self._sums(params)
+                ll, g, opg = sums(params)
                 return ll, g, -opg
 
             out = newton_maximize(fun, start, maxiter=maxiter or 500, tol=tol)
             # the outer product of scores steers the search; standard errors need the Hessian
             return dataclasses.replace(out, H=None)
-        return bfgs_opg_maximize(self._sums, start, maxiter=maxiter or 500, tol=tol,
+        return bfgs_opg_maximize(sums, start, maxiter=maxiter or 500, tol=tol,
                                  stop=lambda x: bool(self._vanishing(x)))
 
     def _vanishing(self, params: np.ndarray) -> str:
