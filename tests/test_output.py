@@ -163,18 +163,21 @@ def test_summary_carries_formula_shares_lr_test_and_optimiser(travel, logit):
 
 
 def test_weighting_and_weighted_shares(travel):
-    w = travel.groupby("individual")["hinc"].transform("first") / 30 + 0.5
-    data = travel.assign(w=w)
-    r = cm.Logit("choice ~ gc + ttme | hinc", data, **COLS, weights="w").fit()
-    s = r.summary()
-    assert _info(s)["Weighting"].startswith("weighted")
-    chosen = data[data["choice"] == 1].groupby("mode")["w"].sum()[ALTS]
-    shares = _csv_blocks(s.as_csv())["Chosen alternatives (weighted)"]
-    np.testing.assert_allclose(shares["weighted count"].to_numpy(), chosen.to_numpy(), rtol=1e-12)
-    np.testing.assert_allclose(shares["share"].to_numpy(), (chosen / chosen.sum()).to_numpy(), rtol=1e-12)
-    for kind in ("frequency", "sampling"):
-        tagged = dataclasses.replace(r, spec={**r.spec, "weight_type": kind})
-        assert f"weighted ({kind})" in str(tagged)
+    first_hinc = travel.groupby("individual")["hinc"].transform("first")
+    weights = {"frequency": first_hinc // 20 + 1, "sampling": first_hinc / 30 + 0.5}
+    for kind, w in weights.items():
+        data = travel.assign(w=w)
+        r = cm.Logit("choice ~ gc + ttme | hinc", data, **COLS, weights="w", weight_type=kind).fit()
+        s = r.summary()
+        assert _info(s)["Weighting"] == f"weighted ({kind})"
+        chosen = data[data["choice"] == 1].groupby("mode")["w"].sum()[ALTS]
+        if kind == "sampling":  # normalised to sum to the number of situations
+            chosen = chosen * 210 / chosen.sum()
+        shares = _csv_blocks(s.as_csv())["Chosen alternatives (weighted)"]
+        np.testing.assert_allclose(shares["weighted count"].to_numpy(), chosen.to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(shares["share"].to_numpy(), (chosen / chosen.sum()).to_numpy(),
+                                   rtol=1e-12)
+        assert f"weighted ({kind})" in str(r)
 
 
 def test_summary_of_a_file_saved_before_the_new_fields(tmp_path, logit):
