@@ -334,7 +334,7 @@ def _use_agg_backend() -> None:
 
 
 def _save_figure(fig, path: str) -> None:
-    fig.savefig(path, dpi=120)
+    fig.savefig(path)  # at the figure's own resolution (150 dpi)
     import matplotlib.pyplot as plt
 
     plt.close(fig)

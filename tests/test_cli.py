@@ -377,7 +377,7 @@ def test_not_converged_exits_3_after_the_summary(capsys):
     code, out, err = run(capsys, "fit", "--maxiter", "1")
     assert code == 3
     assert "Logit results" in out and re.search(r"Converged:\s+False", out)
-    assert "Iterations:                          1" in out
+    assert re.search(r"Iterations:\s+1\b", out)
     assert err.count("\n") == 1
     assert err.startswith("error: Logit did not converge after 1 iterations: ")
     code, out, err = run(capsys, "fit", "--maxiter", "50")
@@ -397,8 +397,8 @@ def test_alpha_sets_the_interval_level(capsys, travel_logit):
         row = next(line for line in out.splitlines() if line.startswith(name + " "))
         lo, hi = map(float, row.split()[-2:])
         b, se = travel_logit.params[name], travel_logit.bse[name]
-        assert lo == pytest.approx(b - z * se, abs=6e-5)
-        assert hi == pytest.approx(b + z * se, abs=6e-5)
+        assert lo == pytest.approx(b - z * se, abs=5.1e-4)  # printed to 3 decimals, as statsmodels does
+        assert hi == pytest.approx(b + z * se, abs=5.1e-4)  # printed to 3 decimals, as statsmodels does
 
 
 @pytest.mark.parametrize("value", ["0", "1", "1.5", "-0.1"])
@@ -433,21 +433,27 @@ def test_format_json_and_the_deprecated_json_flag(capsys, travel_logit):
 
 
 def shows_estimates_and_90_percent_intervals(out: str, result) -> None:
-    """``out`` shows (to 4 decimals or better) the estimates and the bounds of 90% intervals."""
+    """``out`` shows the estimates to 4 decimals and the bounds of 90% intervals to 3 (or
+    better), as statsmodels' summary tables print them."""
     from scipy import stats
 
     shown = np.array([float(x) for x in re.findall(r"-?\d+\.\d+(?:[eE][-+]?\d+)?", out)])
     z = stats.norm.ppf(0.95)
     for name in ("gc", "ttme", "hinc:train"):
         b, se = result.params[name], result.bse[name]
-        for value in (b, b - z * se, b + z * se):
-            assert np.abs(shown - value).min() <= 5.1e-5, (name, value)
+        for value, half_unit in ((b, 5.1e-5), (b - z * se, 5.1e-4), (b + z * se, 5.1e-4)):
+            assert np.abs(shown - value).min() <= half_unit, (name, value)
 
 
 def _compare_api():
     from choicemodels.compare import compare_models
 
     return compare_models("choice ~ gc + ttme | hinc", load_travel_mode(), **COLS, probit_cov="iid")
+
+
+def _without_fit_times(text: str) -> str:
+    """The rendering without its fit-time row, the one figure that differs between runs."""
+    return "\n".join(line for line in text.rstrip("\n").splitlines() if "fit time" not in line)
 
 
 def test_format_csv(capsys, travel_logit):
@@ -459,7 +465,7 @@ def test_format_csv(capsys, travel_logit):
     shows_estimates_and_90_percent_intervals(out, travel_logit)
     code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--format", "csv")
     assert code == 0, err
-    assert out.rstrip("\n") == _compare_api().summary().as_csv().rstrip("\n")
+    assert _without_fit_times(out) == _without_fit_times(_compare_api().summary().as_csv())
 
 
 def test_format_latex(capsys, travel_logit):
@@ -470,7 +476,7 @@ def test_format_latex(capsys, travel_logit):
     shows_estimates_and_90_percent_intervals(out, travel_logit)
     code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--format", "latex")
     assert code == 0, err
-    assert out.rstrip("\n") == _compare_api().summary().as_latex().rstrip("\n")
+    assert _without_fit_times(out) == _without_fit_times(_compare_api().summary().as_latex())
     assert "\\begin{tabular}" in out
 
 
@@ -482,7 +488,7 @@ def test_format_markdown(capsys, travel_logit):
     shows_estimates_and_90_percent_intervals(out, travel_logit)
     code, out, err = run(capsys, "compare", "--probit-cov", "iid", "--format", "markdown")
     assert code == 0, err
-    assert out.rstrip("\n") == _compare_api().summary().as_markdown().rstrip("\n")
+    assert _without_fit_times(out) == _without_fit_times(_compare_api().summary().as_markdown())
 
 
 # ---- one vocabulary: old spellings still work ------------------------------------------

@@ -381,7 +381,7 @@ def test_progress_bars_go_to_stderr_and_turn_off(monkeypatch, capsys, heterosked
 def test_distributed_fit_reports_the_same_shares(travel):
     dd = pytest.importorskip("dask.dataframe")
     data = travel.assign(w=travel.groupby("individual")["hinc"].transform("first") / 30 + 0.5)
-    kw = dict(**COLS, weights="w")
+    kw = dict(**COLS, weights="w", weight_type="sampling")
     ref = cm.Logit("choice ~ gc + ttme | hinc", data, **kw).fit()
     ddf = dd.from_pandas(data.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
     r = cm.Logit("choice ~ gc + ttme | hinc", ddf, **kw).fit()
