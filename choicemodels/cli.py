@@ -82,6 +82,9 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ref", help="reference alternative (default: first label in sorted order)")
     g.add_argument("--avail", help="optional 0/1 availability column")
     g.add_argument("--weights", help="optional per-situation weight column")
+    g.add_argument("--weight-type", choices=["frequency", "sampling"], default="frequency",
+                   help="frequency weights count identical situations (whole numbers); sampling "
+                        "weights are inverse selection probabilities (robust SEs); default frequency")
 
 
 def _add_probit_options(p: argparse.ArgumentParser) -> None:
@@ -95,8 +98,9 @@ def _add_probit_options(p: argparse.ArgumentParser) -> None:
 
 def _add_estimation_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("estimation and output")
-    g.add_argument("--cov-type", default="nonrobust", choices=["nonrobust", "robust", "cluster"],
-                   help="covariance of the estimates (default nonrobust); cluster needs --groups")
+    g.add_argument("--cov-type", default=None, choices=["nonrobust", "robust", "cluster"],
+                   help="covariance of the estimates (default nonrobust, robust with sampling "
+                        "weights); cluster needs --groups")
     g.add_argument("--groups", metavar="COL",
                    help="column of the cluster labels for --cov-type cluster, constant within a situation")
     g.add_argument("--maxiter", type=_positive_int, help="most optimiser iterations")
@@ -187,7 +191,7 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, str, dict]:
     formula = args.formula or defaults.formula
     roles = {"obs": args.obs or defaults.obs, "alt": args.alt or defaults.alt,
              "ref": args.ref or defaults.ref, "avail": args.avail or defaults.avail,
-             "weights": args.weights}
+             "weights": args.weights, "weight_type": args.weight_type}
     missing = [f"--{k}" for k, v in (("formula", formula), ("obs", roles["obs"]), ("alt", roles["alt"]))
                if v is None]
     if missing:

@@ -866,13 +866,14 @@ def compare_models(
     ref: Any = None,
     avail: str | None = None,
     weights: str | None = None,
+    weight_type: str = "frequency",
     probit_cov: Sequence[str] = ("iid", "unstructured"),
     integration: str | None = None,
     draws: int | None = None,
     sequence: str | None = None,
     rng: int | np.random.Generator | None = 0,
     method: str | None = None,
-    cov_type: str = "nonrobust",
+    cov_type: str | None = None,
     groups: np.ndarray | None = None,
     maxiter: int | None = None,
     ratio_to: str | None = None,
@@ -897,6 +898,8 @@ def compare_models(
         0/1 availability column.
     weights : str, optional
         Per-situation weight column.
+    weight_type : {"frequency", "sampling"}, default "frequency"
+        How the weights count, as for :class:`~choicemodels.Logit`.
     probit_cov : str or sequence of str, default ("iid", "unstructured")
         Probit error structures to fit (``"iid"``, ``"heteroskedastic"``,
         ``"unstructured"``). With two alternatives only ``"iid"`` is identified; the others
@@ -911,8 +914,9 @@ def compare_models(
         Seed of the probits' draws.
     method : str, optional
         Optimiser of the probit fits (``None``: the probit's default).
-    cov_type : {"nonrobust", "robust", "cluster"}, default "nonrobust"
-        Covariance of the estimates for every model.
+    cov_type : {"nonrobust", "robust", "cluster"}, optional
+        Covariance of the estimates for every model (default: each model's, nonrobust or
+        robust with sampling weights).
     groups : array_like, shape (N,), optional
         One cluster label per situation, for ``cov_type="cluster"``.
     maxiter : int, optional
@@ -944,7 +948,7 @@ def compare_models(
     from choicemodels.models.logit import Logit
     from choicemodels.models.probit import Probit
 
-    columns = dict(obs=obs, alt=alt, ref=ref, avail=avail, weights=weights)
+    columns = dict(obs=obs, alt=alt, ref=ref, avail=avail, weights=weights, weight_type=weight_type)
     logit = Logit(formula, data, **columns)
     covs = [probit_cov] if isinstance(probit_cov, str) else list(probit_cov)
     remarks = []

@@ -572,3 +572,21 @@ def test_plot_without_matplotlib_names_the_extra(capsys, monkeypatch, tmp_path):
     assert code == 2
     assert err == 'error: --plot needs matplotlib: pip install "choicemodels[plot]"\n'
     assert out == "" and not (tmp_path / "x.png").exists()
+
+
+def test_sampling_weights_from_the_command_line(capsys, tmp_path):
+    df = load_travel_mode()
+    df["w"] = df.groupby("individual")["hinc"].transform("first") / 30 + 0.5
+    path = tmp_path / "weighted.csv"
+    df.to_csv(path, index=False)
+    argv = ["fit", "--data", str(path), "--formula", "choice ~ gc + ttme | hinc",
+            "--obs", "individual", "--alt", "mode", "--ref", "car", "--weights", "w"]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and "weight_type='sampling'" in err  # fractional frequency weights refused
+    code, out, err = run(capsys, *argv, "--weight-type", "sampling", "--format", "json")
+    assert code == 0, err
+    ref = Logit("choice ~ gc + ttme | hinc", df, **COLS, weights="w", weight_type="sampling").fit()
+    got = json.loads(out)
+    assert got["cov_type"] == "robust" and got["spec"]["weight_type"] == "sampling"
+    np.testing.assert_allclose(got["estimates"], ref.estimates, rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(np.diag(got["covariance"])), ref.bse, rtol=1e-12)
