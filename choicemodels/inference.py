@@ -380,6 +380,12 @@ def hausman_mcfadden(
     """
     if (restricted is None) == (omit is None):
         raise SpecificationError("give either restricted= (a fitted subset model) or omit= (alternatives to drop).")
+    if full.spec.get("weight_type") == "sampling":
+        raise SpecificationError(
+            "the Hausman-McFadden test needs the efficient (unweighted or frequency-weighted) fit: "
+            "with sampling weights the difference of the covariances does not estimate the "
+            "variance of the difference. Compare the models by a Wald test instead."
+        )
     if restricted is None:
         restricted = full.refit_without(list(omit))
     common = [n for n in restricted.param_names if n in full.param_names]

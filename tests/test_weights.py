@@ -228,3 +228,11 @@ def test_refit_without_an_alternative_keeps_the_weights(weighted):
     assert sub.spec["weight_type"] == "frequency"
     kept = frame[frame["choice"].eq(1) & frame["mode"].ne("air")]["individual"]
     assert sub.nobs == w[kept].sum()
+
+
+def test_hausman_mcfadden_refuses_sampling_weights(travel):
+    data = travel.assign(w=travel.groupby("individual")["hinc"].transform("first") / 30 + 0.5)
+    r = cm.Logit("choice ~ gc + ttme | hinc", data, obs="individual", alt="mode", ref="car",
+                 weights="w", weight_type="sampling").fit()
+    with pytest.raises(cm.SpecificationError, match="Hausman-McFadden test needs the efficient"):
+        cm.hausman_mcfadden(r, omit=["air"])
