@@ -650,7 +650,34 @@ class Comparison:
 
     def summary(self) -> Summary:
         """Every table and note as a :class:`~choicemodels.rendering.Summary`: ``print`` it, or
-        ``as_text()``, ``as_html()``, ``as_latex()``, ``as_csv()``, ``as_markdown()``."""
+        ``as_text()``, ``as_html()``, ``as_latex()``, ``as_csv()``, ``as_markdown()``.
+
+        The tables, in order: coefficients, standard errors, coefficients divided by the
+        error scale, ratios to ``ratio_to`` (when set), :meth:`fit_statistics`,
+        :meth:`shares`, :meth:`tests` and the :meth:`elasticities` of each model; then the
+        :meth:`notes`.
+
+        Returns
+        -------
+        Summary
+            The tables and notes; its ``table`` is the coefficient table.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> s = c.summary()
+        >>> s.title
+        'Comparison of 2 models: logit, probit (iid)'
+        >>> [t.title for t in s.tables][4:7]
+        ['Fit', 'Choice shares: observed and predicted', 'Tests']
+        >>> s.table.round(4).head(2)
+        model   logit  probit (iid)
+        gc    -0.0109       -0.0082
+        ttme  -0.0955       -0.0578
+        """
         first = self.results[0]
         formulas = list(dict.fromkeys(r.spec.get("formula") for r in self.results if r.spec.get("formula")))
         info = (("Models", str(len(self.results))), ("Situations", str(first.nobs)),
@@ -663,9 +690,23 @@ class Comparison:
         return Summary(title, info, tuple(self._tables()), self.notes(), lead, right)
 
     def __str__(self) -> str:
+        """Every table and note as text (``print(c)``).
+
+        Returns
+        -------
+        str
+            ``self.summary().as_text()``.
+        """
         return self.summary().as_text()
 
     def __repr__(self) -> str:
+        """Every table and note as text, so that the console shows the tables.
+
+        Returns
+        -------
+        str
+            ``self.summary().as_text()``.
+        """
         return self.summary().as_text()
 
     def _repr_html_(self) -> str:
@@ -711,8 +752,35 @@ class Comparison:
         Coefficients are divided by each model's error scale (:func:`error_scale`) and
         drawn with (1 - ``alpha``) intervals, one panel per coefficient so that a slope of
         0.01 is not flattened beside a constant of 5. The heat maps of the elasticity
-        matrices share one colour scale (symmetric about 0). Returns the ``Figure``
-        (``dpi`` dots per inch).
+        matrices share one colour scale (symmetric about 0). Needs matplotlib (the ``plot``
+        extra).
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the coverage of the intervals drawn around the coefficients.
+        dpi : int, default 150
+            Resolution of the figure in dots per inch.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure: the coefficient panels (four per row) on top, one heat map per
+            model below (with their colour bar).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> c = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+        ...                       ref="car", probit_cov="iid")
+        >>> fig = c.plot(alpha=0.1, dpi=72)
+        >>> fig.dpi, fig.subfigs[0].get_suptitle()
+        (72, 'Coefficients / error scale (90% intervals)')
+        >>> [ax.get_title() for ax in fig.axes[:3]]
+        ['gc', 'ttme', '(Intercept):air']
+        >>> import matplotlib.pyplot as plt
+        >>> plt.close(fig)
         """
         import matplotlib.pyplot as plt
 

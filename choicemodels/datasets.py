@@ -193,11 +193,33 @@ def load_fishing(
     row per situation with mlogit's columns (mode holds the chosen label). See
     :data:`FISHING_DESCR`.
 
+    Parameters
+    ----------
+    wide : bool, default False
+        Return the file as it is: 1,182 rows, one per situation, with the columns mode
+        (the chosen label), price.beach .. price.charter, catch.beach .. catch.charter and
+        income (:func:`~choicemodels.wide_to_long` turns it into the long form).
+    return_descr : bool, default False
+        Also return the description :data:`FISHING_DESCR`.
+
+    Returns
+    -------
+    pandas.DataFrame or tuple of (pandas.DataFrame, str)
+        A new frame each call; ``(frame, description)`` with ``return_descr=True``.
+
     Examples
     --------
     >>> df = load_fishing()
     >>> df.shape
     (4728, 6)
+    >>> df.head(4)
+       id      alt     income   price   catch  mode
+    0   1    beach  7083.3317  157.93  0.0678     0
+    1   1     pier  7083.3317  157.93  0.0503     0
+    2   1     boat  7083.3317  157.93  0.2601     0
+    3   1  charter  7083.3317  182.93  0.5391     1
+    >>> load_fishing(wide=True).shape
+    (1182, 10)
     >>> import choicemodels as cm
     >>> r = cm.Logit("mode ~ price + catch", data=df, obs="id", alt="alt").fit()
     >>> round(r.prsquared, 5)  # mlogit: McFadden R^2 0.17823
@@ -242,8 +264,8 @@ def load_dataset(name: str) -> pd.DataFrame:
     Parameters
     ----------
     name : str
-        A name from :func:`list_datasets`; ``"travel_mode"`` and ``"swissmetro"`` use their
-        loaders.
+        A name from :func:`list_datasets`; ``"travel_mode"``, ``"swissmetro"`` and
+        ``"fishing"`` use their loaders.
 
     Returns
     -------

@@ -155,8 +155,9 @@ def check_cov_options(
 class TestResult:
     """Result of a specification test: ``statistic``, ``df``, ``p_value``.
 
-    Returned by :func:`lr_test`, :func:`vuong_test` and :func:`hausman_mcfadden`; the
-    parameters are also the attributes of the same names.
+    Returned by :func:`lr_test`, :func:`vuong_test`, :func:`hausman_mcfadden` and
+    :func:`wald_test`; the parameters are also the attributes of the same names. Prints as
+    a one-row table (:meth:`summary`; HTML in notebooks).
 
     Parameters
     ----------
@@ -192,7 +193,30 @@ class TestResult:
     note: str = ""
 
     def summary(self) -> Summary:
-        """The test as a one-row table (text, HTML, LaTeX, CSV, Markdown)."""
+        """The test as a one-row table, the note below it.
+
+        Returns
+        -------
+        Summary
+            A :class:`~choicemodels.rendering.Summary` (text, HTML, LaTeX, CSV, Markdown)
+            titled "Specification test"; its ``table`` has one row, named by the test,
+            with the columns ``statistic``, ``df`` and ``p-value``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> t = cm.TestResult("Wald test", 3.84, 1, 0.05)
+        >>> t.summary().table
+                   statistic  df  p-value
+        Wald test       3.84   1     0.05
+        >>> print(t.summary().as_markdown())
+        ### Specification test
+        <BLANKLINE>
+        |  | statistic | df | p-value |
+        |---|---:|---:|---:|
+        | Wald test | 3.840 | 1 | 0.050 |
+        <BLANKLINE>
+        """
         frame = pd.DataFrame({"statistic": [self.statistic], "df": [self.df], "p-value": [self.p_value]},
                              index=[self.name])
         kinds = {"statistic": "stat", "df": "count", "p-value": "stat"}
@@ -246,9 +270,13 @@ def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResul
     >>> df = cm.datasets.load_travel_mode()
     >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
     >>> print(cm.lr_test(cm.Logit("choice ~ gc + ttme", **kw).fit(),
-    ...                  cm.Logit("choice ~ gc + ttme | hinc", **kw).fit()))
-    Likelihood-ratio test
-      statistic = 20.9029, df = 3, p-value = 0.0001103
+    ...                  cm.Logit("choice ~ gc + ttme | hinc", **kw).fit()))  # doctest: +NORMALIZE_WHITESPACE
+                                  Specification test
+    ==============================================================================
+                                                   statistic         df    p-value
+    ------------------------------------------------------------------------------
+    Likelihood-ratio test                             20.903          3    0.00011
+    ==============================================================================
     """
     df = unrestricted.k_params - restricted.k_params
     if df <= 0:
@@ -302,10 +330,15 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
     >>> df = cm.datasets.load_travel_mode()
     >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
     >>> print(cm.vuong_test(cm.Logit("choice ~ gc + ttme | hinc", **kw).fit(),
-    ...                     cm.Probit("choice ~ gc + ttme | hinc", **kw).fit()))
-    Vuong test (Schwarz-corrected)
-      statistic = 3.7918, df = 1, p-value = 0.0001495
-      uncorrected z = 3.7918; the sign favours the first model
+    ...                     cm.Probit("choice ~ gc + ttme | hinc", **kw).fit()))  # doctest: +NORMALIZE_WHITESPACE
+                                  Specification test
+    ==============================================================================
+                                                   statistic         df    p-value
+    ------------------------------------------------------------------------------
+    Vuong test (Schwarz-corrected)                     3.792          1    0.00015
+    ==============================================================================
+    Notes:
+    [1] uncorrected z = 3.7918; the sign favours the first model
     """
     la = results_a.loglike_obs()
     lb = results_b.loglike_obs()
@@ -374,9 +407,13 @@ def hausman_mcfadden(
     >>> df = cm.datasets.load_travel_mode()
     >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
     >>> full = cm.Logit("choice ~ gc + ttme | hinc", **kw).fit()
-    >>> print(cm.hausman_mcfadden(full, omit=["air"]))
-    Hausman-McFadden IIA test
-      statistic = 34.4161, df = 6, p-value = 5.59e-06
+    >>> print(cm.hausman_mcfadden(full, omit=["air"]))  # doctest: +NORMALIZE_WHITESPACE
+                                  Specification test
+    ==============================================================================
+                                                   statistic         df    p-value
+    ------------------------------------------------------------------------------
+    Hausman-McFadden IIA test                         34.416          6   5.59e-06
+    ==============================================================================
     """
     if (restricted is None) == (omit is None):
         raise SpecificationError("give either restricted= (a fitted subset model) or omit= (alternatives to drop).")

@@ -462,7 +462,42 @@ class MonteCarloResult:
         return out.join(fits, on="model")
 
     def report(self, alpha: float = 0.05) -> Summary:
-        """:meth:`summary` as printable tables, one per model (text, HTML, LaTeX, CSV, Markdown)."""
+        """:meth:`summary` as printable tables, one per model (text, HTML, LaTeX, CSV, Markdown).
+
+        Each model's table is titled with its mean log-likelihood and mean fit time; the
+        facts of the design (replications, N, J, errors, temperature, beta) head it.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the nominal coverage of the intervals (as in :meth:`summary`).
+
+        Returns
+        -------
+        Summary
+            A :class:`~choicemodels.rendering.Summary`, one table per model, rows by
+            quantity, columns ``truth``, ``mean``, ``bias``, ``rmse``, ``coverage`` and
+            ``n``.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> mc = cm.monte_carlo(dgp=cm.DGP(beta=(1.0, -0.5)), n_obs=300, reps=10, rng=0)
+        >>> rep = mc.report()
+        >>> print("\\n".join(rep.as_text().splitlines()[:5]))  # doctest: +NORMALIZE_WHITESPACE
+                    Monte Carlo: 10 replications, N=300, J=3, gumbel errors
+        ================================================================================
+        Replications:                                        10  Errors:          gumbel
+        Situations (N):                                     300  Temperature:          1
+        Alternatives (J):                                     3  beta:           1, -0.5
+        >>> rep.tables[0].frame[["truth", "bias", "coverage"]].round(3).head(2)  # doctest: +NORMALIZE_WHITESPACE
+                    truth   bias  coverage
+        quantity
+        x2 / x1     -0.50 -0.039       0.9
+        x1 / scale   0.78  0.006       0.8
+        >>> mc.report(alpha=0.1).notes[0][:60]
+        'Coverage: share of the converged replications whose 90% inte'
+        """
         table = self.summary(alpha)
         tables = []
         for model, rows in table.groupby(level="model", sort=False):

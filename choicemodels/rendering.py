@@ -87,12 +87,32 @@ def format_value(value: Any, kind: Kind = "auto", na_rep: str = "") -> str:
 class Table:
     """A titled table: a DataFrame and how its columns are written.
 
+    One of the :attr:`Summary.tables`; the parameters are also the attributes of the same
+    names. The data stay numbers; :meth:`cells` writes them as text.
+
     Parameters
     ----------
-    title : shown above the table ("" for none).
-    frame : rows are labelled by the index (the stub column), columns by the header.
-    kinds : column -> :data:`Kind`; other columns ``"auto"``.
-    na_rep : text of a missing number.
+    title : str
+        Shown above the table (``""`` for none).
+    frame : pandas.DataFrame
+        The data: rows are labelled by the index (the stub column, headed by the index's
+        name), columns by the header; a MultiIndex is joined with ``" | "``.
+    kinds : mapping of column to {"coef", "stat", "pvalue", "count", "auto"}, optional
+        How each column's numbers are written (see :data:`Kind`); other columns ``"auto"``.
+    na_rep : str, default ""
+        Text of a missing number (None or NaN).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from choicemodels.rendering import Table
+    >>> frame = pd.DataFrame({"coef": [-0.0109, -3.2e-05], "P>|z|": [0.0172, 2e-19]},
+    ...                      index=pd.Index(["gc", "ttme"], name="variable"))
+    >>> t = Table("Coefficients", frame, {"P>|z|": "pvalue"})
+    >>> t.stub_header, t.stubs, t.headers
+    ('variable', ['gc', 'ttme'], ['coef', 'P>|z|'])
+    >>> t.cells()
+    [['-0.0109', '0.017'], ['-3.2e-05', '0.000']]
     """
 
     title: str
@@ -102,6 +122,7 @@ class Table:
 
     @property
     def stubs(self) -> list[str]:
+        """The row labels as text (the levels of a MultiIndex joined with ``" | "``)."""
         index = self.frame.index
         if isinstance(index, pd.MultiIndex):
             return [" | ".join(map(str, i)) for i in index]
@@ -115,13 +136,28 @@ class Table:
 
     @property
     def headers(self) -> list[str]:
+        """The column labels as text (the levels of a MultiIndex joined with ``" | "``)."""
         cols = self.frame.columns
         if isinstance(cols, pd.MultiIndex):
             return [" | ".join(map(str, c)) for c in cols]
         return [str(c) for c in cols]
 
     def cells(self) -> list[list[str]]:
-        """The body as strings (rows x columns)."""
+        """The body as text, each number written by its column's kind (:func:`format_value`).
+
+        Returns
+        -------
+        list of list of str
+            One list per row of :attr:`frame`, one string per column.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from choicemodels.rendering import Table
+        >>> frame = pd.DataFrame({"n": [58, 30], "share": [0.27619, float("nan")]}, index=["air", "bus"])
+        >>> Table("", frame, {"n": "count"}, na_rep="nan").cells()
+        [['58', '0.2762'], ['30', 'nan']]
+        """
         kinds = [self.kinds.get(c, "auto") for c in self.frame.columns]
         return [
             [format_value(v, k, self.na_rep) for v, k in zip(row, kinds)]
@@ -182,15 +218,52 @@ class Summary:
     """A printable summary: ``print(s)``, ``s.as_text()``, ``as_html()``, ``as_latex()``,
     ``as_csv()``, ``as_markdown()``; shown as a table at the console and in notebooks.
 
+    Returned by the ``summary()`` methods of the results (:meth:`ChoiceResults.summary
+    <choicemodels.ChoiceResults.summary>`, :meth:`Comparison.summary
+    <choicemodels.Comparison.summary>`, ...). It holds labelled data, not formatted
+    strings, and renders on demand; the parameters are also the attributes of the same
+    names.
+
     Parameters
     ----------
-    title : the heading.
-    info : (label, value) pairs; shown in two columns (``info`` left, ``info_right``
-        right; without ``info_right`` the pairs are split in half).
-    tables : the tables, in order (:class:`Table`).
-    notes : sentences printed below the tables.
-    lead : (label, value) pairs shown on full-width lines under the title (the formula).
-    info_right : see ``info``.
+    title : str
+        The heading.
+    info : tuple of (str, str) pairs, optional
+        (label, value) facts shown in two columns: ``info`` on the left and
+        ``info_right`` on the right; without ``info_right`` the pairs are split in half.
+    tables : tuple of Table, optional
+        The tables, in order (:class:`Table`).
+    notes : tuple of str, optional
+        Sentences printed below the tables, numbered.
+    lead : tuple of (str, str) pairs, optional
+        (label, value) pairs shown on full-width lines under the title (the formula).
+    info_right : tuple of (str, str) pairs, optional
+        The right column of facts (see ``info``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from choicemodels.rendering import Summary, Table
+    >>> frame = pd.DataFrame({"coef": [-0.0109, -0.0955], "P>|z|": [0.0172, 2e-19]},
+    ...                      index=["gc", "ttme"])
+    >>> s = Summary("Example", info=(("Situations", "210"), ("Log-likelihood", "-189.5252")),
+    ...             tables=(Table("Coefficients", frame, {"P>|z|": "pvalue"}),),
+    ...             notes=("A note.",))
+    >>> print(s)  # doctest: +NORMALIZE_WHITESPACE
+                                       Example
+    ==============================================================================
+    Situations:                                    210  Log-likelihood:  -189.5252
+    ==============================================================================
+                                     Coefficients
+                                                                   coef      P>|z|
+    ------------------------------------------------------------------------------
+    gc                                                          -0.0109      0.017
+    ttme                                                        -0.0955      0.000
+    ==============================================================================
+    Notes:
+    [1] A note.
+    >>> s.table is frame
+    True
     """
 
     title: str
@@ -202,7 +275,7 @@ class Summary:
 
     @property
     def table(self) -> pd.DataFrame:
-        """The first table's data (the coefficients of a fitted model)."""
+        """The first table's data (the coefficients of a fitted model); empty without tables."""
         return self.tables[0].frame if self.tables else pd.DataFrame()
 
     def _columns(self) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
@@ -215,8 +288,31 @@ class Summary:
     def as_text(self) -> str:
         """Fixed-width text, statsmodels' layout, at least 78 characters wide.
 
-        Tables up to 100 characters wide share the width of the widest of them; a wider
+        Tables up to 88 characters wide share the width of the widest of them; a wider
         one keeps its own width rather than stretching the others.
+
+        Returns
+        -------
+        str
+            The title, the facts, the tables and the numbered notes, one line each
+            (long notes wrapped); no trailing newline.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from choicemodels.rendering import Summary, Table
+        >>> t = Table("", pd.DataFrame({"coef": [1.5, -3.2e-05]}, index=["x1", "x2"]))
+        >>> text = Summary("Example", tables=(t,)).as_text()
+        >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
+                                           Example
+        ==============================================================================
+                                                                                  coef
+        ------------------------------------------------------------------------------
+        x1                                                                      1.5000
+        x2                                                                    -3.2e-05
+        ==============================================================================
+        >>> {len(line) for line in text.splitlines()[1:]}
+        {78}
         """
         left, right = self._columns()
         stubs_i, data_i = _pairs_rows(left, right) if (left or right) else ([], [])
@@ -245,7 +341,27 @@ class Summary:
 
     # ---- HTML ---------------------------------------------------------------------
     def as_html(self) -> str:
-        """HTML tables (text escaped), one per part, with the notes as a list."""
+        """HTML tables (text escaped), one per part, with the notes as a list.
+
+        Returns
+        -------
+        str
+            An ``<h4>`` title, a ``<table>`` for the facts and one per table (its title as
+            the ``<caption>``), and the notes as an ``<ol>``; what notebooks show.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from choicemodels.rendering import Summary, Table
+        >>> t = Table("Coefficients", pd.DataFrame({"P>|z|": [0.0172]}, index=["gc"]), {"P>|z|": "pvalue"})
+        >>> html = Summary("Example", tables=(t,), notes=("A note.",)).as_html()
+        >>> print(html.splitlines()[0])
+        <h4>Example</h4>
+        >>> "<th>P&gt;|z|</th>" in html, "<td>0.017</td>" in html
+        (True, True)
+        >>> html.splitlines()[-1]
+        '<p>Notes:</p><ol><li>A note.</li></ol>'
+        """
         esc = html.escape
         out = [f"<h4>{esc(self.title)}</h4>"]
         out += [f"<p><b>{esc(k)}:</b> <code>{esc(v)}</code></p>" for k, v in self.lead]
@@ -263,7 +379,31 @@ class Summary:
 
     # ---- LaTeX --------------------------------------------------------------------
     def as_latex(self) -> str:
-        r"""LaTeX: one ``tabular`` per part (``booktabs`` rules), titles in bold, notes as text."""
+        r"""LaTeX: one ``tabular`` per part (``booktabs`` rules), titles in bold, notes as text.
+
+        Returns
+        -------
+        str
+            LaTeX source to paste into a document that loads the ``booktabs`` package;
+            special characters (``_``, ``%``, ``|``, ...) are escaped.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from choicemodels.rendering import Summary, Table
+        >>> t = Table("", pd.DataFrame({"coef": [1.5]}, index=["hinc:air"]))
+        >>> print(Summary("Example", tables=(t,)).as_latex())  # doctest: +NORMALIZE_WHITESPACE
+        \begin{center}\textbf{Example}\end{center}
+        \begin{center}
+        \begin{tabular}{lc}
+        \toprule
+                          & \textbf{coef}  \\
+        \midrule
+        \textbf{hinc:air} &     1.5000     \\
+        \bottomrule
+        \end{tabular}
+        \end{center}
+        """
         out = [rf"\begin{{center}}\textbf{{{_latex_text(self.title)}}}\end{{center}}"]
         out += [rf"\noindent {_latex_text(k)}: \texttt{{{_latex_text(v)}}}\par" for k, v in self.lead]
         left, right = self._columns()
@@ -289,6 +429,31 @@ class Summary:
         The first block is ``statistic,value`` (the formula and the two columns of
         facts); then one block per table with the numbers at full precision. A block
         reads back with ``pandas.read_csv(io.StringIO(block), skiprows=1, index_col=0)``.
+
+        Returns
+        -------
+        str
+            The blocks, each ending with a newline, separated by blank lines; the notes, if
+            any, are the last block (``Notes``, then a ``note`` column).
+
+        Examples
+        --------
+        >>> import io
+        >>> import pandas as pd
+        >>> from choicemodels.rendering import Summary, Table
+        >>> t = Table("Coefficients", pd.DataFrame({"P>|z|": [2e-19]}, index=["gc"]))
+        >>> csv = Summary("Example", info=(("Situations", "210"),), tables=(t,)).as_csv()
+        >>> print(csv)
+        Example
+        statistic,value
+        Situations,210
+        <BLANKLINE>
+        Coefficients
+        ,P>|z|
+        gc,2e-19
+        <BLANKLINE>
+        >>> float(pd.read_csv(io.StringIO(csv.split("\\n\\n")[1]), skiprows=1, index_col=0).iloc[0, 0])
+        2e-19
         """
         blocks = []
         left, right = self._columns()
@@ -306,7 +471,30 @@ class Summary:
 
     # ---- Markdown -----------------------------------------------------------------
     def as_markdown(self) -> str:
-        """GitHub-flavoured Markdown: a heading, pipe tables, the notes as a numbered list."""
+        """GitHub-flavoured Markdown: a heading, pipe tables, the notes as a numbered list.
+
+        Returns
+        -------
+        str
+            Markdown ending with a newline; ``|`` in the text is escaped.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from choicemodels.rendering import Summary, Table
+        >>> t = Table("Coefficients", pd.DataFrame({"P>|z|": [0.0172]}, index=["gc"]), {"P>|z|": "pvalue"})
+        >>> print(Summary("Example", tables=(t,), notes=("A note.",)).as_markdown())
+        ### Example
+        <BLANKLINE>
+        **Coefficients**
+        <BLANKLINE>
+        |  | P>\\|z\\| |
+        |---|---:|
+        | gc | 0.017 |
+        <BLANKLINE>
+        1. A note.
+        <BLANKLINE>
+        """
         out = [f"### {_md(self.title)}", ""]
         out += [f"**{_md(k)}:** `{v}`  " for k, v in self.lead]
         if self.lead:
@@ -327,9 +515,23 @@ class Summary:
 
     # ---- display ------------------------------------------------------------------
     def __str__(self) -> str:
+        """The summary as text (``print(s)``).
+
+        Returns
+        -------
+        str
+            :meth:`as_text`.
+        """
         return self.as_text()
 
     def __repr__(self) -> str:
+        """The summary as text, so that the console shows the tables.
+
+        Returns
+        -------
+        str
+            :meth:`as_text`.
+        """
         return self.as_text()
 
     def _repr_html_(self) -> str:

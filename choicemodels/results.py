@@ -26,7 +26,36 @@ _FORMAT_VERSION = 1
 class RatioResult:
     r"""A ratio of two coefficients, :math:`\hat b_n / \hat b_d`, with its delta-method error.
 
-    Prints as a one-row table (``print(r)``, or ``r`` at the console; HTML in notebooks).
+    Built by :meth:`ChoiceResults.wtp`; the parameters are also the attributes of the same
+    names. Prints as a one-row table (``print(r)``, or ``r`` at the console; HTML in
+    notebooks).
+
+    Parameters
+    ----------
+    numerator : str
+        Name of the coefficient :math:`b_n`.
+    denominator : str
+        Name of the coefficient :math:`b_d`.
+    estimate : float
+        The ratio :math:`\hat b_n / \hat b_d`.
+    se : float
+        Its delta-method standard error :math:`\sqrt{g' V g}`,
+        :math:`g = (1/b_d, -b_n/b_d^2)`.
+    conf_int : tuple of (float, float)
+        The Wald interval :math:`\text{estimate} \pm z_{1-\alpha/2}\,\text{se}`.
+    alpha : float, default 0.05
+        One minus the coverage of ``conf_int``.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+    >>> w = r.wtp("ttme", "gc")
+    >>> w.numerator, w.denominator, round(w.estimate, 4)
+    ('ttme', 'gc', 8.7359)
+    >>> [round(float(b), 3) for b in w.conf_int]
+    [1.249, 16.223]
     """
 
     numerator: str
@@ -37,7 +66,24 @@ class RatioResult:
     alpha: float = 0.05
 
     def summary(self) -> Summary:
-        """The ratio as a :class:`~choicemodels.rendering.Summary` (text, HTML, LaTeX, CSV, Markdown)."""
+        """The ratio as a one-row table with its z-test and interval.
+
+        Returns
+        -------
+        Summary
+            A :class:`~choicemodels.rendering.Summary` (text, HTML, LaTeX, CSV, Markdown);
+            its ``table`` has the columns ``estimate``, ``std err``, ``z``, ``P>|z|`` and
+            the interval bounds.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.wtp("ttme", "gc").summary().table[["estimate", "std err", "z"]].round(3)
+                   estimate  std err      z
+        ttme / gc     8.736     3.82  2.287
+        """
         lo, hi = self.conf_int
         z = self.estimate / self.se if self.se > 0 else np.nan
         frame = pd.DataFrame(
@@ -52,9 +98,23 @@ class RatioResult:
         )
 
     def __str__(self) -> str:
+        """The :meth:`summary` as text (``print(r)``).
+
+        Returns
+        -------
+        str
+            ``self.summary().as_text()``.
+        """
         return self.summary().as_text()
 
     def __repr__(self) -> str:
+        """The :meth:`summary` as text, so that the console shows the table.
+
+        Returns
+        -------
+        str
+            ``self.summary().as_text()``.
+        """
         return self.summary().as_text()
 
     def _repr_html_(self) -> str:
@@ -236,20 +296,54 @@ class ChoiceResults:
         return pd.DataFrame(self.covariance, index=names, columns=names)
 
     def wald_test(self, restrictions: str | list[str] | np.ndarray, q: float | np.ndarray | None = None):
-        """Wald (chi-square) test of linear restrictions on the coefficients.
+        r"""Wald (chi-square) test of linear restrictions :math:`R b = q` on the coefficients.
 
-        ``restrictions``: text, e.g. ``"gc = ttme"`` or ``"gc = ttme, hinc:air = 0"``, or a
-        matrix R (r, P) with right-hand sides ``q`` (default 0). Returns a
-        :class:`~choicemodels.inference.TestResult` (statistic, df, p_value); see
+        .. math::
+            W = (R\hat b - q)' (R \hat V R')^{-1} (R\hat b - q) \sim \chi^2_r
+
+        under the null, with :math:`\hat V` the covariance of these results (their
+        ``cov_type``); statsmodels' ``wald_test(..., use_f=False)``. See
         :func:`~choicemodels.inference.wald_test`.
+
+        Parameters
+        ----------
+        restrictions : str, list of str or array_like
+            Text such as ``"gc = ttme"`` or ``"gc = ttme, hinc:air = 0"`` (restrictions
+            separated by commas, or one per list item; ``+ - * /``, numbers and
+            parentheses; a side without ``=`` equals 0), or the matrix R, shape (r, K + P),
+            one column per entry of :attr:`param_names`.
+        q : float or array_like, shape (r,), optional
+            Right-hand sides for a matrix R (default 0); with text, write them in it.
+
+        Returns
+        -------
+        TestResult
+            ``statistic`` W, ``df`` r and the chi-square ``p_value``; the note states
+            the restrictions. Prints as a one-row table.
+
+        Raises
+        ------
+        SpecificationError
+            If a restriction names an unknown coefficient, R has the wrong shape, the
+            restrictions are linearly dependent, or the covariance is not available.
 
         Examples
         --------
         >>> import choicemodels as cm
         >>> df = cm.datasets.load_travel_mode()
         >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
-        >>> r.wald_test("gc = ttme").df
-        1
+        >>> w = r.wald_test("gc = ttme, hinc:air = 0")
+        >>> w.df, round(w.statistic, 3), w.note
+        (2, 53.686, 'H0: gc - ttme = 0; hinc:air = 0')
+        >>> print(r.wald_test("gc = ttme"))  # doctest: +NORMALIZE_WHITESPACE
+                                      Specification test
+        ==============================================================================
+                                                       statistic         df    p-value
+        ------------------------------------------------------------------------------
+        Wald test                                         53.420          1   2.69e-13
+        ==============================================================================
+        Notes:
+        [1] H0: gc - ttme = 0
         """
         from choicemodels.inference import wald_test
 
@@ -259,9 +353,47 @@ class ChoiceResults:
         self, restrictions: str | list[str] | np.ndarray, q: float | np.ndarray | None = None,
         *, alpha: float = 0.05,
     ) -> pd.DataFrame:
-        """One z test per linear restriction: a DataFrame with the estimate of ``R b - q``,
-        its standard error, z, P>|z| and confidence bounds; see
-        :func:`~choicemodels.inference.t_test`."""
+        r"""One z test per linear restriction of :math:`R b = q`.
+
+        For the restriction :math:`r_k' b = q_k`: the estimate :math:`r_k'\hat b - q_k`
+        (the amount by which the estimate misses the restriction), its standard error
+        :math:`\sqrt{r_k'\hat V r_k}`, z, the two-sided normal p-value and the
+        (1 - ``alpha``) interval. With :math:`q = 0` these are statsmodels'
+        ``t_test(...).summary_frame()``. See :func:`~choicemodels.inference.t_test`.
+
+        Parameters
+        ----------
+        restrictions : str, list of str or array_like
+            Text such as ``"gc = ttme, hinc:air = 0"`` or the matrix R, shape (r, K + P),
+            as in :meth:`wald_test`.
+        q : float or array_like, shape (r,), optional
+            Right-hand sides for a matrix R (default 0); with text, write them in it.
+        alpha : float, default 0.05
+            One minus the coverage of the intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per restriction, indexed by the restriction as text (index name
+            ``restriction``); columns ``estimate``, ``std err``, ``z``, ``P>|z|`` and the
+            interval bounds (``[0.025`` and ``0.975]`` for ``alpha=0.05``).
+
+        Raises
+        ------
+        SpecificationError
+            As for :meth:`wald_test`.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> r.t_test("gc = ttme, hinc:air = 0")[["estimate", "std err", "z"]].round(4)  # doctest: +NORMALIZE_WHITESPACE
+                       estimate  std err       z
+        restriction
+        gc - ttme = 0    0.0845   0.0116  7.3089
+        hinc:air = 0    -0.0054   0.0115 -0.4661
+        """
         from choicemodels.inference import t_test
 
         return t_test(self, restrictions, q, alpha=alpha)
@@ -543,15 +675,25 @@ class ChoiceResults:
         Returns
         -------
         RatioResult
-            ``estimate``, ``se`` and ``conf_int`` of the ratio; prints as one line.
+            ``estimate``, ``se`` and ``conf_int`` of the ratio; prints as a one-row table.
 
         Examples
         --------
         >>> import choicemodels as cm
         >>> df = cm.datasets.load_travel_mode()
         >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
-        >>> print(r.wtp("ttme", "gc"))  # dollars per minute of terminal time
-        ttme / gc = 8.73593 (se 3.82; 95% CI [1.24884, 16.223])
+        >>> w = r.wtp("ttme", "gc")  # dollars per minute of terminal time
+        >>> round(w.estimate, 4), round(w.se, 3)
+        (8.7359, 3.82)
+        >>> print(w)  # doctest: +NORMALIZE_WHITESPACE
+                                    Ratio of coefficients
+        ==============================================================================
+                       estimate    std err          z      P>|z|     [0.025     0.975]
+        ------------------------------------------------------------------------------
+        ttme / gc        8.7359      3.820      2.287      0.022      1.249     16.223
+        ==============================================================================
+        Notes:
+        [1] Delta-method standard error: sqrt(g' V g), g = (1/b_d, -b_n/b_d^2).
         """
         for name in (numerator, denominator):
             if name not in self.param_names:
@@ -673,6 +815,37 @@ class ChoiceResults:
         the covariance and correlation of the error differences with delta-method
         standard errors (:meth:`error_covariance_table`; the raw covariance parameters stay
         in :attr:`params`), and the observed choice frequencies.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the coverage of the intervals (0.05 gives 95 % intervals).
+
+        Returns
+        -------
+        Summary
+            A :class:`~choicemodels.rendering.Summary`: ``print`` it, or use its
+            ``as_text()``, ``as_html()``, ``as_latex()``, ``as_csv()`` and
+            ``as_markdown()``; its ``table`` is the coefficient table as a DataFrame.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
+        >>> s = r.summary()
+        >>> print("\\n".join(s.as_text().splitlines()[:5]))  # doctest: +NORMALIZE_WHITESPACE
+                                           Logit results
+        ===================================================================================
+        Formula: choice ~ gc + ttme | hinc
+        Dep. variable:                             choice  Log-likelihood:        -189.5252
+        Model:                                      Logit  LL equal shares:       -291.1218
+        >>> s.table.round(4).head(2)
+                coef  std err       z   P>|z|  [0.025  0.975]
+        gc   -0.0109   0.0046 -2.3819  0.0172 -0.0199 -0.0019
+        ttme -0.0955   0.0105 -9.1147  0.0000 -0.1160 -0.0749
+        >>> list(r.summary(alpha=0.1).table.columns[-2:])
+        ['[0.05', '0.95]']
         """
         probit = self.model_name == "Probit"
         shown = self.n_beta if probit else self.k_params
@@ -776,6 +949,35 @@ class ChoiceResults:
         :math:`\operatorname{se}(f_i)^2 = G_i V_\theta G_i'`, :math:`G = \partial f / \partial\theta`
         by central differences (step :math:`10^{-5}\max(1, |\theta_p|)`). Entries fixed by
         the normalisation have standard error 0 and no test.
+
+        Parameters
+        ----------
+        alpha : float, default 0.05
+            One minus the coverage of the intervals.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per entry (``var(j)``, ``cov(j,k)``, then ``corr(j,k)``); columns
+            ``estimate``, ``std err``, ``z``, ``P>|z|`` and the interval bounds (``[0.025``
+            and ``0.975]`` for ``alpha=0.05``); z and P>|z| are NaN for fixed entries.
+
+        Examples
+        --------
+        iid errors: the differences against ``car`` have covariance :math:`I + 11'`, fixed
+        by the normalisation (standard error 0).
+
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> r = cm.Probit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode",
+        ...               ref="car", integration="quadrature").fit()
+        >>> r.error_covariance_table()[["estimate", "std err"]].round(4).head(3)
+                      estimate  std err
+        var(air)           2.0      0.0
+        cov(bus,air)       1.0      0.0
+        var(bus)           2.0      0.0
+        >>> round(float(r.error_covariance_table().loc["corr(train,bus)", "estimate"]), 4)
+        0.5
         """
         omega = self.error_covariance()
         labels = [str(a) for a in omega.index]
@@ -803,9 +1005,23 @@ class ChoiceResults:
         return frame.rename(columns={"coef": "estimate"})
 
     def __str__(self) -> str:
+        """The :meth:`summary` as text (``print(r)``).
+
+        Returns
+        -------
+        str
+            ``self.summary().as_text()``.
+        """
         return self.summary().as_text()
 
     def __repr__(self) -> str:
+        """The :meth:`summary` as text, so that the console shows the table.
+
+        Returns
+        -------
+        str
+            ``self.summary().as_text()``.
+        """
         return self.summary().as_text()
 
     def _repr_html_(self) -> str:

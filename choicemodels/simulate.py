@@ -788,7 +788,28 @@ class GumbelMaxCheck:
 
     def summary(self) -> Summary:
         """Frequencies, shares, softmax probabilities and expected counts per alternative,
-        with the chi-square test (text, HTML, LaTeX, CSV, Markdown)."""
+        with the chi-square test (text, HTML, LaTeX, CSV, Markdown).
+
+        Returns
+        -------
+        Summary
+            A :class:`~choicemodels.rendering.Summary`: one row per alternative, columns
+            ``frequency``, ``share``, ``softmax`` and ``expected``; the Pearson chi-square
+            test in the note.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> s = cm.gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0).summary()
+        >>> s.table[["frequency", "softmax"]].round(4)  # doctest: +NORMALIZE_WHITESPACE
+                     frequency  softmax
+        alternative
+        0                66503   0.6652
+        1                24565   0.2447
+        2                 8932   0.0900
+        >>> print(s.notes[0])
+        Pearson chi-square = 0.915, df = 2, p-value = 0.633 (100000 draws, gumbel errors, temperature 1)
+        """
         frame = pd.DataFrame(
             {"frequency": self.frequencies, "share": self.frequencies / self.draws,
              "softmax": self.probabilities, "expected": self.expected},

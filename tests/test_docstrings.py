@@ -1,7 +1,9 @@
 """Every public callable has a complete numpydoc docstring.
 
 The public callables are the functions and classes named in ``choicemodels.__all__``, the
-functions of ``choicemodels.datasets``, and the public methods and properties of the public
+functions of ``choicemodels.datasets``, the classes that public methods return without
+``__all__`` naming them (``REACHABLE``: the ``Summary`` of every ``summary()``, its
+``Table``s, the ``RatioResult`` of ``wtp``), and the public methods and properties of these
 classes, inherited ones included (``Logit.fit`` is ``ChoiceModel.fit``). Each docstring is
 parsed with :mod:`numpydoc.docscrape` and must have
 
@@ -34,6 +36,8 @@ from numpydoc.docscrape import NumpyDocString
 
 import choicemodels as cm
 from choicemodels import datasets
+from choicemodels.rendering import Summary, Table
+from choicemodels.results import RatioResult
 
 PACKAGE_DIR = Path(cm.__file__).resolve().parent
 
@@ -43,6 +47,8 @@ NOT_CHECKED = {
     "__new__": "dispatches Logit/Probit to their distributed variants; the class documents the call",
     "__post_init__": "dataclass hook run by the constructor, never called by users",
 }
+#: Classes reached through the public API (returned by its methods) but not in ``__all__``.
+REACHABLE = {"Summary": Summary, "Table": Table, "RatioResult": RatioResult}
 #: Also not checked (rules, not names): names with one leading underscore (private); members
 #: inherited from ``object`` or the builtin exceptions; methods that ``dataclasses`` generates
 #: (``__eq__``, ``__repr__``, ``__setattr__``, ...), which have no source in the package; and
@@ -80,23 +86,26 @@ def _member(cls: type, name: str) -> tuple[str, Any] | None:
 def _public_callables() -> dict[str, tuple[str, Any, Any]]:
     """Qualified name -> (kind, object whose docstring is checked, callable for the signature)."""
     out: dict[str, tuple[str, Any, Any]] = {}
+    classes = list(REACHABLE.items())
     for name in cm.__all__:
         obj = getattr(cm, name)
         if inspect.isfunction(obj):
             out[name] = ("function", obj, obj)
         elif inspect.isclass(obj):
-            out[name] = ("class", obj, obj)
-            for attr in sorted(dir(obj)):
-                dunder = attr.startswith("__") and attr.endswith("__")
-                if (attr.startswith("_") and not dunder) or attr in NOT_CHECKED:
-                    continue
-                found = _member(obj, attr)
-                if found is None:
-                    continue
-                kind, func = found
-                if dunder:
-                    kind = "dunder"
-                out[f"{name}.{attr}"] = (kind, getattr(obj, attr), func)
+            classes.append((name, obj))
+    for name, obj in classes:
+        out[name] = ("class", obj, obj)
+        for attr in sorted(dir(obj)):
+            dunder = attr.startswith("__") and attr.endswith("__")
+            if (attr.startswith("_") and not dunder) or attr in NOT_CHECKED:
+                continue
+            found = _member(obj, attr)
+            if found is None:
+                continue
+            kind, func = found
+            if dunder:
+                kind = "dunder"
+            out[f"{name}.{attr}"] = (kind, getattr(obj, attr), func)
     for name in datasets.__all__:
         obj = getattr(datasets, name)
         if inspect.isfunction(obj):
@@ -167,6 +176,8 @@ def test_the_enumeration_finds_the_public_api():
         "ChoiceResults.wtp": "method", "Comparison.scales": "property",
         "TestResult.__str__": "dunder", "DGP.red_bus_blue_bus": "method",
         "datasets.load_travel_mode": "function", "ChoiceDataError": "class",
+        "Summary": "class", "Summary.as_text": "method", "Summary.__repr__": "dunder",
+        "Summary.table": "property", "Table.cells": "method", "RatioResult.summary": "method",
     }
     for name, kind in expected.items():
         assert name in PUBLIC, name

@@ -216,6 +216,8 @@ class Probit(ChoiceModel):
             Names of the K columns of X; default ``x0 .. x{K-1}``.
         weights : array_like, shape (N,), optional
             Per-situation weights (non-negative, not all zero).
+        weight_type : {"frequency", "sampling"}, default "frequency"
+            How ``weights`` are read, as for the formula interface (see :class:`Probit`).
         cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
             Error covariance structure, see :class:`Probit`.
         integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
