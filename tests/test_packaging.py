@@ -184,3 +184,50 @@ def test_the_checks_find_imports() -> None:
         ("a", True), ("c", True), ("e", False), ("g", False), ("h", True)
     ]
     assert normalise("Dask_ML.core") == normalise("dask-ml-core") == "dask-ml-core"
+
+
+# ---------------------------------------------------------------------------------------
+# metadata others cite and depend on (pyproject.toml is what the wheel and sdist carry)
+
+
+def test_metadata_has_license_authors_urls_and_classifiers() -> None:
+    trove = pytest.importorskip("trove_classifiers")
+    project = PYPROJECT["project"]
+    assert project["license"] == "BSD-3-Clause"  # an SPDX expression (PEP 639)
+    assert project["license-files"] == ["LICENSE"]
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("BSD 3-Clause License") and "The choicemodels developers" in text
+    assert project["authors"] and all(a.get("name") or a.get("email") for a in project["authors"])
+    urls = project["urls"]
+    assert {"Homepage", "Documentation", "Repository", "Issues", "Changelog"} <= urls.keys()
+    assert all(u.startswith("https://") for u in urls.values())
+    classifiers = project["classifiers"]
+    unknown = [c for c in classifiers if c not in trove.classifiers or c in trove.deprecated_classifiers]
+    assert not unknown, f"not valid trove classifiers: {unknown}"
+    # with a licence expression, PEP 639 forbids licence classifiers (setuptools refuses them)
+    assert not [c for c in classifiers if c.startswith("License ::")]
+    # the Python versions named are the ones requires-python admits
+    minimum = tuple(int(x) for x in re.fullmatch(r">=(\d+)\.(\d+)", project["requires-python"]).groups())
+    named = [tuple(int(x) for x in c.rsplit(" ", 1)[1].split(".")) for c in classifiers
+             if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
+    assert named and min(named) == minimum
+
+
+def test_version_is_written_once() -> None:
+    """``choicemodels.__version__`` is the installed distribution's version, which is
+    pyproject.toml's; the citation and the changelog name the same version."""
+    from importlib.metadata import version
+
+    import choicemodels
+
+    assert choicemodels.__version__ == version("choicemodels") == PYPROJECT["project"]["version"]
+    assert "version" not in PYPROJECT["project"].get("dynamic", [])
+    citation = (REPO / "CITATION.cff").read_text(encoding="utf-8")
+    assert re.search(r"^cff-version: 1\.2\.0$", citation, re.M)
+    assert re.search(r'^version: "?([^"\n]+)"?$', citation, re.M).group(1) == choicemodels.__version__
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    released = re.findall(r"^## \[(\d[^\]]*)\] - (\d{4}-\d\d-\d\d)$", changelog, re.M)
+    assert released, "CHANGELOG.md has no released version"
+    date = re.search(r'^date-released: "?([\d-]+)"?$', citation, re.M).group(1)
+    assert (choicemodels.__version__, date) == released[0], "CITATION.cff and CHANGELOG.md disagree"
+    assert "## [Unreleased]" in changelog
