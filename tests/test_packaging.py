@@ -231,3 +231,20 @@ def test_version_is_written_once() -> None:
     date = re.search(r'^date-released: "?([\d-]+)"?$', citation, re.M).group(1)
     assert (choicemodels.__version__, date) == released[0], "CITATION.cff and CHANGELOG.md disagree"
     assert "## [Unreleased]" in changelog
+
+
+def test_api_reference_documents_every_public_name() -> None:
+    """docs/api.rst has an autodoc entry for every name in ``choicemodels.__all__``."""
+    import choicemodels
+
+    documented: set[str] = set()
+    module = "choicemodels"
+    for line in (REPO / "docs" / "api.rst").read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"\.\. currentmodule:: (\S+)", line):
+            module = m.group(1)
+        elif m := re.match(r"\.\. auto(?:class|function|exception|data|module):: (\S+)", line):
+            name = m.group(1)
+            documented.add(name if name.startswith("choicemodels.") else f"{module}.{name}")
+    missing = [n for n in choicemodels.__all__ if n != "__version__" and f"choicemodels.{n}" not in documented]
+    assert not missing, f"docs/api.rst does not document {missing}"
+    assert "__version__" in (REPO / "docs" / "api.rst").read_text(encoding="utf-8")
