@@ -5,6 +5,9 @@ Simulate random-utility choice data, estimate logit and probit models, and compa
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
 from choicemodels.exceptions import (
     ChoiceDataError,
     ConvergenceWarning,
@@ -34,7 +37,10 @@ from choicemodels.simulate import (
 from choicemodels.compare import Comparison, compare, compare_models
 from choicemodels.montecarlo import DGP, MonteCarloResult, monte_carlo
 
-__version__ = "0.1.0"
+try:  # the version is written once, in pyproject.toml, and read from the installed metadata
+    __version__ = _version("choicemodels")
+except _PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ChoiceDataError",
