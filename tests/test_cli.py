@@ -244,6 +244,15 @@ def test_dataset_synthetic_logit_recovers_its_truth(capsys):
     assert (np.abs(params[true.index] - true) < 3 * bse[true.index]).all()
 
 
+def test_dataset_fishing_fits_mlogits_first_example(capsys):
+    code, out, err = run(capsys, "fit", "--dataset", "fishing", "--format", "json")
+    assert code == 0, err
+    record = fitted(out)[2]
+    assert record["spec"]["formula"] == "mode ~ price + catch" and record["nobs"] == 1182
+    # mlogit's printed log-likelihood of this model: -1230.8 (Croissant's vignette)
+    assert round(record["llf"], 1) == -1230.8
+
+
 def test_dataset_swissmetro_needs_a_formula_and_is_reshaped_long(capsys):
     code, _, err = run(capsys, "fit", "--dataset", "swissmetro")
     assert code == 2
