@@ -318,17 +318,16 @@ def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, 
 
 @functools.cache
 def _compiled_block_sums():
-    """:func:`_fused_block_sums` compiled by numba (once per process; cached on disk).
+    """:func:`_fused_block_sums` compiled by numba (once per process; cached on disk where
+    :mod:`~choicemodels.kernels.jit` finds a writable folder).
 
     Serial and ``nogil``: the driver runs it on its own threads, which keeps it safe to call
     from several threads at once and in processes forked after a fit (numba's ``parallel``
     threading layers are either not thread-safe or, with GNU OpenMP, not fork-safe).
     """
-    import numba
+    from choicemodels.kernels.jit import njit
 
-    return numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(
-        _fused_block_sums
-    )
+    return njit(nogil=True, fastmath=False, error_model="numpy")(_fused_block_sums)
 
 
 def logit_chunk_sums(
