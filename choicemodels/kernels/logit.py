@@ -24,11 +24,12 @@ order, blocks run on threads, and :func:`logit_chunk_sums` returns the sums of o
 the same code serves in-memory, chunked and distributed fits. Probabilities and
 per-situation scores (N-sized outputs) are computed with numpy.
 
-Problems with at most ``NUMPY_MAX_SIZE`` elements of X are summed by the same formulas in
-numpy (:func:`_numpy_sums`, equal to the compiled sums to rounding, 1e-15 relative), so that
+Problems with at most ``NUMPY_MAX_SIZE`` elements of X (32,768; 1,000 situations of 4
+alternatives and 8 coefficients) are summed by the same formulas in numpy
+(:func:`_numpy_sums`, equal to the compiled sums to rounding, about 1e-15 relative), so that
 a small fit never imports numba (0.2 s), loads the compiled pass from its disk cache (0.2 s)
-or, on first use, compiles it (4.5 s); up to that size numpy takes at most about twice as
-long per evaluation (0.1 to 0.6 ms), beyond it several times as long.
+or, on first use, compiles it (4.5 s); up to that size numpy takes at most 1.8 times as long
+per evaluation (0.4 ms or less), beyond it increasingly longer.
 
 These functions perform no validation.
 """
@@ -59,10 +60,14 @@ MIN_BLOCK = 1024
 MAX_BLOCKS = 256
 #: Situations processed side by side, one per vector lane.
 LANES = 16
-#: Up to this many elements of X (N J K; 512 KiB) the sums are computed by numpy instead of
-#: the compiled pass: measured on 2 cores, numpy's evaluation takes 1.1 to 2.2 times the
-#: compiled one's up to 2^16 elements (+0.3 ms at most) and 2.3 to 5 times at 2^17 to 2^18.
-NUMPY_MAX_SIZE = 1 << 16
+#: Up to this many elements of X (N J K; 256 KiB) the sums are computed by numpy instead of
+#: the compiled pass. Measured on 2 cores (``benchmarks/bench_coldstart.py --routes``), one
+#: evaluation by numpy takes 1.05 to 1.8 times the compiled one's up to 2^15 elements (0.13 ms
+#: more at most, about 1 ms over a Newton fit), 1.5 to 1.9 times at 2^16, 1.6 to 2.7 at 2^17
+#: and 2 to 9 beyond (numpy's temporaries leave the cache); the compiled pass costs 0.3 to 0.4 s to
+#: import numba and load it in a new process, 4.5 s to compile on first use. At 2^15 the
+#: warm start's subsample of large fits (2,000 situations) stays compiled from J K = 17 on.
+NUMPY_MAX_SIZE = 1 << 15
 
 
 def _chunk_size(J: int, K: int, chunk_bytes: int = CHUNK_BYTES) -> int:
