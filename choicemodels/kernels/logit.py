@@ -28,8 +28,8 @@ Problems with at most ``NUMPY_MAX_SIZE`` elements of X (32,768; 1,000 situations
 alternatives and 8 coefficients) are summed by the same formulas in numpy
 (:func:`_numpy_sums`, equal to the compiled sums to rounding, about 1e-15 relative), so that
 a small fit never imports numba (0.2 s), loads the compiled pass from its disk cache (0.2 s)
-or, on first use, compiles it (4.5 s); up to that size numpy takes at most 1.8 times as long
-per evaluation (0.4 ms or less), beyond it increasingly longer.
+or, on first use, compiles it (4.5 to 5.5 s); up to that size numpy takes 1.0 to 1.8 times
+as long per evaluation (0.4 ms or less), beyond it increasingly longer.
 
 These functions perform no validation.
 """
@@ -62,11 +62,12 @@ MAX_BLOCKS = 256
 LANES = 16
 #: Up to this many elements of X (N J K; 256 KiB) the sums are computed by numpy instead of
 #: the compiled pass. Measured on 2 cores (``benchmarks/bench_coldstart.py --routes``), one
-#: evaluation by numpy takes 1.05 to 1.8 times the compiled one's up to 2^15 elements (0.13 ms
-#: more at most, about 1 ms over a Newton fit), 1.5 to 1.9 times at 2^16, 1.6 to 2.7 at 2^17
-#: and 2 to 9 beyond (numpy's temporaries leave the cache); the compiled pass costs 0.3 to 0.4 s to
-#: import numba and load it in a new process, 4.5 s to compile on first use. At 2^15 the
-#: warm start's subsample of large fits (2,000 situations) stays compiled from J K = 17 on.
+#: evaluation by numpy takes 1.0 to 1.8 times the compiled one's up to 2^15 elements (2.6 at
+#: most under load), 0.16 ms more at most (0.34 once), about 1 ms over a Newton fit; 1.4 to
+#: 1.9 times at 2^16, 1.5 to 9 times from 2^17 on (numpy's temporaries leave the cache). The
+#: compiled pass costs 0.3 to 0.4 s to import numba and load it in a new process, 4.5 to 5.5 s
+#: to compile on first use. At 2^15 the warm start's subsample of large fits (2,000
+#: situations) stays compiled from J K = 17 on.
 NUMPY_MAX_SIZE = 1 << 15
 
 
