@@ -1,4 +1,8 @@
-"""Conditional logit kernels against finite differences, statsmodels and direct formulas."""
+"""Conditional logit kernels against finite differences, statsmodels and direct formulas.
+
+Every test runs twice: with the sums computed by the compiled pass and by numpy (the route
+of problems up to ``NUMPY_MAX_SIZE`` elements of X), whatever the test's problem size.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from scipy.special import expit, logsumexp, softmax
 import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalLogit
 
+from choicemodels.kernels import logit as logit_module
 from choicemodels.kernels.logit import (
     logit_chunk_sums,
     logit_loglike,
@@ -16,6 +21,13 @@ from choicemodels.kernels.logit import (
     logit_probabilities,
     logit_scores,
 )
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def route(request, monkeypatch):
+    """Force the compiled pass (threshold -1) or numpy (threshold above any test's X)."""
+    monkeypatch.setattr(logit_module, "NUMPY_MAX_SIZE", -1 if request.param == "compiled" else 1 << 40)
+    return request.param
 
 
 def simulate(N=400, J=4, K=3, *, rng=0, unavailable=0.0):

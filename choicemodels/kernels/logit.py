@@ -24,6 +24,13 @@ order, blocks run on threads, and :func:`logit_chunk_sums` returns the sums of o
 the same code serves in-memory, chunked and distributed fits. Probabilities and
 per-situation scores (N-sized outputs) are computed with numpy.
 
+Problems with at most ``NUMPY_MAX_SIZE`` elements of X (32,768; 1,000 situations of 4
+alternatives and 8 coefficients) are summed by the same formulas in numpy
+(:func:`_numpy_sums`, equal to the compiled sums to rounding, about 1e-15 relative), so that
+a small fit never imports numba (0.2 s), loads the compiled pass from its disk cache (0.2 s)
+or, on first use, compiles it (4.5 to 5.5 s); up to that size numpy takes 1.0 to 1.8 times
+as long per evaluation (0.4 ms or less), beyond it increasingly longer.
+
 These functions perform no validation.
 """
 
@@ -53,6 +60,15 @@ MIN_BLOCK = 1024
 MAX_BLOCKS = 256
 #: Situations processed side by side, one per vector lane.
 LANES = 16
+#: Up to this many elements of X (N J K; 256 KiB) the sums are computed by numpy instead of
+#: the compiled pass. Measured on 2 cores (``benchmarks/bench_coldstart.py --routes``), one
+#: evaluation by numpy takes 1.0 to 1.8 times the compiled one's up to 2^15 elements (2.6 at
+#: most under load), 0.16 ms more at most (0.34 once), about 1 ms over a Newton fit; 1.4 to
+#: 1.9 times at 2^16, 1.5 to 9 times from 2^17 on (numpy's temporaries leave the cache). The
+#: compiled pass costs 0.3 to 0.4 s to import numba and load it in a new process, 4.5 to 5.5 s
+#: to compile on first use. At 2^15 the warm start's subsample of large fits (2,000
+#: situations) stays compiled from J K = 17 on.
+NUMPY_MAX_SIZE = 1 << 15
 
 
 def _chunk_size(J: int, K: int, chunk_bytes: int = CHUNK_BYTES) -> int:
@@ -107,6 +123,48 @@ _EXP_Q = (3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155
 _ROUND = 6755399441055744.0
 _ROUND_BITS = int(np.float64(_ROUND).view(np.int64))
 _EXP_FLOOR = -708.0
+
+
+def _numpy_sums(
+    beta: np.ndarray,
+    X: np.ndarray,
+    chosen: np.ndarray,
+    avail: np.ndarray,
+    weights: np.ndarray | None,
+    order: int,
+) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+    r"""The sums of the compiled pass (:func:`_fused_block_sums`) by vectorised numpy.
+
+    The same formulas and the same centred Hessian
+    :math:`H = -B'B`, :math:`B_{(ij)} = \sqrt{w_i p_{ij}}\,(x_{ij} - \bar x_i)`, with
+    attributes of unavailable alternatives read as zeros and :math:`e^{d}` as 0 below
+    :math:`d = -708`; ``order`` 0, 1, 2: log-likelihood, + gradient, + Hessian (full).
+    Temporaries of the size of X: meant for small problems.
+    """
+    N, J, K = X.shape
+    rows = np.arange(N)
+    with np.errstate(invalid="ignore", over="ignore"):  # X of unavailable alternatives
+        V = (X.reshape(N * J, K) @ beta).reshape(N, J)
+    VT, ET, s = _softmax_parts(V, avail)
+    ET[VT < _EXP_FLOOR] = 0.0
+    per_situation = VT[chosen, rows] - np.log(s)
+    ll = float(per_situation.sum() if weights is None else weights @ per_situation)
+    if order == 0:
+        return ll, None, None
+    if not avail.all():
+        X = np.where(avail[:, :, None], X, 0.0)
+    ET /= s  # probabilities (J, N)
+    xbar = np.einsum("jn,njk->nk", ET, X)
+    scores = X[rows, chosen] - xbar
+    grad = scores.sum(axis=0) if weights is None else weights @ scores
+    if order == 1:
+        return ll, grad, None
+    if weights is not None:
+        ET *= weights
+    B = X - xbar[:, None, :]
+    B *= np.sqrt(ET).T[:, :, None]
+    B = B.reshape(N * J, K)
+    return ll, grad, -(B.T @ B)
 
 
 def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, hi, ll, grad, hess):
@@ -266,17 +324,16 @@ def _fused_block_sums(beta, X, chosen, avail, weights, order, block, lanes, lo, 
 
 @functools.cache
 def _compiled_block_sums():
-    """:func:`_fused_block_sums` compiled by numba (once per process; cached on disk).
+    """:func:`_fused_block_sums` compiled by numba (once per process; cached on disk where
+    :mod:`~choicemodels.kernels.jit` finds a writable folder).
 
     Serial and ``nogil``: the driver runs it on its own threads, which keeps it safe to call
     from several threads at once and in processes forked after a fit (numba's ``parallel``
     threading layers are either not thread-safe or, with GNU OpenMP, not fork-safe).
     """
-    import numba
+    from choicemodels.kernels.jit import njit
 
-    return numba.njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(
-        _fused_block_sums
-    )
+    return njit(nogil=True, fastmath=False, error_model="numpy")(_fused_block_sums)
 
 
 def logit_chunk_sums(
@@ -328,9 +385,20 @@ def _sum_over_blocks(
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Driver: the compiled pass over blocks of ``chunk_size`` situations, on ``threads``
     threads (contiguous runs of blocks; the compiled code releases the GIL), and the sum of
-    the per-block sums in block order, so the result does not depend on ``threads``."""
+    the per-block sums in block order, so the result does not depend on ``threads``; numpy
+    (:func:`_numpy_sums`, which ignores ``chunk_size`` and ``threads``) for at most
+    ``NUMPY_MAX_SIZE`` elements of X."""
     N, J, K = X.shape
     order = 2 if hessian else 1 if gradient else 0
+    if N * J * K <= NUMPY_MAX_SIZE:
+        return _numpy_sums(
+            np.asarray(beta, dtype=np.float64),
+            np.asarray(X, dtype=np.float64),
+            np.asarray(chosen, dtype=np.intp),
+            np.asarray(avail, dtype=np.bool_),
+            None if weights is None else np.asarray(weights, dtype=np.float64),
+            order,
+        )
     block = _block_size(N) if chunk_size is None else max(1, int(chunk_size))
     n_blocks = -(-N // block)
     args = (

@@ -24,7 +24,7 @@ is exact to 1e-15 relative, d_b to 2e-14 of its largest component up to ratios o
 and 1e-9 of its largest: the rounding of the nodes themselves, half a unit in the last
 place of z, moves :math:`t_k` by :math:`r_k` times as much.
 Imported on first use, so that importing the package does not import numba; compiled
-once and cached on disk.
+once and cached on disk (:mod:`~choicemodels.kernels.jit`).
 
 These functions perform no validation.
 """
@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from choicemodels.kernels.jit import njit
 
 __all__ = ["mapped_rule_log_prob"]
 
@@ -67,9 +68,9 @@ _TOL = 1e-13  # Newton stops once its step is below _TOL (1 + |z|)
 _MAX_STEPS = 200
 _RESCALE = 50.0  # the sums of node weights move to a larger reference beyond e^50
 
-_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+_jit = njit(nogil=True, error_model="numpy")
 # inlined in numba's IR: no call, and no reference counting of the array arguments
-_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+_inline = njit(nogil=True, error_model="numpy", inline="always")
 
 
 @_inline
