@@ -191,7 +191,7 @@ def load_fishing(
     'pier', 'boat', 'charter'), income, price, catch and mode (0/1), the names of mlogit's
     long data, so that mlogit's formulas carry over. ``wide=True``: the file itself, one
     row per situation with mlogit's columns (mode holds the chosen label). See
-    :data:`FISHING_DESCR`.
+    ``FISHING_DESCR``.
 
     Parameters
     ----------
@@ -200,7 +200,7 @@ def load_fishing(
         (the chosen label), price.beach .. price.charter, catch.beach .. catch.charter and
         income (:func:`~choicemodels.wide_to_long` turns it into the long form).
     return_descr : bool, default False
-        Also return the description :data:`FISHING_DESCR`.
+        Also return the description ``FISHING_DESCR``.
 
     Returns
     -------

@@ -156,7 +156,7 @@ class TestResult:
     """Result of a specification test: ``statistic``, ``df``, ``p_value``.
 
     Returned by :func:`lr_test`, :func:`vuong_test`, :func:`hausman_mcfadden` and
-    :func:`wald_test`; the parameters are also the attributes of the same names. Prints as
+    :meth:`~choicemodels.ChoiceResults.wald_test`; the parameters are also the attributes of the same names. Prints as
     a one-row table (:meth:`summary`; HTML in notebooks).
 
     Parameters
@@ -578,7 +578,7 @@ def wald_test(
         W = (R\hat b - q)' (R \hat V R')^{-1} (R\hat b - q) \sim \chi^2_r
 
     under the null, with :math:`\hat V` the covariance of the results (its ``cov_type``).
-    ``restrictions`` as in :func:`linear_restrictions`: ``"gc = ttme, hinc:air = 0"`` or a
+    ``restrictions`` as in ``linear_restrictions``: ``"gc = ttme, hinc:air = 0"`` or a
     matrix R with optional ``q``. Equals statsmodels' ``wald_test(..., use_f=False)``.
     """
     d, V, labels = _restricted(results, restrictions, q)

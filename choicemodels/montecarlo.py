@@ -596,7 +596,7 @@ def monte_carlo(
     Each replication draws attributes :math:`x_{njk} \sim N(0, 1)`, simulates the choices
     from ``dgp`` and fits every model on the arrays (``from_arrays``). The scored
     quantities are scale-free: coefficient ratios, coefficients over the error scale and
-    the probabilities at ``dgp.x_eval`` (see :mod:`choicemodels.montecarlo`).
+    the probabilities at ``dgp.x_eval`` (see the module ``choicemodels.montecarlo``).
 
     Parameters
     ----------

@@ -62,7 +62,7 @@ def forg(x: float, prec: int = 4) -> str:
 
 
 def format_value(value: Any, kind: Kind = "auto", na_rep: str = "") -> str:
-    """One cell as text: numbers by ``kind`` (see :data:`Kind`), strings unchanged."""
+    """One cell as text: numbers by ``kind`` (see ``Kind``), strings unchanged."""
     if value is None:
         return na_rep
     if isinstance(value, str):
@@ -87,7 +87,7 @@ def format_value(value: Any, kind: Kind = "auto", na_rep: str = "") -> str:
 class Table:
     """A titled table: a DataFrame and how its columns are written.
 
-    One of the :attr:`Summary.tables`; the parameters are also the attributes of the same
+    One of the ``Summary.tables``; the parameters are also the attributes of the same
     names. The data stay numbers; :meth:`cells` writes them as text.
 
     Parameters
@@ -98,7 +98,7 @@ class Table:
         The data: rows are labelled by the index (the stub column, headed by the index's
         name), columns by the header; a MultiIndex is joined with ``" | "``.
     kinds : mapping of column to {"coef", "stat", "pvalue", "count", "auto"}, optional
-        How each column's numbers are written (see :data:`Kind`); other columns ``"auto"``.
+        How each column's numbers are written (see ``Kind``); other columns ``"auto"``.
     na_rep : str, default ""
         Text of a missing number (None or NaN).
 
@@ -143,12 +143,12 @@ class Table:
         return [str(c) for c in cols]
 
     def cells(self) -> list[list[str]]:
-        """The body as text, each number written by its column's kind (:func:`format_value`).
+        """The body as text, each number written by its column's kind (``format_value``).
 
         Returns
         -------
         list of list of str
-            One list per row of :attr:`frame`, one string per column.
+            One list per row of ``frame``, one string per column.
 
         Examples
         --------
@@ -232,7 +232,7 @@ class Summary:
         (label, value) facts shown in two columns: ``info`` on the left and
         ``info_right`` on the right; without ``info_right`` the pairs are split in half.
     tables : tuple of Table, optional
-        The tables, in order (:class:`Table`).
+        The tables, in order (:class:`~choicemodels.rendering.Table`).
     notes : tuple of str, optional
         Sentences printed below the tables, numbered.
     lead : tuple of (str, str) pairs, optional

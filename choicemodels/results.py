@@ -26,7 +26,7 @@ _FORMAT_VERSION = 1
 class RatioResult:
     r"""A ratio of two coefficients, :math:`\hat b_n / \hat b_d`, with its delta-method error.
 
-    Built by :meth:`ChoiceResults.wtp`; the parameters are also the attributes of the same
+    Built by :meth:`~choicemodels.ChoiceResults.wtp`; the parameters are also the attributes of the same
     names. Prints as a one-row table (``print(r)``, or ``r`` at the console; HTML in
     notebooks).
 
@@ -280,7 +280,7 @@ class ChoiceResults:
         Returns
         -------
         pandas.DataFrame
-            (K + P) x (K + P), rows and columns named by :attr:`param_names`.
+            (K + P) x (K + P), rows and columns named by ``param_names``.
 
         Examples
         --------
@@ -311,7 +311,7 @@ class ChoiceResults:
             Text such as ``"gc = ttme"`` or ``"gc = ttme, hinc:air = 0"`` (restrictions
             separated by commas, or one per list item; ``+ - * /``, numbers and
             parentheses; a side without ``=`` equals 0), or the matrix R, shape (r, K + P),
-            one column per entry of :attr:`param_names`.
+            one column per entry of ``param_names``.
         q : float or array_like, shape (r,), optional
             Right-hand sides for a matrix R (default 0); with text, write them in it.
 
@@ -530,7 +530,7 @@ class ChoiceResults:
         Returns
         -------
         ndarray, shape (N,)
-            Sums to :attr:`llf` when the model has no weights.
+            Sums to ``llf`` when the model has no weights.
 
         Examples
         --------

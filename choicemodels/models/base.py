@@ -38,7 +38,7 @@ class ChoiceModel:
 
     Shapes: N situations, J alternatives, K utility coefficients, P error-covariance
     parameters (P = 0 for the logit); a parameter vector ``params`` holds the K coefficients
-    and then the P covariance parameters, in the order of :attr:`param_names`.
+    and then the P covariance parameters, in the order of ``param_names``.
     """
 
     model_name: ClassVar[str] = "ChoiceModel"

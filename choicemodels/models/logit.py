@@ -53,7 +53,7 @@ class Logit(ChoiceModel):
     formula : str
         Three-part formula, e.g. ``"choice ~ gc + ttme | hinc | invt"``: generic
         coefficients | situation-level variables with alternative-specific coefficients
-        (and constants) | alternative-specific coefficients; see :mod:`choicemodels.formula`.
+        (and constants) | alternative-specific coefficients; see the module ``choicemodels.formula``.
     data : pandas.DataFrame
         Long format, one row per (situation, alternative); never modified. A Dask DataFrame
         fits on the active Dask client.
@@ -72,7 +72,7 @@ class Logit(ChoiceModel):
         ``"frequency"``: whole numbers counting identical situations (Stata's fweight);
         ``"sampling"``: inverse selection probabilities (Stata's pweight), normalised to sum
         to the number of situations, with a robust covariance; see
-        :meth:`~choicemodels.models.base.ChoiceModel.fit`.
+        :meth:`~choicemodels.Logit.fit`.
 
     Examples
     --------

@@ -128,7 +128,7 @@ class Probit(ChoiceModel):
         ``"frequency"``: whole numbers counting identical situations (Stata's fweight);
         ``"sampling"``: inverse selection probabilities (Stata's pweight), normalised to sum
         to the number of situations, with a robust covariance; see
-        :meth:`~choicemodels.models.base.ChoiceModel.fit`.
+        :meth:`~choicemodels.Logit.fit`.
     cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
         Error covariance structure, normalised as above.
     integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
