@@ -30,58 +30,12 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from choicemodels.data import ChoiceData, _numeric, _plain, check_columns, check_finite, check_identification
+from choicemodels.checks import _numeric, _plain, check_columns, check_finite, check_identification
+from choicemodels.data import ChoiceData
+from choicemodels.design import Design
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 
 __all__ = ["Design", "FormulaParts", "parse_formula", "formula_variables", "design_from_formula"]
-
-
-@dataclass(frozen=True, eq=False)
-class Design:
-    """Numerical design of a choice model.
-
-    Attributes
-    ----------
-    X : ndarray, shape (N, J, K), float64
-        Attributes of every alternative in every situation; rows of unavailable
-        alternatives are zero.
-    chosen : ndarray, shape (N,), int64
-        Index (0..J-1) of the chosen alternative; -1 where no choice is known
-        (prediction data).
-    avail : ndarray, shape (N, J), bool
-        Availability of each alternative.
-    weights : ndarray, shape (N,), float64, or None
-        Per-situation weights.
-    names : tuple of str, length K
-        Coefficient names (API.md spelling).
-    alternatives : tuple, length J
-        Alternative labels in column order.
-    ref : int
-        Index of the reference alternative.
-    obs_ids : ndarray, shape (N,)
-        Situation identifiers, in row order of X.
-    """
-
-    X: np.ndarray
-    chosen: np.ndarray
-    avail: np.ndarray
-    weights: np.ndarray | None
-    names: tuple[str, ...]
-    alternatives: tuple
-    ref: int
-    obs_ids: np.ndarray
-
-    @property
-    def n_obs(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def n_alts(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def n_params(self) -> int:
-        return self.X.shape[2]
 
 
 @dataclass(frozen=True)
