@@ -8,7 +8,7 @@ from numpy.testing import assert_array_equal
 from scipy import optimize, special, stats
 
 import choicemodels as cm
-import choicemodels.simulate as simulate
+import choicemodels.random_utility as random_utility
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 
 
@@ -119,7 +119,7 @@ def test_results_do_not_depend_on_the_block_size(monkeypatch):
     V = np.random.default_rng(20).normal(size=(5000, 3))
     cov = np.array([[1.0, 0.3, 0.0], [0.3, 1.0, 0.0], [0.0, 0.0, 2.0]])
     reference = [cm.simulate_choices(V, rng=1), cm.simulate_choices(V, "normal", cov=cov, rng=1)]
-    monkeypatch.setattr(simulate, "_CHUNK_ELEMENTS", 7)
+    monkeypatch.setattr(random_utility, "_CHUNK_ELEMENTS", 7)
     assert_array_equal(cm.simulate_choices(V, rng=1), reference[0])
     assert_array_equal(cm.simulate_choices(V, "normal", cov=cov, rng=1), reference[1])
 

@@ -1,0 +1,201 @@
+"""The Gumbel-max check: simulated choice frequencies against the softmax.
+
+With iid standard Gumbel errors the probability that alternative :math:`j` has the
+largest utility :math:`V_j + T \\varepsilon_j` is the softmax
+:math:`e^{V_j/T} / \\sum_k e^{V_k/T}`; :func:`gumbel_max_check` draws the choices and
+compares the frequencies with the probabilities (Pearson's test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from choicemodels.exceptions import ChoiceDataError, SpecificationError
+from choicemodels.kernels import softmax as _k
+from choicemodels.random_utility import RNG, Errors, _argmax_choices, _generator, _gumbel_noise, _normal_noise
+from choicemodels.rendering import Summary, Table
+from choicemodels.softmax import _check_temperature, _check_utilities
+
+__all__ = ["gumbel_max_check", "GumbelMaxCheck"]
+
+
+@dataclass(frozen=True, eq=False)
+class GumbelMaxCheck:
+    r"""Simulated choice frequencies against the softmax probabilities.
+
+    Built by :func:`gumbel_max_check`; the parameters are also the attributes of the same
+    names.
+
+    Parameters
+    ----------
+    frequencies : ndarray, shape (J,), int64
+        How often each alternative had the largest :math:`V_j/T + \varepsilon_j`.
+    probabilities : ndarray, shape (J,)
+        :math:`\operatorname{softmax}(V/T)`, the probabilities under Gumbel errors.
+    statistic : float
+        Pearson chi-square :math:`\sum_j (f_j - R p_j)^2 / (R p_j)` over alternatives with
+        :math:`p_j > 0` (inf if an alternative with :math:`p_j = 0` was chosen).
+    p_value : float
+        Upper tail of the chi-square distribution with ``df`` degrees of freedom.
+    df : int
+        Number of alternatives with :math:`p_j > 0`, minus one.
+    draws : int
+        Number of simulated choices R.
+    temperature : float
+        Error scale T.
+    errors : {"gumbel", "normal"}, default "gumbel"
+        Errors used to simulate (``"normal"`` shows the check rejecting a wrong sampler).
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> check = cm.gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0)
+    >>> check.df, round(check.p_value, 3)
+    (2, 0.633)
+    >>> check.expected.round(1)
+    array([66524.1, 24472.8,  9003.1])
+    """
+
+    frequencies: np.ndarray
+    probabilities: np.ndarray
+    statistic: float
+    p_value: float
+    df: int
+    draws: int
+    temperature: float
+    errors: Errors = "gumbel"
+
+    @property
+    def expected(self) -> np.ndarray:
+        """Expected counts :math:`R p_j`."""
+        return self.draws * self.probabilities
+
+    _TITLE = "Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"
+
+    def _verdict(self) -> str:
+        return (
+            f"Pearson chi-square = {self.statistic:.3f}, df = {self.df}, p-value = {self.p_value:.4g} "
+            f"({self.draws} draws, {self.errors} errors, temperature {self.temperature:g})"
+        )
+
+    def summary(self) -> Summary:
+        """Frequencies, shares, softmax probabilities and expected counts per alternative,
+        with the chi-square test (text, HTML, LaTeX, CSV, Markdown).
+
+        Returns
+        -------
+        Summary
+            A :class:`~choicemodels.rendering.Summary`: one row per alternative, columns
+            ``frequency``, ``share``, ``softmax`` and ``expected``; the Pearson chi-square
+            test in the note.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> s = cm.gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0).summary()
+        >>> s.table[["frequency", "softmax"]].round(4)  # doctest: +NORMALIZE_WHITESPACE
+                     frequency  softmax
+        alternative
+        0                66503   0.6652
+        1                24565   0.2447
+        2                 8932   0.0900
+        >>> print(s.notes[0])
+        Pearson chi-square = 0.915, df = 2, p-value = 0.633 (100000 draws, gumbel errors, temperature 1)
+        """
+        frame = pd.DataFrame(
+            {"frequency": self.frequencies, "share": self.frequencies / self.draws,
+             "softmax": self.probabilities, "expected": self.expected},
+            index=pd.RangeIndex(self.frequencies.size, name="alternative"),
+        )
+        return Summary(self._TITLE, tables=(Table("", frame, {"frequency": "count"}),),
+                       notes=(self._verdict(),))
+
+    def __str__(self) -> str:
+        """The check's table and chi-square test as text (the console shows the same table).
+
+        Returns
+        -------
+        str
+            The table as plain text.
+        """
+        return self.summary().as_text()
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+
+def _pearson(frequencies: np.ndarray, probabilities: np.ndarray, draws: int) -> tuple[float, int, float]:
+    """Pearson chi-square statistic, degrees of freedom and p-value."""
+    possible = probabilities > 0
+    df = int(possible.sum()) - 1
+    if frequencies[~possible].any():
+        return np.inf, df, 0.0
+    expected = draws * probabilities[possible]
+    statistic = float(np.sum((frequencies[possible] - expected) ** 2 / expected))
+    p_value = float(stats.chi2.sf(statistic, df)) if df > 0 else 1.0
+    return statistic, df, p_value
+
+
+def gumbel_max_check(
+    V,
+    draws: int = 1_000_000,
+    temperature: float = 1.0,
+    *,
+    errors: Errors = "gumbel",
+    rng: RNG = None,
+) -> GumbelMaxCheck:
+    r"""Check the Gumbel-max trick: :math:`\arg\max_j (V_j/T + G_j) \sim \operatorname{softmax}(V/T)`.
+
+    Simulates ``draws`` choices from one vector of utilities and compares the frequencies
+    with the softmax probabilities by Pearson's chi-square test (reliable when the
+    expected counts :math:`R p_j` are at least about 5).
+
+    Parameters
+    ----------
+    V : array_like, shape (J,)
+        Utilities of one choice situation; ``-inf`` marks an unavailable alternative.
+    draws : int, default 1_000_000
+        Number of simulated choices R.
+    temperature : float > 0, default 1.0
+        Error scale T.
+    errors : {"gumbel", "normal"}, default "gumbel"
+        ``"normal"`` draws iid standard normal errors instead, which the test should reject.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator; the same seed gives the same frequencies.
+
+    Returns
+    -------
+    GumbelMaxCheck
+        Frequencies, softmax probabilities and the chi-square test.
+
+    Examples
+    --------
+    >>> check = gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, rng=0)
+    >>> int(check.frequencies.sum()), round(check.p_value, 3)
+    (100000, 0.633)
+    >>> gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, errors="normal", rng=0).p_value
+    0.0
+    """
+    if errors not in ("gumbel", "normal"):
+        raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {errors!r}.")
+    T = _check_temperature(temperature)
+    V, _, _ = _check_utilities(V, None)
+    if V.ndim != 1:
+        raise ChoiceDataError(f"V must be one vector of J utilities, got shape {V.shape}.")
+    R = int(draws)
+    if R != draws or R < 1:
+        raise ValueError(f"draws must be a positive integer, got {draws!r}.")
+    noise = _gumbel_noise if errors == "gumbel" else _normal_noise(None)
+    chosen = _argmax_choices(V[None, :], T, R, noise, _generator(rng))
+    frequencies = np.bincount(chosen, minlength=V.size)
+    probabilities = _k.softmax(V, T)
+    statistic, df, p_value = _pearson(frequencies, probabilities, R)
+    for a in (frequencies, probabilities):
+        a.setflags(write=False)
+    return GumbelMaxCheck(frequencies, probabilities, statistic, p_value, df, R, T, errors)
