@@ -38,6 +38,7 @@ from scipy import stats
 from choicemodels.exceptions import SpecificationError
 from choicemodels.progress import bar
 from choicemodels.rendering import Summary, Table
+from choicemodels.scales import LOGIT_SCALE, error_scale
 from choicemodels.simulate import simulate_choices
 
 __all__ = ["DGP", "MonteCarloResult", "monte_carlo"]
@@ -306,8 +307,6 @@ def _model_label(spec: ModelSpec) -> str:
 
 def _fixed_scale(result) -> float | None:
     """The error scale a model fixes by normalisation, else None (estimated)."""
-    from choicemodels.compare import LOGIT_SCALE
-
     if result.model_name == "Logit":
         return LOGIT_SCALE
     if result.spec.get("options", {}).get("cov") == "iid":
@@ -319,8 +318,6 @@ def _score(
     dgp: DGP, result, model_cls: type, options: dict, X: np.ndarray, chosen: np.ndarray
 ) -> dict[str, tuple[float, float]]:
     """(estimate, standard error) of every scored quantity for one fit on (X (N, J, K), chosen (N,))."""
-    from choicemodels.compare import error_scale
-
     b, V = result.params, result.cov_params()
     out = {}
     for k in range(1, len(dgp.beta)):
