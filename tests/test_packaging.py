@@ -174,7 +174,7 @@ def test_package_imports_at_module_level_are_runtime_dependencies() -> None:
 def test_the_checks_find_imports() -> None:
     """The scan itself works: it sees a lazy import, a notebook cell and a dynamic import."""
     found = {(m, p.relative_to(REPO).as_posix(), top) for m, p, _, top in third_party_imports()}
-    assert ("numpy", "choicemodels/simulate.py", True) in found
+    assert ("numpy", "choicemodels/random_utility.py", True) in found
     assert any(m == "matplotlib" and p.startswith("choicemodels/") and not top for m, p, top in found)
     assert any(m == "matplotlib" and p.startswith("notebooks/") for m, p, _ in found)
     assert ("nbclient", "tests/test_notebooks.py", True) in found  # pytest.importorskip("nbclient")
