@@ -33,10 +33,9 @@ def plot_comparison(coef: pd.DataFrame, se: pd.DataFrame, labels: Sequence[str],
         One elasticity matrix per model (may be empty: no heat maps).
     variable : str or None
         The variable of the elasticities, named in the titles.
-    alpha : float, default 0.05
-        One minus the coverage of the intervals drawn around the coefficients.
-    dpi : int, default 150
-        Resolution of the figure in dots per inch.
+    alpha, dpi : float, int
+        The interval level and the resolution, as for :meth:`Comparison.plot
+        <choicemodels.Comparison.plot>`.
 
     Returns
     -------

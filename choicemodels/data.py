@@ -13,6 +13,7 @@ Shape vocabulary: N choice situations, J alternatives, K coefficients.
 
 from __future__ import annotations
 
+from choicemodels import checks
 from choicemodels.checks import (
     WeightType,
     check_columns,
@@ -23,20 +24,8 @@ from choicemodels.checks import (
     weighted_nobs,
     weights_of_type,
 )
-from choicemodels.choicedata import ChoiceData, _resolve_alternatives
+from choicemodels.choicedata import ChoiceData
+from choicemodels.choicedata import _resolve_alternatives as _resolve_alternatives  # used by the Dask backend
 from choicemodels.reshape import long_to_wide, wide_to_long
 
-__all__ = [
-    "ChoiceData",
-    "wide_to_long",
-    "long_to_wide",
-    "validate_arrays",
-    "check_identification",
-    "check_columns",
-    "check_finite",
-    "check_weight_type",
-    "weights_of_type",
-    "weighted_nobs",
-    "WeightType",
-    "_resolve_alternatives",
-]
+__all__ = ["ChoiceData", "wide_to_long", "long_to_wide", *checks.__all__]
