@@ -60,7 +60,7 @@ html_theme_options = {"description": "Multinomial logit and probit, side by side
 
 def _resolve_module_relative(app, env, node, contnode):
     """Docstrings name objects of their own module without the module (``:func:`error_scale```
-    in choicemodels/compare.py), while the reference documents them under the package
+    in choicemodels/comparison.py), while the reference documents them under the package
     (``choicemodels.Comparison``). Link such a name when exactly one documented object bears
     it; otherwise leave the reference unresolved (and the build fails on it)."""
     if node.get("refdomain") != "py" or "." in node["reftarget"].lstrip("~"):
