@@ -39,7 +39,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -420,11 +420,9 @@ def _sum_over_blocks(
     if n_threads == 1:
         kernel(*args, 0, N, ll, grad, hess)
     else:
-        pool = _thread_pool(n_threads - 1)  # the calling thread takes the first run
-        others = [
-            pool.submit(kernel, *args, lo, hi, ll, grad, hess)
-            for lo, hi in zip(edges[1:-1], edges[2:])
-        ]
+        # the calling thread takes the first run
+        runs = zip(edges[1:-1], edges[2:])
+        others = _submit(kernel, [(*args, lo, hi, ll, grad, hess) for lo, hi in runs])
         kernel(*args, edges[0], edges[1], ll, grad, hess)
         for future in others:
             future.result()
@@ -441,20 +439,28 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
-def _thread_pool(workers: int) -> ThreadPoolExecutor:
-    """The process's pool of at least ``workers`` threads for the block loop, kept between
-    calls (starting threads for every evaluation costs a fraction of a millisecond each)."""
+def _submit(fn, calls: list[tuple]) -> list[Future]:
+    """Submit ``fn(*call)`` for every call to the process's pool of at least ``len(calls)``
+    threads for the block loop, kept between evaluations (starting threads for every
+    evaluation costs a fraction of a millisecond each).
+
+    Growing the pool and submitting happen under one lock: a pool is shut down only when a
+    larger one replaces it, never between another caller's look-up and its submissions, and
+    work already submitted to a replaced pool still runs (``shutdown(wait=False)`` lets its
+    threads finish the queue). So any number of threads may call at once.
+    """
     global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool_size < workers:
+        if _pool is None or _pool_size < len(calls):
             if _pool is not None:
                 _pool.shutdown(wait=False)
-            _pool, _pool_size = ThreadPoolExecutor(workers, "choicemodels-logit"), workers
-        return _pool
+            _pool, _pool_size = ThreadPoolExecutor(len(calls), "choicemodels-logit"), len(calls)
+        return [_pool.submit(fn, *call) for call in calls]
 
 
 def _forget_thread_pool() -> None:
-    """In a forked child: the parent's threads do not exist there, start a new pool."""
+    """In a forked child: the parent's threads do not exist there (and another parent
+    thread may have held the lock at the fork), start afresh."""
     global _pool, _pool_size, _pool_lock
     _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
 
