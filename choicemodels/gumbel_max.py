@@ -16,7 +16,7 @@ from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.kernels import softmax as _k
-from choicemodels.random_utility import RNG, Errors, _argmax_choices, _generator, _gumbel_noise, _normal_noise
+from choicemodels.random_utility import RNG, Errors, _argmax_counts, _generator, _gumbel_noise, _normal_noise
 from choicemodels.rendering import Summary, Table
 from choicemodels.softmax import _check_temperature, _check_utilities
 
@@ -192,8 +192,7 @@ def gumbel_max_check(
     if R != draws or R < 1:
         raise ValueError(f"draws must be a positive integer, got {draws!r}.")
     noise = _gumbel_noise if errors == "gumbel" else _normal_noise(None)
-    chosen = _argmax_choices(V[None, :], T, R, noise, _generator(rng))
-    frequencies = np.bincount(chosen, minlength=V.size)
+    frequencies = _argmax_counts(V[None, :], T, R, noise, _generator(rng))
     probabilities = _k.softmax(V, T)
     statistic, df, p_value = _pearson(frequencies, probabilities, R)
     for a in (frequencies, probabilities):

@@ -10,13 +10,14 @@ generators.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 import numpy as np
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.kernels import softmax as _k
+from choicemodels.memory import check_memory
 from choicemodels.softmax import _check_temperature, _check_utilities
 
 __all__ = ["simulate_choices"]
@@ -55,21 +56,22 @@ def _normal_noise(factor: np.ndarray | None) -> NoiseFn:
     return noise
 
 
-def _argmax_choices(
+def _argmax_blocks(
     V: np.ndarray, T: float, n: int, noise: NoiseFn, rng: np.random.Generator
-) -> np.ndarray:
-    """Index of the largest :math:`(V_{nj} - m_n)/T + \\text{noise}_{nj}`, :math:`m_n = \\max_j V_{nj}`.
+) -> Iterator[np.ndarray]:
+    """Index of the largest :math:`(V_{nj} - m_n)/T + \\text{noise}_{nj}`, :math:`m_n = \\max_j V_{nj}`,
+    for consecutive cache-sized blocks of rows.
 
     Kernel: V (N, J) or (1, J) broadcast to ``n`` rows, finite or ``-inf`` (unavailable),
-    at least one finite per row. Works through cache-sized blocks of rows; the random
-    stream is consumed in row order, so results do not depend on the block size.
-    Returns (n,) int64.
+    at least one finite per row. Yields (rows,) intp arrays, views of one buffer that the
+    next block overwrites, so memory stays O(block) whatever ``n``; the random stream is
+    consumed in row order, so results do not depend on the block size.
     """
     J = V.shape[1]
     rows = max(1, _CHUNK_ELEMENTS // J)
     keys_buf = np.empty((min(rows, n), J))
     shift_buf = np.empty_like(keys_buf)
-    out = np.empty(n, np.intp)
+    out_buf = np.empty(min(rows, n), np.intp)
     # Row shifts V - max(V) matter only when |V|/T is large or -inf marks unavailable
     # alternatives; below 2**10 the keys V/T + noise are already exact to 2**-42.
     magnitude = max(V.max(), -V.min())  # inf when some alternative is unavailable
@@ -95,8 +97,32 @@ def _argmax_choices(
         noise(keys, D, rng)
         if shift:  # a -inf + inf key would be NaN, which argmax would pick
             np.copyto(keys, -np.inf, where=unavailable)
-        keys.argmax(axis=1, out=out[start:stop])
-    return out.astype(np.int64, copy=False)
+        out = out_buf[: stop - start]
+        keys.argmax(axis=1, out=out)
+        yield out
+
+
+def _argmax_choices(
+    V: np.ndarray, T: float, n: int, noise: NoiseFn, rng: np.random.Generator
+) -> np.ndarray:
+    """The chosen alternatives of :func:`_argmax_blocks`, all ``n`` of them: (n,) int64."""
+    out = np.empty(n, np.int64)
+    start = 0
+    for block in _argmax_blocks(V, T, n, noise, rng):
+        out[start:start + block.size] = block
+        start += block.size
+    return out
+
+
+def _argmax_counts(
+    V: np.ndarray, T: float, n: int, noise: NoiseFn, rng: np.random.Generator
+) -> np.ndarray:
+    """How often each of the J alternatives is chosen among the ``n`` rows of
+    :func:`_argmax_blocks` ((J,) int64), in memory O(block) whatever ``n``."""
+    counts = np.zeros(V.shape[1], np.int64)
+    for block in _argmax_blocks(V, T, n, noise, rng):
+        counts += np.bincount(block, minlength=counts.size)
+    return counts
 
 
 def _covariance_factor(cov, J: int) -> np.ndarray:
@@ -166,6 +192,19 @@ def simulate_choices(
     if errors not in ("gumbel", "normal"):
         raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {errors!r}.")
     T = _check_temperature(temperature)
+    try:
+        V = np.asarray(V)
+    except (TypeError, ValueError):
+        pass  # _check_utilities names the problem
+    if isinstance(V, np.ndarray) and V.ndim == 2:
+        # beyond V itself: a float copy, the checks' boolean temporaries, the masked copy,
+        # and the (N,) choices
+        copies = 3 + 8 * (V.dtype != np.float64) + 8 * (avail is not None)
+        check_memory(
+            float(V.size) * copies + 8.0 * V.shape[0],
+            f"simulate_choices with V of shape {V.shape}",
+            "the number of rows of V (simulate them in batches)",
+        )
     V, avail, _ = _check_utilities(V, avail)
     if V.ndim != 2:
         raise ChoiceDataError(f"V must have shape (N, J), got {V.ndim} dimensions {V.shape}.")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from choicemodels.exceptions import SpecificationError
+from choicemodels.memory import check_memory
 from choicemodels.random_utility import (
     RNG,
     Errors,
@@ -239,6 +240,15 @@ def simulate_dataset(
         raise ValueError(f"n_alts must be an integer >= 2, got {n_alts!r}.")
     T = _check_temperature(temperature)
     generic = _coefficients(beta, "x")
+    # peak: X and V, then the frame's columns (obs, alt, choice, the variables, avail)
+    # held twice while the DataFrame is built (measured: within 1 column of this)
+    columns = 3 + len(generic) + len(gamma or {}) + (avail_prob is not None)
+    check_memory(
+        8.0 * N * J * (2 * columns + len(generic) + 1),
+        f"simulate_dataset with n_obs={N} situations of n_alts={J} alternatives and "
+        f"{len(generic) + len(gamma or {})} variables",
+        "n_obs or n_alts",
+    )
     situation = {str(k): _alternative_coefficients(v, J, f"gamma[{k!r}]") for k, v in (gamma or {}).items()}
     alpha = np.zeros(J) if asc is None else _alternative_coefficients(asc, J, "asc")
     names = list(generic) + list(situation)

@@ -23,7 +23,7 @@ PACKAGE = REPO / "choicemodels"
 # Module names are relative to the package: "kernels.*" is every kernel module, "__init__"
 # the package itself.
 LAYERS: list[tuple[str, frozenset[str]]] = [
-    ("foundation", frozenset({"exceptions", "progress", "rendering"})),
+    ("foundation", frozenset({"exceptions", "progress", "rendering", "memory"})),
     ("kernels", frozenset({"kernels", "kernels.*"})),
     ("design", frozenset({"design"})),
     ("checks", frozenset({"checks"})),
