@@ -216,9 +216,13 @@ def long_to_wide(
         0/1 column; in the wide frame it holds the chosen label (or its code when
         ``alternatives`` is a mapping code -> label).
     varying : sequence of str, optional
-        Alternative-varying columns; default: every other column that varies within
-        some situation. They become ``f"{column}{sep}{label}"`` (or ``f"{label}{sep}{column}"``
-        with ``alt_position="prefix"``); columns left entirely empty are dropped.
+        Columns to treat as alternative-varying even where they do not vary (an
+        alternative's attribute that happens to be equal across alternatives). Every other
+        column that varies within some situation is varying too, listed or not, so that no
+        value is lost; the rest are situation-level. Varying columns become
+        ``f"{column}{sep}{label}"`` (or ``f"{label}{sep}{column}"`` with
+        ``alt_position="prefix"``), the listed ones first; columns left entirely empty are
+        dropped.
     avail : str, optional
         0/1 availability column (treated as varying); absent rows get 0. If rows are
         absent and ``avail`` is None, availability columns with stem ``"avail"`` are added.
@@ -258,13 +262,14 @@ def long_to_wide(
                                 require_choice=False)
     labels, N, J = data.alternatives, data.n_obs, data.n_alts
     roles = {obs, alt, choice}
-    if varying is None:
-        rest = [c for c in long.columns if c not in roles and c != avail]
-        varies = full.frame[rest].groupby(full.row_obs, sort=False).nunique(dropna=False).max() > 1
-        varying = [c for c in rest if varies.get(c, False)]
-    else:
-        varying = list(varying)
-        check_columns(long, varying, "varying=")
+    given = [] if varying is None else list(varying)
+    if varying is not None:
+        check_columns(long, given, "varying=")
+    # a column that varies within some situation is varying, listed or not: as a
+    # situation-level column it would keep only each situation's first value
+    rest = [c for c in long.columns if c not in roles and c != avail and c not in given]
+    varies = full.frame[rest].groupby(full.row_obs, sort=False).nunique(dropna=False).max() > 1
+    varying = given + [c for c in rest if varies.get(c, False)]
     fixed = [c for c in long.columns if c not in roles and c not in varying and c != avail]
     first_row = np.unique(full.row_obs, return_index=True)[1]
     wide = {c: long[c].to_numpy()[first_row] for c in fixed}

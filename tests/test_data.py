@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from choicemodels.data import ChoiceData, long_to_wide, validate_arrays, wide_to_long
 from choicemodels.datasets import load_swissmetro, load_travel_mode
@@ -107,3 +109,71 @@ def test_unbalanced_long_to_wide_adds_availability():
     cd = ChoiceData.from_long(long[~drop], obs="individual", alt="mode")
     np.testing.assert_array_equal(cd_again.avail, cd.avail)
     np.testing.assert_array_equal(cd_again.chosen, cd.chosen)
+
+
+def test_long_to_wide_keeps_every_column_that_varies_within_a_situation():
+    # TravelMode: listing only gc kept the first row's ttme, invc and invt of each situation
+    long = load_travel_mode()
+    wide = long_to_wide(long, obs="individual", alt="mode", choice="choice", varying=["gc"])
+    assert list(wide.columns[:2]) == ["hinc", "psize"]
+    for stem in ("gc", "ttme", "invc", "invt"):
+        ref = long.pivot(index="individual", columns="mode", values=stem)
+        for mode in ref.columns:
+            np.testing.assert_array_equal(wide[f"{stem}_{mode}"].to_numpy(), ref[mode].to_numpy())
+    # a listed column that does not vary is still made varying, as asked
+    wide = long_to_wide(long, obs="individual", alt="mode", choice="choice", varying=["hinc"])
+    np.testing.assert_array_equal(wide["hinc_bus"].to_numpy(), long.hinc.to_numpy()[::4])
+    assert "hinc" not in wide.columns and "ttme_air" in wide.columns
+
+
+@st.composite
+def long_frames(draw):
+    """Long frames of 1-5 situations over 2-4 alternatives, some rows absent (never the chosen
+    one), with columns constant within situations, varying, varying in one situation only,
+    or holding strings; and any subset of those columns to list as varying."""
+    n, J = draw(st.integers(1, 5)), draw(st.integers(2, 4))
+    labels = ["a", "b", "c", "d"][:J]
+    rows = []
+    for i in range(n):
+        chosen = draw(st.integers(0, J - 1))
+        other = draw(st.integers(0, J - 2))
+        other += other >= chosen  # a second alternative, so that there is a choice
+        present = [j for j in range(J) if j in (chosen, other) or draw(st.booleans())]
+        rows += [(i, j, int(j == chosen)) for j in present]
+    m = len(rows)
+    values = st.integers(-3, 3).map(float)
+    columns = {}
+    for k, kind in enumerate(draw(st.lists(st.sampled_from(["situation", "alt", "one", "text"]),
+                                           min_size=1, max_size=4))):
+        by_obs = draw(st.lists(values, min_size=n, max_size=n))
+        if kind == "situation":
+            col = [by_obs[i] for i, _, _ in rows]
+        elif kind == "alt":
+            col = draw(st.lists(values, min_size=m, max_size=m))
+        elif kind == "one":  # constant within every situation but one row
+            col = [by_obs[i] for i, _, _ in rows]
+            col[draw(st.integers(0, m - 1))] += 10.0
+        else:
+            col = draw(st.lists(st.sampled_from(["x", "y", "z"]), min_size=m, max_size=m))
+        columns[f"v{k}"] = col
+    frame = pd.DataFrame({"obs": [r[0] for r in rows], "alt": [labels[r[1]] for r in rows],
+                          "choice": [r[2] for r in rows], **columns})
+    varying = draw(st.lists(st.sampled_from(list(columns)), unique=True))
+    return frame, labels, varying
+
+
+@settings(max_examples=120, deadline=None)
+@given(long_frames())
+def test_long_wide_long_keeps_every_value_of_every_column(case):
+    long, labels, varying = case
+    wide = long_to_wide(long, obs="obs", alt="alt", choice="choice", varying=varying)
+    unbalanced = len(long) < len(labels) * long.obs.nunique()
+    labels = sorted(long.alt.unique())  # the alternatives that occur
+    back = wide_to_long(wide, alternatives=labels, choice="choice",
+                        avail="avail" if unbalanced else None)
+    if unbalanced:
+        back = back[back.avail == 1]
+    merged = long.merge(back, on=["obs", "alt"], how="outer", suffixes=("", "_back"), indicator=True)
+    assert (merged["_merge"] == "both").all()  # the same (situation, alternative) rows
+    for c in long.columns.drop(["obs", "alt"]):
+        np.testing.assert_array_equal(merged[f"{c}_back"].to_numpy(), merged[c].to_numpy(), err_msg=c)
