@@ -161,7 +161,9 @@ def gumbel_max_check(
     V : array_like, shape (J,)
         Utilities of one choice situation; ``-inf`` marks an unavailable alternative.
     draws : int, default 1_000_000
-        Number of simulated choices R.
+        Number of simulated choices R. They are counted over cache-sized blocks, so
+        memory does not grow with R; time does (about 0.1 s per million draws of three
+        alternatives).
     temperature : float > 0, default 1.0
         Error scale T.
     errors : {"gumbel", "normal"}, default "gumbel"
