@@ -288,12 +288,12 @@ def _run_fit(args: argparse.Namespace) -> list[str]:
     labels = _cluster_labels(args, data, roles["obs"])
     groups = None if labels is None else labels.loc[model.design.obs_ids].to_numpy()
     result = model.fit(cov_type=args.cov_type, groups=groups, maxiter=args.maxiter, method=method)
-    if args.save:
-        result.save(args.save)
     if args.format == "json":
         _write(json.dumps(result.to_dict(), indent=1))
     else:
         _write(_render(result.summary(alpha=args.alpha), args.format))
+    if args.save:  # after the output, so that a failed save does not lose the fit
+        result.save(args.save)
     return _not_converged([(result.model_name, result)])
 
 

@@ -599,3 +599,14 @@ def test_sampling_weights_from_the_command_line(capsys, tmp_path):
     assert got["cov_type"] == "robust" and got["spec"]["weight_type"] == "sampling"
     np.testing.assert_allclose(got["estimates"], ref.estimates, rtol=1e-12)
     np.testing.assert_allclose(np.sqrt(np.diag(got["covariance"])), ref.bse, rtol=1e-12)
+
+
+def test_fit_prints_the_summary_before_saving(capsys, tmp_path):
+    target = tmp_path / "missing-folder" / "results.json"  # cannot be written
+    code, out, err = run(capsys, "fit", "--save", str(target))
+    assert "Logit results" in out  # the fit is shown although the save failed
+    assert code != 0 and str(target) in err
+    ok = tmp_path / "results.json"
+    code, out, err = run(capsys, "fit", "--save", str(ok))
+    assert code == 0 and cm.load_results(ok).llf == pytest.approx(
+        float(re.search(r"Log-likelihood:\s+(-?[\d.]+)", out).group(1)), abs=1e-4)
