@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import linalg
 
 from choicemodels.data import WeightType
+from choicemodels.distributed import situation_keys
 from choicemodels.exceptions import ConvergenceWarning, SpecificationError
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
@@ -28,9 +29,12 @@ from choicemodels.kernels.probit import (
     group_situations,
     probit_loglike_obs,
 )
+from choicemodels.kernels.logit import logit_loglike_derivatives
+from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
 from choicemodels.progress import ticking
+from choicemodels.results import register_model_kind
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
 
@@ -314,8 +318,6 @@ class Probit(ChoiceModel):
         """
         if self.method != "ghk":
             return None
-        from choicemodels.distributed import situation_keys
-
         d = self.design
         return keyed_uniform_draws(situation_keys(d.obs_ids), max(d.n_alts - 2, 0), self.draws,
                                    sequence=self.sequence, antithetic=self.antithetic,
@@ -358,10 +360,10 @@ class Probit(ChoiceModel):
         return probit_loglike_obs(np.asarray(params, float), self.design.X, self.groups,
                                   grad=grad, **self._kernel_options())
 
-    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
+    def _loglike_obs(self, params: np.ndarray) -> np.ndarray:
         return self._loglike_scores(params, grad=False)[0]
 
-    def score_obs(self, params: np.ndarray) -> np.ndarray:
+    def _score_obs(self, params: np.ndarray) -> np.ndarray:
         return self._loglike_scores(params, grad=True)[1]
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
@@ -425,20 +427,30 @@ class Probit(ChoiceModel):
         >>> round(float(start[0]), 4), start[-3:].tolist()  # gc: -0.0109 / 1.2825
         (-0.0085, [0.0, 0.0, 0.0])
         """
-        from choicemodels.kernels.logit import logit_loglike_derivatives
-
         d = self.design
-        known = d.chosen >= 0
-        X, chosen, avail = d.X[known], d.chosen[known], d.avail[known]
-        w = None if d.weights is None else d.weights[known]
-        out = newton_maximize(lambda b: logit_loglike_derivatives(b, X, chosen, avail, w),
+        out = newton_maximize(lambda b: engine.block_sum(self, "_block_logit_derivatives", b),
                               np.zeros(d.n_params), maxiter=50, tol=1e-8)
         beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
         beta = beta / _LOGIT_SD * sd
         return np.concatenate([beta, cov_start(self.structure, d.n_alts)])
 
+    def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
+        """Block function of the start: the logit's log-likelihood, gradient and Hessian on
+        the situations with a known choice."""
+        d = self.design
+        X, chosen, avail, w = d.X, d.chosen, d.avail, d.weights
+        known = chosen >= 0
+        if not known.all():
+            X, chosen, avail = X[known], chosen[known], avail[known]
+            w = None if w is None else w[known]
+        return logit_loglike_derivatives(beta, X, chosen, avail, w, threads=self._threads)
+
     def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, gradient and outer product of the scores, over all the blocks."""
+        return engine.block_sum(self, "_block_sums", np.asarray(params, float))
+
+    def _block_sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         r"""Weighted totals: log-likelihood, gradient (K + P,) and the outer product of the
         scores :math:`\sum_i w_i s_i s_i'` (K + P, K + P); ``-inf`` outside the domain."""
         with np.errstate(all="ignore"):  # trial points outside the domain are rejected below
@@ -628,3 +640,6 @@ def error_covariance_se(spec: dict, theta: np.ndarray, cov_theta: np.ndarray) ->
     var = np.einsum("pkl,pq,qkl->kl", d_omega, np.asarray(cov_theta, float), d_omega)
     frame = error_covariance(spec, theta)
     return pd.DataFrame(np.sqrt(var), index=frame.index, columns=frame.columns)
+
+
+register_model_kind("Probit", Probit._from_spec, error_covariance)
