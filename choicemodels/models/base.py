@@ -39,7 +39,11 @@ class ChoiceModel:
     """
 
     model_name: ClassVar[str] = "ChoiceModel"
+    #: the optimisers of the engine the model admits: "newton" (on :meth:`_derivatives`),
+    #: "bfgs" and "bhhh" (on :meth:`_sums`)
+    methods: ClassVar[tuple[str, ...]] = ("newton",)
     default_method: ClassVar[str] = "newton"  # the optimiser fit(method=None) uses
+    default_maxiter: ClassVar[int] = 100
     _threads: int | None = None  # threads of the block kernels (default: the kernel's choice)
 
     def __init__(
@@ -197,8 +201,30 @@ class ChoiceModel:
         """Block function: ``(weighted gradient (K + P,),)`` of the design's situations."""
         return (self._weighted(self._score_obs(params)).sum(axis=0),)
 
-    def _maximize(self, start: np.ndarray, *, maxiter, tol, method) -> OptimizeOutcome:
+    def _block_derivatives(self, params: np.ndarray, hessian: bool = True) -> tuple:
+        """Block function of ``method="newton"``: weighted log-likelihood, gradient (K + P,)
+        and Hessian (K + P, K + P) (or ``None``) of the design's situations."""
         raise NotImplementedError
+
+    def _block_sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        r"""Block function of ``method="bfgs"`` and ``"bhhh"``: weighted log-likelihood,
+        gradient (K + P,) and outer product of the scores :math:`\sum_i w_i s_i s_i'`
+        (K + P, K + P) of the design's situations; ``-inf`` outside the domain."""
+        raise NotImplementedError
+
+    def _boundary(self, params: np.ndarray) -> str:
+        """Why ``params`` lie at a boundary of the parameter space where the search stops
+        (``""`` if they do not)."""
+        return ""
+
+    # ---- sums over the blocks (the engine maps the block functions) --------------------
+    def _derivatives(self, params: np.ndarray, hessian: bool = True) -> tuple:
+        """:meth:`_block_derivatives` summed over all the blocks."""
+        return engine.block_sum(self, "_block_derivatives", np.asarray(params, float), hessian)
+
+    def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`_block_sums` summed over all the blocks."""
+        return engine.block_sum(self, "_block_sums", np.asarray(params, float))
 
     def start_params(self) -> np.ndarray:
         """Starting values of the fit, shape (K + P,); provided by each model.

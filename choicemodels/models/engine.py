@@ -18,6 +18,7 @@ warnings and the assembly of :class:`~choicemodels.results.ChoiceResults`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable
@@ -31,8 +32,8 @@ from choicemodels.distributed import map_parts, map_sum, persist_parts
 from choicemodels.exceptions import HessianWarning, SpecificationError
 from choicemodels.inference import check_cov_options, covariance
 from choicemodels.kernels.logit import logit_loglike_derivatives
-from choicemodels.models.optimize import newton_maximize
-from choicemodels.progress import fit_progress
+from choicemodels.models.optimize import OptimizeOutcome, bfgs_opg_maximize, newton_maximize
+from choicemodels.progress import fit_progress, ticking
 from choicemodels.results import ChoiceResults
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ __all__ = [
     "gather_blocks",
     "in_memory",
     "kept_on_workers",
+    "maximize",
     "partition_blocks",
     "plain_label",
     "score_rows",
@@ -267,6 +269,40 @@ def check_start(model: Any, start: Any) -> np.ndarray:
     return start
 
 
+def maximize(
+    model: Any, start: np.ndarray, *, maxiter: int | None, tol: float | None, method: str | None
+) -> OptimizeOutcome:
+    """Run the optimiser ``method`` (default ``model.default_method``) on the model's sums.
+
+    ``"newton"``: Newton's method on the log-likelihood, gradient and Hessian
+    (:meth:`_derivatives`); ``"bhhh"``: Newton steps with the outer product of the scores
+    in place of the Hessian, and ``"bfgs"``: BFGS started from that metric, both on
+    :meth:`_sums`, stopped early where ``model._boundary`` names a boundary.
+    """
+    methods = model.methods
+    if len(methods) == 1 and method not in (None, *methods):
+        raise SpecificationError(f"{model.model_name} is fitted by method={methods[0]!r}; got {method!r}.")
+    method = method or model.default_method
+    if not isinstance(method, str) or method not in methods:
+        raise SpecificationError(
+            f"method must be one of {', '.join(repr(a) for a in methods)}; got {method!r}."
+        )
+    maxiter, tol = maxiter or model.default_maxiter, tol or 1e-8
+    if method == "newton":
+        return newton_maximize(model._derivatives, start, maxiter=maxiter, tol=tol)
+    sums = ticking(model._sums)  # advances the progress bar of fit()
+    if method == "bhhh":
+        def fun(params):
+            ll, g, opg = sums(params)
+            return ll, g, -opg
+
+        out = newton_maximize(fun, start, maxiter=maxiter, tol=tol)
+        # the outer product of scores steers the search; standard errors need the Hessian
+        return dataclasses.replace(out, H=None)
+    return bfgs_opg_maximize(sums, start, maxiter=maxiter, tol=tol,
+                             stop=lambda x: bool(model._boundary(x)))
+
+
 def _weak_directions(hessian: np.ndarray, names: list[str]) -> list[str]:
     """Parameters that load on the flattest direction of the Hessian."""
     if not np.all(np.isfinite(hessian)):
@@ -305,7 +341,7 @@ def fit(
     x0 = check_start(model, start)
     t0 = time.perf_counter()
     with fit_progress(f"{model.model_name} fit", enabled=progress):
-        outcome = model._maximize(x0, maxiter=maxiter, tol=tol, method=method)
+        outcome = maximize(model, x0, maxiter=maxiter, tol=tol, method=method)
     fit_time = time.perf_counter() - t0
     converged, message, category = model._diagnose(outcome)
     params = outcome.x

@@ -77,6 +77,8 @@ class Logit(ChoiceModel):
     """
 
     model_name = "Logit"
+    methods = ("newton",)
+    default_maxiter = 100
 
     def start_params(self) -> np.ndarray:
         """Zeros, or on large data the estimate on a subsample.
@@ -132,11 +134,6 @@ class Logit(ChoiceModel):
         return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, hessian=hessian,
                                          threads=self._threads)
 
-    # ---- sums over the blocks ------------------------------------------------------------
-    def _derivatives(self, beta: np.ndarray, hessian: bool = True):
-        """Weighted log-likelihood, gradient (K,) and Hessian (K, K) (or None) at ``beta``."""
-        return engine.block_sum(self, "_block_derivatives", np.asarray(beta, float), hessian)
-
     def loglike(self, params: np.ndarray) -> float:
         return float(self._derivatives(params, hessian=False)[0])
 
@@ -169,13 +166,6 @@ class Logit(ChoiceModel):
         array([[-108706.1]])
         """
         return self._derivatives(params)[2]
-
-    def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:
-        if method not in (None, "newton"):
-            from choicemodels.exceptions import SpecificationError
-
-            raise SpecificationError(f"Logit is fitted by method='newton'; got {method!r}.")
-        return newton_maximize(self._derivatives, start, maxiter=maxiter or 100, tol=tol or 1e-8)
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         if not divergence_suspected(outcome):
