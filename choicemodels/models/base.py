@@ -36,11 +36,20 @@ class ChoiceModel:
     Shapes: N situations, J alternatives, K utility coefficients, P error-covariance
     parameters (P = 0 for the logit); a parameter vector ``params`` holds the K coefficients
     and then the P covariance parameters, in the order of ``param_names``.
+
+    A model is its likelihood. A subclass supplies, as functions of the arrays of its own
+    design (one block of situations), ``_loglike_obs`` (N,), ``_score_obs`` (N, K + P),
+    ``_probabilities`` (N, J), ``start_params`` and the sums of its optimiser:
+    ``_block_derivatives`` (log-likelihood, gradient, Hessian) for ``methods = ("newton",)``
+    or ``_block_sums`` (log-likelihood, gradient, outer product of the scores) for
+    ``"bfgs"`` / ``"bhhh"``. The engine (``choicemodels.models.engine``) sums them over
+    the blocks, one in memory or one per partition of a Dask DataFrame, and gives the fit,
+    the covariances, the diagnostics and the results.
     """
 
     model_name: ClassVar[str] = "ChoiceModel"
-    #: the optimisers of the engine the model admits: "newton" (on :meth:`_derivatives`),
-    #: "bfgs" and "bhhh" (on :meth:`_sums`)
+    # the optimisers of the engine the model admits: "newton" (on _derivatives), "bfgs"
+    # and "bhhh" (on _sums)
     methods: ClassVar[tuple[str, ...]] = ("newton",)
     default_method: ClassVar[str] = "newton"  # the optimiser fit(method=None) uses
     default_maxiter: ClassVar[int] = 100
