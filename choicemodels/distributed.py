@@ -1,18 +1,20 @@
-r"""Fits on choice data larger than memory, mapped over the partitions of a Dask DataFrame.
+r"""The map-and-reduce backend of fits on Dask DataFrames: data larger than memory.
 
 A Dask DataFrame in long format (any partitioning) as ``data=`` of :class:`~choicemodels.Logit`
-or :class:`~choicemodels.Probit` selects the distributed variant of the model, which runs on the
-active Dask client (``dask.distributed.Client``, ``LocalCluster`` or a real cluster; without a
-client, Dask's local scheduler):
+or :class:`~choicemodels.Probit` (or any model) fits on the active Dask client
+(``dask.distributed.Client``, ``LocalCluster`` or a real cluster; without a client, Dask's
+local scheduler). This module knows no model:
 
 1. if the partitions may split a situation (their ranges of ``obs`` overlap), the rows are
    shuffled on ``obs`` so that every situation lies in one partition;
 2. the sorted alternative labels are computed once over all the data; every partition is
    validated by the in-memory rules (:class:`~choicemodels.ChoiceDataError`) and turned into a
    :class:`~choicemodels.formula.Design` with those alternatives, persisted on the workers;
-3. every evaluation of the likelihood maps a chunk kernel over the partitions and adds the
-   sums it returns: the log-likelihood, the gradient (P,) and the Hessian or the outer
-   product of the scores (P, P). Only parameters and these sums travel.
+3. the estimation engine (:mod:`choicemodels.models.engine`) keeps one in-memory model per
+   partition and, at every evaluation of the likelihood, maps the model's block functions
+   over the partitions with :func:`map_sum`, which adds the sums they return: the
+   log-likelihood, the gradient (P,) and the Hessian or the outer product of the scores
+   (P, P). Only parameters and these sums travel.
 
 The log-likelihood is a sum over situations, so the sums, the Newton steps and the estimates
 are those of the in-memory fit up to the order of floating-point additions. Probit GHK draws
@@ -29,39 +31,23 @@ import dataclasses
 import sys
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property, partial
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from choicemodels.data import _resolve_alternatives, check_columns, weights_of_type
-from choicemodels.exceptions import (
-    ChoiceDataError,
-    ConvergenceWarning,
-    SeparationWarning,
-    SpecificationError,
-)
+from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
-from choicemodels.kernels.logit import logit_loglike_derivatives, logit_scores
-from choicemodels.kernels.mvn import cov_start
-from choicemodels.models.base import ChoiceModel, choice_cells, constants_only_loglike, score_rows
-from choicemodels.models.logit import Logit, every_nth
-from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
-from choicemodels.models.probit import _LOGIT_SD, Probit
-from choicemodels.models.separation import divergence_suspected
-from choicemodels.results import ChoiceResults
 
 __all__ = [
     "DistributedDesign",
-    "DistributedLogit",
-    "DistributedModel",
-    "DistributedProbit",
-    "distributed_class",
     "distributed_design",
     "is_dask_frame",
     "map_parts",
     "map_sum",
+    "persist_parts",
     "situation_keys",
 ]
 
@@ -158,54 +144,6 @@ class _Max(np.ndarray):
 
     def __add__(self, other: np.ndarray) -> _Max:
         return _Max(np.maximum(self, other))
-
-
-def _logit_sums(d: Design, beta: np.ndarray, hessian: bool) -> tuple:
-    return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, hessian=hessian, threads=1)
-
-
-class _Counts(dict):
-    """Weighted counts by key whose ``+`` adds them key by key (a reduction by :func:`map_sum`)."""
-
-    def __add__(self, other: dict) -> _Counts:
-        out = _Counts(self)
-        for key, count in other.items():
-            out[key] = out.get(key, 0.0) + count
-        return out
-
-
-def _constants_cells(d: Design) -> tuple:
-    """Weighted counts of the (availability pattern, chosen alternative) cells: all the
-    constants-only logit needs of the data."""
-    avail, chosen, counts = choice_cells(d.avail, d.chosen, d.weights)
-    keys = np.column_stack((avail, chosen)).tolist()
-    return (_Counts(zip(map(tuple, keys), counts.tolist())),)
-
-
-def _logit_meat(d: Design, beta: np.ndarray, weight_type: str | None) -> tuple:
-    rows = score_rows(logit_scores(beta, d.X, d.chosen, d.avail), d.weights, weight_type, "robust")
-    return (rows.T @ rows,)
-
-
-def _partition_model(d: Design, cls: type, options: dict) -> ChoiceModel:
-    """The in-memory model of one partition (its draws keyed by situation id)."""
-    model = cls.__new__(cls)
-    model._set_options(**options)
-    model._init(d, None, {"formula": None})
-    return model
-
-
-def _model_sums(model: ChoiceModel, params: np.ndarray) -> tuple:
-    return model._sums(params)
-
-
-def _model_loglike(model: ChoiceModel, params: np.ndarray) -> tuple:
-    return (model.loglike(params),)
-
-
-def _model_meat(model: ChoiceModel, params: np.ndarray, weight_type: str | None) -> tuple:
-    rows = score_rows(model.score_obs(params), model.design.weights, weight_type, "robust")
-    return (rows.T @ rows,)
 
 
 # ---- driver on the client ----------------------------------------------------------------
@@ -359,154 +297,3 @@ def distributed_design(
         n_alts=len(alternatives), n_params=len(names), ll_equal_shares=float(ll_shares),
         nobs=nobs,
     )
-
-
-# ---- models ------------------------------------------------------------------------------
-def _kept_on_workers(what: str) -> SpecificationError:
-    return SpecificationError(
-        f"{what} is per situation and the data stay on the Dask workers; compute it on an "
-        "in-memory sample, e.g. results.predict(data=df) with a pandas DataFrame df."
-    )
-
-
-class DistributedModel:
-    """Mixin of a model fitted on Dask data: likelihood sums mapped over the partitions.
-
-    Subclasses provide ``_meat(params)``, the (P, P) meat of the robust sandwich (the sum
-    of the outer products of the score rows of :func:`~choicemodels.models.base.score_rows`),
-    and the model's likelihood sums through :func:`map_sum`.
-    """
-
-    _build_design = staticmethod(distributed_design)
-
-    def fit(
-        self,
-        *,
-        start: np.ndarray | None = None,
-        maxiter: int | None = None,
-        tol: float | None = None,
-        method: str | None = None,
-        cov_type: str | None = None,
-        groups: np.ndarray | None = None,
-        progress: bool | None = None,
-    ) -> ChoiceResults:
-        """Maximum-likelihood fit on the workers; as the in-memory ``fit`` without ``"cluster"``."""
-        if cov_type == "cluster":
-            raise SpecificationError(
-                "cov_type='cluster' needs the per-situation scores, which stay on the Dask "
-                "workers; use cov_type='nonrobust' or 'robust'."
-            )
-        return super().fit(start=start, maxiter=maxiter, tol=tol, method=method,
-                           cov_type=cov_type, groups=groups, progress=progress)
-
-    def _robust_scores(self, params: np.ndarray, cov_type: str) -> np.ndarray:
-        """(P, P) rows R with R'R the sandwich's meat (``"robust"``; ``"cluster"`` is refused)."""
-        vals, vecs = np.linalg.eigh(self._meat(np.asarray(params, float)))
-        return (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
-
-    def _nobs(self) -> int:
-        return self.design.nobs
-
-    def _loglike_equal_shares(self) -> float:
-        return self.design.ll_equal_shares
-
-    def _loglike_constants(self) -> float:
-        (cells,) = map_sum(_constants_cells, self.design.parts)
-        keys, counts = np.array(list(cells)), np.array(list(cells.values()))
-        return constants_only_loglike(keys[:, :-1].astype(bool), keys[:, -1], counts, self.design.ref)
-
-    def _chosen_counts(self) -> np.ndarray:
-        (cells,) = map_sum(_constants_cells, self.design.parts)
-        chosen = np.array([key[-1] for key in cells], dtype=int)
-        return np.bincount(chosen, weights=list(cells.values()), minlength=self.design.n_alts)
-
-    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
-        raise _kept_on_workers("loglike_obs")
-
-    def score_obs(self, params: np.ndarray) -> np.ndarray:
-        raise _kept_on_workers("score_obs")
-
-    def predict(self, params: np.ndarray) -> np.ndarray:
-        raise _kept_on_workers("predict")
-
-    def utilities(self, params: np.ndarray) -> np.ndarray:
-        raise _kept_on_workers("utilities")
-
-    def _perturbed(self, variable: str, marginal: bool):
-        raise _kept_on_workers("an elasticity")
-
-    def without_alternatives(self, omit: list):
-        raise _kept_on_workers("a refit without alternatives")
-
-
-class DistributedLogit(DistributedModel, Logit):
-    """:class:`~choicemodels.Logit` on Dask data: Newton steps on sums over the partitions."""
-
-    def _derivatives(self, beta: np.ndarray, hessian: bool = True):
-        return map_sum(_logit_sums, self.design.parts, np.asarray(beta, float), hessian)
-
-    def _meat(self, params: np.ndarray) -> np.ndarray:
-        return map_sum(_logit_meat, self.design.parts, params, self.spec.get("weight_type"))[0]
-
-    def _every_nth(self, every: int) -> tuple:
-        """The warm start's subsample: every n-th situation of each partition, gathered."""
-        pieces = map_parts(partial(every_nth, every=every), self.design.parts)
-        X, chosen, avail, weights = (list(column) for column in zip(*pieces))
-        return (np.concatenate(X), np.concatenate(chosen), np.concatenate(avail),
-                None if weights[0] is None else np.concatenate(weights))
-
-    def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
-        if divergence_suspected(outcome):
-            message = (
-                "the coefficients diverge: the data appear (quasi-)completely separated. Fit "
-                "an in-memory sample to find the variables that predict the choice perfectly."
-            )
-            return False, message, SeparationWarning
-        return outcome.converged, outcome.message, ConvergenceWarning
-
-
-class DistributedProbit(DistributedModel, Probit):
-    """:class:`~choicemodels.Probit` on Dask data.
-
-    Every partition holds the in-memory probit of its situations (grouped situations and
-    GHK draws keyed by situation id, made once on the worker); each evaluation adds their
-    log-likelihoods, gradients and outer products of the scores.
-    """
-
-    @cached_property
-    def _partition_models(self) -> tuple:
-        task = partial(_partition_model, cls=Probit, options=self._options())
-        return persist_parts(task, self.design.parts)
-
-    def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        return map_sum(_model_sums, self._partition_models, np.asarray(params, float))
-
-    def _meat(self, params: np.ndarray) -> np.ndarray:
-        return map_sum(_model_meat, self._partition_models, params, self.spec.get("weight_type"))[0]
-
-    def loglike(self, params: np.ndarray) -> float:
-        return float(map_sum(_model_loglike, self._partition_models, np.asarray(params, float))[0])
-
-    def score(self, params: np.ndarray) -> np.ndarray:
-        return self._sums(params)[1]
-
-    def start_params(self) -> np.ndarray:
-        """The in-memory start: the logit fit (on the partitions), rescaled to the probit's errors."""
-        d = self.design
-        out = newton_maximize(lambda b: map_sum(_logit_sums, d.parts, b, True),
-                              np.zeros(d.n_params), maxiter=50, tol=1e-8)
-        beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
-        sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
-        return np.concatenate([beta / _LOGIT_SD * sd, cov_start(self.structure, d.n_alts)])
-
-
-@cache
-def distributed_class(cls: type) -> type:
-    """The distributed variant of a model class (``cls`` itself if already distributed)."""
-    if issubclass(cls, DistributedModel):
-        return cls
-    if issubclass(cls, Logit):
-        return DistributedLogit
-    if issubclass(cls, Probit):
-        return DistributedProbit
-    raise SpecificationError(f"{cls.__name__} cannot be fitted on a Dask DataFrame.")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -14,12 +15,53 @@ from scipy import stats
 from choicemodels.exceptions import SpecificationError
 from choicemodels.rendering import Summary, Table, forg
 
-if TYPE_CHECKING:
-    from choicemodels.models.base import ChoiceModel
-
-__all__ = ["ChoiceResults", "Summary", "RatioResult", "load_results"]
+__all__ = ["ChoiceResults", "ModelKind", "Summary", "RatioResult", "load_results", "register_model_kind"]
 
 _FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """What results need of a kind of model, registered by the models package at import.
+
+    Attributes
+    ----------
+    name : the model's ``model_name`` (``spec["model"]``), e.g. ``"Logit"``.
+    rebuild : ``rebuild(spec, data)``, the model of a stored specification on new data (for
+        predictions; the choice column may be absent).
+    error_covariance : ``error_covariance(spec, theta)``, the covariance of the error
+        differences as a labelled frame, or ``None`` for models whose errors have a fixed
+        covariance.
+    """
+
+    name: str
+    rebuild: Callable[[dict, pd.DataFrame], Any]
+    error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None
+
+
+_MODEL_KINDS: dict[str, ModelKind] = {}
+
+
+def register_model_kind(
+    name: str,
+    rebuild: Callable[[dict, pd.DataFrame], Any],
+    error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None,
+) -> None:
+    """Register what results of the model ``name`` need to predict and to report its errors.
+
+    Called once per model class by the module that defines it, so that this module, which
+    holds plain results, never imports a model.
+    """
+    _MODEL_KINDS[name] = ModelKind(name, rebuild, error_covariance)
+
+
+def _model_kind(name: str) -> ModelKind:
+    try:
+        return _MODEL_KINDS[name]
+    except KeyError:
+        raise SpecificationError(
+            f"no model of kind {name!r} is known; the known kinds are {sorted(_MODEL_KINDS)}."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -216,7 +258,7 @@ class ChoiceResults:
     optimizer: str = ""
     gradient_norm: float = float("nan")
     choice_counts: tuple[float, ...] = ()
-    model: ChoiceModel | None = field(default=None, repr=False)
+    model: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("estimates", "covariance"):
@@ -468,11 +510,9 @@ class ChoiceResults:
         return self.params.iloc[: self.n_beta]
 
     # ---- model-based quantities -----------------------------------------------------
-    def _model_for(self, data: pd.DataFrame | None) -> ChoiceModel:
+    def _model_for(self, data: pd.DataFrame | None) -> Any:
         if data is not None:
-            from choicemodels.models.base import model_from_spec
-
-            return model_from_spec(self.spec, data)
+            return _model_kind(self.spec["model"]).rebuild(self.spec, data)
         if self.model is None:
             raise SpecificationError(
                 "these results were loaded from a file and hold no data; pass data= "
@@ -740,13 +780,12 @@ class ChoiceResults:
         bus          1.0  2.0    1.0
         train        1.0  1.0    2.0
         """
-        if self.model_name != "Probit":
+        error_covariance = _model_kind(self.model_name).error_covariance
+        if error_covariance is None:
             raise SpecificationError(
                 f"error_covariance() is defined for probit results; a {self.model_name} has "
                 "no estimated error covariance (its errors are iid with a fixed scale)."
             )
-        from choicemodels.models.probit import error_covariance
-
         return error_covariance(self.spec, self.estimates[self.n_beta:])
 
     def error_correlation(self) -> pd.DataFrame:
@@ -984,9 +1023,9 @@ class ChoiceResults:
         theta = self.estimates[self.n_beta:]
         v_theta = self.covariance[self.n_beta:, self.n_beta:]
 
-        def entries(t: np.ndarray) -> np.ndarray:
-            from choicemodels.models.probit import error_covariance
+        error_covariance = _model_kind(self.model_name).error_covariance
 
+        def entries(t: np.ndarray) -> np.ndarray:
             return _covariance_entries(error_covariance(self.spec, t).to_numpy(dtype=float))[1]
 
         names, value = _covariance_entries(omega.to_numpy(dtype=float), labels)

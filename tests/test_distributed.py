@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 import choicemodels as cm
 from choicemodels.kernels.draws import keyed_uniform_draws
+from choicemodels.models.base import ChoiceModel
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("dask.distributed")
@@ -239,3 +240,59 @@ def test_probit_equals_in_memory_fit_for_any_partitioning(client, probit_data, i
         r = cm.Probit(FORMULA, data=ddf, **kw, **options).fit()
         _assert_same_fit(r, ref, bse_rtol=1e-7)
         assert r.n_iter == ref.n_iter
+
+
+# ---- a new model: block functions only -----------------------------------------------
+class BlockLogit(ChoiceModel):
+    """The conditional logit written as nothing but block functions, in plain numpy and
+    scipy (none of the package's logit code), fitted by BHHH: the engine gives it the fit,
+    the covariances, the fit statistics and the Dask fit."""
+
+    model_name = "BlockLogit"
+    methods = ("bhhh",)
+    default_method = "bhhh"
+    default_maxiter = 500
+
+    def start_params(self):
+        return np.zeros(self.design.n_params)
+
+    def _probabilities(self, params, X, avail):
+        return np.exp(special.log_softmax(np.where(avail, X @ params, -np.inf), axis=1))
+
+    def _loglike_obs(self, params):
+        d = self.design
+        logp = special.log_softmax(np.where(d.avail, d.X @ params, -np.inf), axis=1)
+        return logp[np.arange(d.n_obs), d.chosen]
+
+    def _score_obs(self, params):
+        d = self.design
+        p = self._probabilities(params, d.X, d.avail)
+        return d.X[np.arange(d.n_obs), d.chosen] - np.einsum("nj,njk->nk", p, d.X)
+
+    def _block_sums(self, params):
+        ll, s = self._loglike_obs(params), self._score_obs(params)
+        w = np.ones(len(ll)) if self.design.weights is None else self.design.weights
+        return float(w @ ll), w @ s, (s * w[:, None]).T @ s
+
+
+def test_a_model_of_block_functions_fits_in_memory_and_on_dask(client, data, logit_in_memory):
+    kw = {"obs": "id", "alt": "alt", "ref": "car", "avail": "av", "weights": "w"}
+    ref = logit_in_memory["robust"]
+    in_memory = BlockLogit(FORMULA, data=data, **kw).fit(cov_type="robust", tol=1e-12)
+    # the same maximum as the logit (checked against statsmodels in test_logit.py); the
+    # standard errors invert central differences of the score instead of the exact Hessian
+    np.testing.assert_allclose(in_memory.params.to_numpy(), ref.params.to_numpy(), rtol=0, atol=1e-7)
+    assert in_memory.llf == pytest.approx(ref.llf, rel=1e-12)
+    np.testing.assert_allclose(in_memory.bse.to_numpy(), ref.bse.to_numpy(), rtol=1e-6)
+    assert (in_memory.nobs, in_memory.ll_constants) == (ref.nobs, pytest.approx(ref.ll_constants, rel=1e-12))
+    assert "BlockLogit results" in str(in_memory.summary())
+    groups = np.arange(800) // 4  # clusters of four situations
+    cluster = BlockLogit(FORMULA, data=data, **kw).fit(cov_type="cluster", groups=groups, tol=1e-12)
+    reference = cm.Logit(FORMULA, data=data, **kw).fit(cov_type="cluster", groups=groups)
+    np.testing.assert_allclose(cluster.bse.to_numpy(), reference.bse.to_numpy(), rtol=1e-6)
+    # on Dask: the same block functions mapped over the partitions
+    on_dask = BlockLogit(FORMULA, data=_dask(data, 4, seed=7), **kw)
+    _assert_same_fit(on_dask.fit(cov_type="robust", tol=1e-12), in_memory, bse_rtol=1e-7)
+    with pytest.raises(cm.SpecificationError, match="score_obs"):
+        on_dask.score_obs(np.zeros(len(on_dask.param_names)))
+

@@ -1,34 +1,31 @@
-"""What logit and probit models share: data handling, the fit driver, predictions.
+"""What every model shares: data handling, the statsmodels-style interface, predictions.
 
-A model holds a validated :class:`~choicemodels.formula.Design` and the specification
-that rebuilds it from new data. ``fit`` never mutates the model; it returns a new
-:class:`~choicemodels.results.ChoiceResults`.
+A model holds a validated :class:`~choicemodels.formula.Design` (or, on a Dask DataFrame,
+a :class:`~choicemodels.distributed.DistributedDesign`) and the specification that
+rebuilds it from new data. A model class supplies block functions, pure functions of the
+arrays of its own design (``_loglike_obs``, ``_score_obs``, ``_probabilities`` and the
+sums its optimiser needs); the estimation engine (:mod:`choicemodels.models.engine`) sums
+them over the blocks, wherever they are, and runs the fit. ``fit`` never mutates the
+model; it returns a new :class:`~choicemodels.results.ChoiceResults`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from choicemodels.data import WeightType, check_weight_type, validate_arrays, weighted_nobs, weights_of_type
-from choicemodels.exceptions import (
-    ChoiceDataError,
-    ConvergenceWarning,
-    HessianWarning,
-    SpecificationError,
-)
-from choicemodels.formula import Design, design_from_formula
-from choicemodels.inference import check_cov_options, covariance
+from choicemodels.data import WeightType, check_weight_type, validate_arrays, weights_of_type
+from choicemodels.distributed import DistributedDesign, distributed_design, is_dask_frame
+from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
+from choicemodels.formula import Design, design_from_formula, formula_variables
+from choicemodels.models import engine
 from choicemodels.models.optimize import OptimizeOutcome
-from choicemodels.progress import fit_progress
 from choicemodels.results import ChoiceResults
 
-__all__ = ["ChoiceModel", "model_from_spec", "score_rows"]
+__all__ = ["ChoiceModel"]
 
 _REL_STEP = 1e-4  # relative step of the variable for numerical elasticities
 
@@ -39,16 +36,24 @@ class ChoiceModel:
     Shapes: N situations, J alternatives, K utility coefficients, P error-covariance
     parameters (P = 0 for the logit); a parameter vector ``params`` holds the K coefficients
     and then the P covariance parameters, in the order of ``param_names``.
+
+    A model is its likelihood. A subclass supplies, as functions of the arrays of its own
+    design (one block of situations), ``_loglike_obs`` (N,), ``_score_obs`` (N, K + P),
+    ``_probabilities`` (N, J), ``start_params`` and the sums of its optimiser:
+    ``_block_derivatives`` (log-likelihood, gradient, Hessian) for ``methods = ("newton",)``
+    or ``_block_sums`` (log-likelihood, gradient, outer product of the scores) for
+    ``"bfgs"`` / ``"bhhh"``. The engine (``choicemodels.models.engine``) sums them over
+    the blocks, one in memory or one per partition of a Dask DataFrame, and gives the fit,
+    the covariances, the diagnostics and the results.
     """
 
     model_name: ClassVar[str] = "ChoiceModel"
+    # the optimisers of the engine the model admits: "newton" (on _derivatives), "bfgs"
+    # and "bhhh" (on _sums)
+    methods: ClassVar[tuple[str, ...]] = ("newton",)
     default_method: ClassVar[str] = "newton"  # the optimiser fit(method=None) uses
-
-    def __new__(cls, formula: str | None = None, data: Any = None, *args: Any, **kwargs: Any):
-        """A Dask DataFrame as ``data`` selects the distributed variant of the model."""
-        from choicemodels.distributed import distributed_class, is_dask_frame
-
-        return super().__new__(distributed_class(cls) if is_dask_frame(data) else cls)
+    default_maxiter: ClassVar[int] = 100
+    _threads: int | None = None  # threads of the block kernels (default: the kernel's choice)
 
     def __init__(
         self,
@@ -63,15 +68,16 @@ class ChoiceModel:
         weight_type: WeightType = "frequency",
     ) -> None:
         weight_type = check_weight_type(weight_type)
-        design = self._build_design(
+        build = distributed_design if is_dask_frame(data) else self._build_design
+        design = build(
             formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
             weight_type=weight_type,
         )
         spec = {
             "formula": formula, "obs": obs, "alt": alt, "avail": avail, "weights": weights,
             "weight_type": weight_type if weights is not None else None,
-            "ref": _plain_label(design.alternatives[design.ref]),
-            "alternatives": [_plain_label(a) for a in design.alternatives],
+            "ref": engine.plain_label(design.alternatives[design.ref]),
+            "alternatives": [engine.plain_label(a) for a in design.alternatives],
         }
         self._init(design, data, spec)
 
@@ -148,6 +154,34 @@ class ChoiceModel:
         self.design = design
         self.data = data
         self.spec = {"model": self.model_name, **spec, "options": self._options()}
+        # the blocks of the engine: None in memory (the model itself), else one model per partition
+        self._parts = None
+        if isinstance(design, DistributedDesign):
+            self._parts = engine.partition_blocks(self)
+
+    @classmethod
+    def _from_spec(cls, spec: dict, data: pd.DataFrame) -> ChoiceModel:
+        """A model of the stored specification on new data (for prediction; choice column optional)."""
+        if spec["formula"] is None:
+            raise SpecificationError(
+                "models built with from_arrays predict in-sample only; build the model with a "
+                "formula to predict on new data."
+            )
+        model = cls.__new__(cls)
+        model._set_options(**spec["options"])
+        if not isinstance(data, pd.DataFrame):
+            raise ChoiceDataError(f"data must be a pandas DataFrame in long format, got {type(data).__name__}.")
+        design = design_from_formula(
+            spec["formula"], data, obs=spec["obs"], alt=spec["alt"], ref=spec["ref"],
+            avail=spec["avail"], weights=None, alternatives=tuple(spec["alternatives"]),
+            require_choice=False,
+        )
+        model._init(design, data, {k: v for k, v in spec.items() if k not in ("model", "options")})
+        return model
+
+    def _require_in_memory(self, what: str) -> None:
+        if self._parts is not None:
+            raise engine.kept_on_workers(what)
 
     # ---- to be provided by the subclasses ---------------------------------------------
     def _set_options(self) -> None:
@@ -157,10 +191,49 @@ class ChoiceModel:
         return {}
 
     def _probabilities(self, params: np.ndarray, X: np.ndarray, avail: np.ndarray) -> np.ndarray:
+        """Block function: (N, J) probabilities of the utilities of ``X`` (N, J, K)."""
         raise NotImplementedError
 
-    def _maximize(self, start: np.ndarray, *, maxiter, tol, method) -> OptimizeOutcome:
+    def _loglike_obs(self, params: np.ndarray) -> np.ndarray:
+        """Block function: (N,) unweighted log-likelihood of each situation of the design."""
         raise NotImplementedError
+
+    def _score_obs(self, params: np.ndarray) -> np.ndarray:
+        """Block function: (N, K + P) unweighted score of each situation of the design."""
+        raise NotImplementedError
+
+    def _block_loglike(self, params: np.ndarray) -> tuple[float]:
+        """Block function: ``(weighted log-likelihood,)`` of the design's situations."""
+        return (float(np.sum(self._weighted(self._loglike_obs(params)))),)
+
+    def _block_score(self, params: np.ndarray) -> tuple[np.ndarray]:
+        """Block function: ``(weighted gradient (K + P,),)`` of the design's situations."""
+        return (self._weighted(self._score_obs(params)).sum(axis=0),)
+
+    def _block_derivatives(self, params: np.ndarray, hessian: bool = True) -> tuple:
+        """Block function of ``method="newton"``: weighted log-likelihood, gradient (K + P,)
+        and Hessian (K + P, K + P) (or ``None``) of the design's situations."""
+        raise NotImplementedError
+
+    def _block_sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        r"""Block function of ``method="bfgs"`` and ``"bhhh"``: weighted log-likelihood,
+        gradient (K + P,) and outer product of the scores :math:`\sum_i w_i s_i s_i'`
+        (K + P, K + P) of the design's situations; ``-inf`` outside the domain."""
+        raise NotImplementedError
+
+    def _boundary(self, params: np.ndarray) -> str:
+        """Why ``params`` lie at a boundary of the parameter space where the search stops
+        (``""`` if they do not)."""
+        return ""
+
+    # ---- sums over the blocks (the engine maps the block functions) --------------------
+    def _derivatives(self, params: np.ndarray, hessian: bool = True) -> tuple:
+        """:meth:`_block_derivatives` summed over all the blocks."""
+        return engine.block_sum(self, "_block_derivatives", np.asarray(params, float), hessian)
+
+    def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`_block_sums` summed over all the blocks."""
+        return engine.block_sum(self, "_block_sums", np.asarray(params, float))
 
     def start_params(self) -> np.ndarray:
         """Starting values of the fit, shape (K + P,); provided by each model.
@@ -203,7 +276,8 @@ class ChoiceModel:
         >>> ll.shape, round(float(ll[0]), 4)  # equal shares: log(1/4)
         ((210,), -1.3863)
         """
-        raise NotImplementedError
+        self._require_in_memory("loglike_obs")
+        return self._loglike_obs(np.asarray(params, float))
 
     def score_obs(self, params: np.ndarray) -> np.ndarray:
         r"""Score of each situation, :math:`s_i = \partial \ell_i / \partial \theta` (unweighted).
@@ -229,7 +303,8 @@ class ChoiceModel:
         >>> m.score_obs(np.zeros(5)).shape
         (210, 5)
         """
-        raise NotImplementedError
+        self._require_in_memory("score_obs")
+        return self._score_obs(np.asarray(params, float))
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         """Model-specific checks after the optimiser: (converged, message, warning category)."""
@@ -271,7 +346,7 @@ class ChoiceModel:
         >>> round(m.loglike(np.zeros(5)), 4)  # equal shares: 210 log(1/4)
         -291.1218
         """
-        return float(np.sum(self._weighted(self.loglike_obs(np.asarray(params, float)))))
+        return float(engine.block_sum(self, "_block_loglike", np.asarray(params, float))[0])
 
     def score(self, params: np.ndarray) -> np.ndarray:
         r"""Analytic gradient of :meth:`loglike`, :math:`g(\theta) = \sum_i w_i\, \partial \log P_{i c_i} / \partial \theta`.
@@ -295,7 +370,7 @@ class ChoiceModel:
         >>> bool(abs(m.score(r.params)).max() < 1e-6)
         True
         """
-        return self._weighted(self.score_obs(np.asarray(params, float))).sum(axis=0)
+        return engine.block_sum(self, "_block_score", np.asarray(params, float))[0]
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         r"""Hessian of :meth:`loglike` (central differences of the analytic score).
@@ -355,6 +430,7 @@ class ChoiceModel:
         >>> p.shape, p[0].round(4).tolist()
         ((210, 4), [0.0984, 0.1959, 0.3746, 0.3311])
         """
+        self._require_in_memory("predict")
         return self._probabilities(np.asarray(params, float), self.design.X, self.design.avail)
 
     def utilities(self, params: np.ndarray) -> np.ndarray:
@@ -379,6 +455,7 @@ class ChoiceModel:
         >>> m.utilities(m.fit().params)[0].round(4).tolist()
         [-1.665, -0.9762, -0.3278, -0.4513]
         """
+        self._require_in_memory("utilities")
         beta = np.asarray(params, float)[: self.design.n_params]
         v = self.design.X @ beta
         return np.where(self.design.avail, v, np.nan)
@@ -498,101 +575,11 @@ class ChoiceModel:
         >>> r.converged, r.cov_type, round(r.llf, 3)
         (True, 'robust', -189.525)
         """
-        weight_type = self.spec.get("weight_type")
-        cov_type, groups = check_cov_options(cov_type, groups, self.n_obs, weight_type)
-        x0 = self._check_start(start)
-        t0 = time.perf_counter()
-        with fit_progress(f"{self.model_name} fit", enabled=progress):
-            outcome = self._maximize(x0, maxiter=maxiter, tol=tol, method=method)
-        fit_time = time.perf_counter() - t0
-        converged, message, category = self._diagnose(outcome)
-        params = outcome.x
-        hess = outcome.H if outcome.H is not None else self.hessian(params)
-        scores = None if cov_type == "nonrobust" else self._robust_scores(params, cov_type)
-        cov, note = covariance(hess, scores, cov_type=cov_type, groups=groups)
-        if note:
-            involved = _weak_directions(hess, self.param_names)
-            note = f"{note} (weakly identified: {', '.join(involved)})" if involved else note
-            warnings.warn(f"standard errors are NaN: {note}", HessianWarning, stacklevel=2)
-        if not converged:
-            warnings.warn(
-                f"{self.model_name} did not converge after {outcome.n_iter} iterations: {message}",
-                category, stacklevel=2,
-            )
-        return ChoiceResults(
-            model_name=self.model_name,
-            param_names=tuple(self.param_names),
-            estimates=params,
-            covariance=cov,
-            cov_type=cov_type,
-            cov_note=note,
-            llf=float(outcome.f),
-            llnull=self._loglike_equal_shares(),
-            ll_constants=self._loglike_constants(),
-            nobs=self._nobs(),
-            alternatives=tuple(_plain_label(a) for a in self.design.alternatives),
-            converged=bool(converged),
-            n_iter=int(outcome.n_iter),
-            message=message,
-            spec=self.spec,
-            n_beta=self.design.n_params,
-            fit_time=fit_time,
-            extra_info=self._extra_info(),
-            optimizer=str(method or self.default_method),
-            gradient_norm=float(np.linalg.norm(outcome.g)),
-            choice_counts=tuple(self._chosen_counts().tolist()),
-            model=self,
-        )
+        return engine.fit(self, start=start, maxiter=maxiter, tol=tol, method=method,
+                          cov_type=cov_type, groups=groups, progress=progress, stacklevel=3)
 
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         return ()
-
-    def _nobs(self) -> int:
-        """Observations reported: N, the sum of frequency weights, or the number of
-        positively weighted situations (sampling weights)."""
-        nobs = weighted_nobs(self.design.weights, self.spec.get("weight_type"))
-        return self.n_obs if nobs is None else nobs
-
-    def _robust_scores(self, params: np.ndarray, cov_type: str) -> np.ndarray:
-        """(N, P) score rows of :func:`~choicemodels.inference.covariance`: the scores times
-        the weights, or their square roots for frequency weights and ``"robust"``."""
-        return score_rows(self.score_obs(params), self.design.weights, self.spec.get("weight_type"), cov_type)
-
-    def _check_start(self, start) -> np.ndarray:
-        n = len(self.param_names)
-        if start is None:
-            return self.start_params()
-        start = np.asarray(start, dtype=float)
-        if start.shape != (n,) or not np.all(np.isfinite(start)):
-            raise SpecificationError(
-                f"start must be {n} finite values, one per parameter {self.param_names}; "
-                f"got shape {start.shape}."
-            )
-        return start
-
-    def _chosen_counts(self) -> np.ndarray:
-        """(J,) weighted number of situations choosing each alternative."""
-        d = self.design
-        return np.bincount(d.chosen, weights=d.weights, minlength=d.n_alts).astype(float)
-
-    def _loglike_equal_shares(self) -> float:
-        n_avail = self.design.avail.sum(axis=1)
-        return float(np.sum(self._weighted(-np.log(n_avail))))
-
-    def _loglike_constants(self) -> float:
-        r"""Log-likelihood of the model with alternative-specific constants only.
-
-        It depends on the data only through the (weighted) counts of each (availability
-        pattern, chosen alternative) cell, so the constants-only logit is fitted on those
-        cells; with every alternative available it equals :math:`\sum_j n_j \log(n_j / N)`.
-        """
-        d = self.design
-        if d.avail.all():
-            weights = np.ones(d.n_obs) if d.weights is None else d.weights
-            counts = np.bincount(d.chosen, weights=weights, minlength=d.n_alts)
-            counts = counts[counts > 0]
-            return float(np.sum(counts * np.log(counts / counts.sum())))
-        return constants_only_loglike(*choice_cells(d.avail, d.chosen, d.weights), d.ref)
 
     # ---- elasticities -----------------------------------------------------------------
     def _perturbed(self, variable: str, marginal: bool):
@@ -602,6 +589,7 @@ class ChoiceModel:
         absolute (marginal effect) step, and an iterator of ``(X_up, X_down)`` that builds
         one pair at a time (at most two extra copies of X in memory).
         """
+        self._require_in_memory("an elasticity")
         d = self.design
         if self.data is None:
             if variable not in d.names:
@@ -619,8 +607,6 @@ class ChoiceModel:
                     yield up, down
 
             return list(d.alternatives), step, array_pairs()
-        from choicemodels.formula import formula_variables
-
         spec = self.spec
         used = formula_variables(spec["formula"])
         if variable not in used:
@@ -802,6 +788,7 @@ class ChoiceModel:
         >>> m.without_alternatives(["air"])
         Logit('choice ~ gc + ttme | hinc'; N=152, J=3, K=6)
         """
+        self._require_in_memory("a refit without alternatives")
         s = self.spec
         alts = list(self.design.alternatives)
         unknown = [a for a in omit if a not in alts]
@@ -857,87 +844,3 @@ def _weigh(design: Design, weight_type: WeightType, name: str | None) -> Design:
         return design
     weights = weights_of_type(design.weights, weight_type, name, design.obs_ids)
     return dataclasses.replace(design, weights=weights)
-
-
-def score_rows(
-    scores: np.ndarray, weights: np.ndarray | None, weight_type: str | None, cov_type: str
-) -> np.ndarray:
-    """(N, P) rows whose outer products make the sandwich's meat (see
-    :func:`~choicemodels.inference.covariance`): the (N, P) unweighted ``scores`` times the
-    weights, or times their square roots for frequency weights and ``"robust"``."""
-    if weights is None:
-        return scores
-    if cov_type == "robust" and weight_type == "frequency":
-        weights = np.sqrt(weights)
-    return scores * weights[:, None]
-
-
-def choice_cells(
-    avail: np.ndarray, chosen: np.ndarray, weights: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (availability pattern, chosen alternative) cells of the situations and their
-    weighted counts: avail (G, J) bool, chosen (G,), counts (G,)."""
-    n_obs, n_alts = avail.shape
-    if n_alts <= 40:  # availability pattern as an exact binary number (float64 BLAS)
-        key = (avail @ 2.0 ** np.arange(n_alts)) * n_alts + chosen
-    else:
-        key = np.column_stack((avail, chosen))
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=np.ones(n_obs) if weights is None else weights)
-    return avail[first], chosen[first], counts
-
-
-def constants_only_loglike(
-    avail: np.ndarray, chosen: np.ndarray, weights: np.ndarray, ref: int
-) -> float:
-    """Maximised weighted log-likelihood of a logit with one constant per non-``ref`` alternative.
-
-    avail (G, J) bool, chosen (G,), weights (G,): one row per group of situations.
-    """
-    from choicemodels.kernels.logit import logit_loglike_derivatives
-    from choicemodels.models.optimize import newton_maximize
-
-    n, n_alts = avail.shape
-    keep = [j for j in range(n_alts) if j != ref]
-    X = np.zeros((n, n_alts, len(keep)))
-    X[:, keep, np.arange(len(keep))] = 1.0
-    X *= avail[:, :, None]
-    fun = lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights)  # noqa: E731
-    return float(newton_maximize(fun, np.zeros(len(keep)), maxiter=100, tol=1e-12).f)
-
-
-def _weak_directions(hessian: np.ndarray, names: list[str]) -> list[str]:
-    """Parameters that load on the flattest direction of the Hessian."""
-    if not np.all(np.isfinite(hessian)):
-        return []
-    vals, vecs = np.linalg.eigh(-(hessian + hessian.T) / 2)
-    v = vecs[:, 0]
-    return [n for n, c in zip(names, v) if abs(c) > 0.2]
-
-
-def _plain_label(label: Any) -> Any:
-    return label.item() if isinstance(label, np.generic) else label
-
-
-def model_from_spec(spec: dict, data: pd.DataFrame) -> ChoiceModel:
-    """A model of the stored specification on new data (for prediction; choice column optional)."""
-    from choicemodels.models.logit import Logit
-    from choicemodels.models.probit import Probit
-
-    cls = {"Logit": Logit, "Probit": Probit}[spec["model"]]
-    if spec["formula"] is None:
-        raise SpecificationError(
-            "models built with from_arrays predict in-sample only; build the model with a "
-            "formula to predict on new data."
-        )
-    model = cls.__new__(cls)
-    model._set_options(**spec["options"])
-    if not isinstance(data, pd.DataFrame):
-        raise ChoiceDataError(f"data must be a pandas DataFrame in long format, got {type(data).__name__}.")
-    design = design_from_formula(
-        spec["formula"], data, obs=spec["obs"], alt=spec["alt"], ref=spec["ref"],
-        avail=spec["avail"], weights=None, alternatives=tuple(spec["alternatives"]),
-        require_choice=False,
-    )
-    model._init(design, data, {k: v for k, v in spec.items() if k not in ("model", "options")})
-    return model

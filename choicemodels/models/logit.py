@@ -12,9 +12,11 @@ from choicemodels.kernels.logit import (
     logit_scores,
 )
 from choicemodels.kernels.softmax import log_softmax
+from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
 from choicemodels.models.separation import divergence_suspected, find_separation
+from choicemodels.results import register_model_kind
 
 __all__ = ["Logit"]
 
@@ -24,15 +26,6 @@ WARM_START_MIN_OBS = 50_000
 #: and at most ``WARM_START_SUBSAMPLE_MAX`` (a distributed fit gathers it on the client).
 WARM_START_SUBSAMPLE = 2_000
 WARM_START_SUBSAMPLE_MAX = 200_000
-
-
-def every_nth(design, every: int) -> tuple:
-    """``(X, chosen, avail, weights)`` of every ``every``-th situation of a design, contiguous
-    (``weights`` ``None`` if unweighted)."""
-    rows = slice(None, None, every)
-    X, chosen, avail = (np.ascontiguousarray(a[rows]) for a in (design.X, design.chosen, design.avail))
-    weights = None if design.weights is None else np.ascontiguousarray(design.weights[rows])
-    return X, chosen, avail, weights
 
 
 class Logit(ChoiceModel):
@@ -84,6 +77,8 @@ class Logit(ChoiceModel):
     """
 
     model_name = "Logit"
+    methods = ("newton",)
+    default_maxiter = 100
 
     def start_params(self) -> np.ndarray:
         """Zeros, or on large data the estimate on a subsample.
@@ -113,32 +108,31 @@ class Logit(ChoiceModel):
         if d.n_obs < WARM_START_MIN_OBS:
             return zeros
         size = min(max(WARM_START_SUBSAMPLE, d.n_obs // 50), WARM_START_SUBSAMPLE_MAX)
-        X, chosen, avail, weights = self._every_nth(d.n_obs // size)
+        X, chosen, avail, weights = engine.subsample(self, d.n_obs // size)
         outcome = newton_maximize(
             lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights),
             zeros, maxiter=15, tol=1.0,
         )
         return outcome.x if outcome.converged and np.all(np.isfinite(outcome.x)) else zeros
 
-    def _every_nth(self, every: int) -> tuple:
-        return every_nth(self.design, every)
-
     def _probabilities(self, params, X, avail):
         return logit_probabilities(params, X, avail)
 
-    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
+    # ---- block functions (on the situations of this model's design) -------------------
+    def _loglike_obs(self, params: np.ndarray) -> np.ndarray:
         d = self.design
-        logp = log_softmax(d.X @ np.asarray(params, float), avail=d.avail)
+        logp = log_softmax(d.X @ params, avail=d.avail)
         return logp[np.arange(d.n_obs), d.chosen]
 
-    def score_obs(self, params: np.ndarray) -> np.ndarray:
+    def _score_obs(self, params: np.ndarray) -> np.ndarray:
         d = self.design
-        return logit_scores(np.asarray(params, float), d.X, d.chosen, d.avail)
+        return logit_scores(params, d.X, d.chosen, d.avail)
 
-    def _derivatives(self, beta: np.ndarray, hessian: bool = True):
-        """Weighted log-likelihood, gradient (K,) and Hessian (K, K) (or None) at ``beta``."""
+    def _block_derivatives(self, beta: np.ndarray, hessian: bool = True):
+        """Weighted log-likelihood, gradient (K,) and Hessian (K, K) (or None) of the block."""
         d = self.design
-        return logit_loglike_derivatives(np.asarray(beta, float), d.X, d.chosen, d.avail, d.weights, hessian=hessian)
+        return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, hessian=hessian,
+                                         threads=self._threads)
 
     def loglike(self, params: np.ndarray) -> float:
         return float(self._derivatives(params, hessian=False)[0])
@@ -173,22 +167,25 @@ class Logit(ChoiceModel):
         """
         return self._derivatives(params)[2]
 
-    def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:
-        if method not in (None, "newton"):
-            from choicemodels.exceptions import SpecificationError
-
-            raise SpecificationError(f"Logit is fitted by method='newton'; got {method!r}.")
-        return newton_maximize(self._derivatives, start, maxiter=maxiter or 100, tol=tol or 1e-8)
-
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
+        if not divergence_suspected(outcome):
+            return outcome.converged, outcome.message, ConvergenceWarning
+        if not engine.in_memory(self):  # the exact test needs every situation at hand
+            message = (
+                "the coefficients diverge: the data appear (quasi-)completely separated. Fit "
+                "an in-memory sample to find the variables that predict the choice perfectly."
+            )
+            return False, message, SeparationWarning
         d = self.design
-        if divergence_suspected(outcome):
-            involved = find_separation(d.X, d.chosen, d.avail, d.names)
-            if involved:
-                message = (
-                    "the maximum-likelihood estimate does not exist: the data are (quasi-)completely "
-                    f"separated along {', '.join(involved)}; these coefficients diverge. Drop or "
-                    "merge the variables or alternatives that predict the choice perfectly."
-                )
-                return False, message, SeparationWarning
+        involved = find_separation(d.X, d.chosen, d.avail, d.names)
+        if involved:
+            message = (
+                "the maximum-likelihood estimate does not exist: the data are (quasi-)completely "
+                f"separated along {', '.join(involved)}; these coefficients diverge. Drop or "
+                "merge the variables or alternatives that predict the choice perfectly."
+            )
+            return False, message, SeparationWarning
         return outcome.converged, outcome.message, ConvergenceWarning
+
+
+register_model_kind("Logit", Logit._from_spec)

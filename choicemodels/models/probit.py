@@ -6,17 +6,15 @@ M = J - 1.
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
-from collections.abc import Callable
 from functools import cached_property
 from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from choicemodels.data import WeightType
+from choicemodels.distributed import situation_keys
 from choicemodels.exceptions import ConvergenceWarning, SpecificationError
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
@@ -28,9 +26,11 @@ from choicemodels.kernels.probit import (
     group_situations,
     probit_loglike_obs,
 )
+from choicemodels.kernels.logit import logit_loglike_derivatives
+from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
-from choicemodels.progress import ticking
+from choicemodels.results import register_model_kind
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
 
@@ -157,7 +157,9 @@ class Probit(ChoiceModel):
     """
 
     model_name = "Probit"
+    methods = get_args(FitMethod)
     default_method = "bfgs"
+    default_maxiter = 500
 
     def __init__(
         self,
@@ -314,8 +316,6 @@ class Probit(ChoiceModel):
         """
         if self.method != "ghk":
             return None
-        from choicemodels.distributed import situation_keys
-
         d = self.design
         return keyed_uniform_draws(situation_keys(d.obs_ids), max(d.n_alts - 2, 0), self.draws,
                                    sequence=self.sequence, antithetic=self.antithetic,
@@ -358,10 +358,10 @@ class Probit(ChoiceModel):
         return probit_loglike_obs(np.asarray(params, float), self.design.X, self.groups,
                                   grad=grad, **self._kernel_options())
 
-    def loglike_obs(self, params: np.ndarray) -> np.ndarray:
+    def _loglike_obs(self, params: np.ndarray) -> np.ndarray:
         return self._loglike_scores(params, grad=False)[0]
 
-    def score_obs(self, params: np.ndarray) -> np.ndarray:
+    def _score_obs(self, params: np.ndarray) -> np.ndarray:
         return self._loglike_scores(params, grad=True)[1]
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
@@ -425,20 +425,26 @@ class Probit(ChoiceModel):
         >>> round(float(start[0]), 4), start[-3:].tolist()  # gc: -0.0109 / 1.2825
         (-0.0085, [0.0, 0.0, 0.0])
         """
-        from choicemodels.kernels.logit import logit_loglike_derivatives
-
         d = self.design
-        known = d.chosen >= 0
-        X, chosen, avail = d.X[known], d.chosen[known], d.avail[known]
-        w = None if d.weights is None else d.weights[known]
-        out = newton_maximize(lambda b: logit_loglike_derivatives(b, X, chosen, avail, w),
+        out = newton_maximize(lambda b: engine.block_sum(self, "_block_logit_derivatives", b),
                               np.zeros(d.n_params), maxiter=50, tol=1e-8)
         beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
         beta = beta / _LOGIT_SD * sd
         return np.concatenate([beta, cov_start(self.structure, d.n_alts)])
 
-    def _sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
+        """Block function of the start: the logit's log-likelihood, gradient and Hessian on
+        the situations with a known choice."""
+        d = self.design
+        X, chosen, avail, w = d.X, d.chosen, d.avail, d.weights
+        known = chosen >= 0
+        if not known.all():
+            X, chosen, avail = X[known], chosen[known], avail[known]
+            w = None if w is None else w[known]
+        return logit_loglike_derivatives(beta, X, chosen, avail, w, threads=self._threads)
+
+    def _block_sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         r"""Weighted totals: log-likelihood, gradient (K + P,) and the outer product of the
         scores :math:`\sum_i w_i s_i s_i'` (K + P, K + P); ``-inf`` outside the domain."""
         with np.errstate(all="ignore"):  # trial points outside the domain are rejected below
@@ -449,22 +455,7 @@ class Probit(ChoiceModel):
         ws = scores if w is None else scores * w[:, None]
         return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
 
-    def _maximize(self, start, *, maxiter, tol, method) -> OptimizeOutcome:
-        method = _choice(method or self.default_method, "method", get_args(FitMethod))
-        sums = ticking(self._sums)  # advances the progress bar of fit()
-        tol = tol or 1e-8
-        if method == "bhhh":
-            def fun(params):
-                ll, g, opg = sums(params)
-                return ll, g, -opg
-
-            out = newton_maximize(fun, start, maxiter=maxiter or 500, tol=tol)
-            # the outer product of scores steers the search; standard errors need the Hessian
-            return dataclasses.replace(out, H=None)
-        return bfgs_opg_maximize(sums, start, maxiter=maxiter or 500, tol=tol,
-                                 stop=lambda x: bool(self._vanishing(x)))
-
-    def _vanishing(self, params: np.ndarray) -> str:
+    def _boundary(self, params: np.ndarray) -> str:
         """Which error variance has run to zero at ``params`` (``""`` if none).
 
         A log standard deviation (``log_sd``, ``log_L``) below -7, i.e. a standard deviation
@@ -488,7 +479,7 @@ class Probit(ChoiceModel):
         """Name the covariance parameters running to a zero variance when the fit stalls."""
         if outcome.converged:
             return True, outcome.message, ConvergenceWarning
-        vanishing = self._vanishing(outcome.x)
+        vanishing = self._boundary(outcome.x)
         if not vanishing:
             return False, outcome.message, ConvergenceWarning
         return False, (
@@ -496,107 +487,6 @@ class Probit(ChoiceModel):
             "variance is zero. Use a simpler cov= (e.g. 'iid') or check the data of those "
             "alternatives."
         ), ConvergenceWarning
-
-
-def _opg_solve(opg: np.ndarray, g: np.ndarray) -> np.ndarray:
-    r""":math:`(S'S + \mu I)^{-1} g` with a tiny ridge ``mu`` for rank-deficient scores."""
-    ridge = 1e-10 * max(float(np.trace(opg)) / len(g), 1e-300)
-    return linalg.solve(opg + ridge * np.eye(len(g)), g, assume_a="pos")
-
-
-def bfgs_opg_maximize(
-    sums: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]],
-    x0: np.ndarray,
-    *,
-    maxiter: int = 500,
-    tol: float = 1e-8,
-    max_halvings: int = 40,
-    stop: Callable[[np.ndarray], bool] | None = None,
-) -> OptimizeOutcome:
-    r"""BFGS started from the BHHH metric, stopped by the scale-free BHHH decrement.
-
-    The inverse-Hessian approximation starts at :math:`B_0 = (S'S)^{-1}`, the inverse
-    outer product of the scores at ``x0`` (so the first step is a BHHH step), and is
-    updated by BFGS with :math:`s = x_{k+1} - x_k`, :math:`y = g_k - g_{k+1}` whenever
-    :math:`s'y > 0`. Steps backtrack until the Armijo condition holds. Convergence:
-    :math:`g'(S'S)^{-1}g <` ``tol`` (about twice the remaining gain in the log-likelihood).
-
-    The search runs in Jacobi-scaled parameters :math:`z = Dx`,
-    :math:`D = \operatorname{diag}(S'S)^{1/2}` at ``x0``, where the outer product has a
-    unit diagonal: the eigenvalue cutoff of the pseudo-inverse and the ridge of the
-    decrement then act relative to each parameter's own scale, so the iterates do not
-    depend on the parameters' units (variables multiplied by :math:`10^6` give the same
-    path, with coefficients divided by :math:`10^6`). Without it the outer product's
-    condition number grows with the square of the units' ratio, and the intercepts'
-    directions fall below the cutoff and the ridge.
-
-    Parameters
-    ----------
-    sums : ``sums(x) -> (f, g, S'S)``: value, gradient (P,) and outer product of the
-        per-situation scores (P, P); a non-finite ``f`` marks points outside the domain.
-    x0 : (P,) start.
-    stop : ``stop(x) -> bool``, checked after each step: True ends the search (not
-        converged), e.g. at a boundary of the parameter space.
-    """
-    x0 = np.array(x0, dtype=float)
-    f, g, opg = sums(x0)
-    if not np.isfinite(f):
-        return OptimizeOutcome(x0, f, g, None, 0, False, "log-likelihood not finite at the start")
-    scale = np.sqrt(np.diag(opg))
-    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)  # no scores: keep the units
-
-    def scaled_sums(z: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        f, g, opg = sums(z / scale)
-        return f, g / scale, opg / np.outer(scale, scale)
-
-    out = _bfgs_opg_iterations(
-        scaled_sums, scale * x0, (f, g / scale, opg / np.outer(scale, scale)),
-        maxiter=maxiter, tol=tol, max_halvings=max_halvings,
-        stop=None if stop is None else (lambda z: stop(z / scale)),
-    )
-    return dataclasses.replace(out, x=out.x / scale, g=out.g * scale)
-
-
-def _bfgs_opg_iterations(sums, x0, first, *, maxiter, tol, max_halvings, stop) -> OptimizeOutcome:
-    """The iterations of :func:`bfgs_opg_maximize` (in its scaled parameters); ``first`` is
-    ``sums(x0)``."""
-    x = x0
-    f, g, opg = first
-    inv_h = linalg.pinvh(opg)
-    for it in range(maxiter + 1):
-        decrement = float(g @ _opg_solve(opg, g))
-        if decrement < tol:
-            return OptimizeOutcome(x, f, g, None, it, True, "BHHH decrement below tolerance")
-        if it == maxiter:
-            break
-        d = inv_h @ g
-        slope = float(g @ d)
-        if slope <= 0:  # lost ascent: restart from the BHHH metric
-            inv_h = linalg.pinvh(opg)
-            d = inv_h @ g
-            slope = float(g @ d)
-        t = 1.0
-        for _ in range(max_halvings):
-            x_new = x + t * d
-            f_new, g_new, opg_new = sums(x_new)
-            if np.isfinite(f_new) and f_new >= f + 1e-4 * t * slope:
-                break
-            t *= 0.5
-        else:
-            return OptimizeOutcome(x, f, g, None, it, False,
-                                   "no progress: line search could not increase the log-likelihood")
-        s, y = x_new - x, g - g_new
-        sy = float(s @ y)
-        if sy > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
-            rho = 1.0 / sy
-            v = np.eye(len(x)) - rho * np.outer(s, y)
-            inv_h = v @ inv_h @ v.T + rho * np.outer(s, s)
-        x, f, g, opg = x_new, f_new, g_new, opg_new
-        if stop is not None and stop(x):
-            return OptimizeOutcome(x, f, g, None, it + 1, False,
-                                   "stopped at the boundary of the parameter space")
-    return OptimizeOutcome(x, f, g, None, maxiter, False,
-                           f"maximum number of iterations ({maxiter}) reached")
 
 
 def _structure_of(spec: dict) -> tuple[str, list, int]:
@@ -628,3 +518,6 @@ def error_covariance_se(spec: dict, theta: np.ndarray, cov_theta: np.ndarray) ->
     var = np.einsum("pkl,pq,qkl->kl", d_omega, np.asarray(cov_theta, float), d_omega)
     frame = error_covariance(spec, theta)
     return pd.DataFrame(np.sqrt(var), index=frame.index, columns=frame.columns)
+
+
+register_model_kind("Probit", Probit._from_spec, error_covariance)
