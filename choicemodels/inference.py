@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -15,8 +15,8 @@ from scipy import stats
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.rendering import Summary, Table
 
-if TYPE_CHECKING:
-    from choicemodels.results import ChoiceResults
+# The tests on fitted models take ChoiceResults (annotated by name only: results.py is the
+# next layer up and imports this module).
 
 __all__ = [
     "TestResult",

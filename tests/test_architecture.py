@@ -38,22 +38,6 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("interface", frozenset({"cli_io", "cli", "__main__", "__init__"})),
 ]
 
-# TEMPORARY: the ring between the models, the Dask backend, the results and the inference
-# module that predates the single estimation engine. These edges, and no others, are
-# tolerated; the list is removed when the single engine lands (the backend then imports
-# no model, and the results and the inference import neither models nor each other upward).
-KNOWN_RING: frozenset[tuple[str, str]] = frozenset({
-    ("distributed", "models.base"),
-    ("distributed", "models.logit"),
-    ("distributed", "models.optimize"),
-    ("distributed", "models.probit"),
-    ("distributed", "models.separation"),
-    ("inference", "results"),
-    ("models.base", "models.logit"),
-    ("models.base", "models.probit"),
-    ("results", "models.base"),
-    ("results", "models.probit"),
-})
 
 
 def module_name(path: Path) -> str:
@@ -135,7 +119,7 @@ def layer_violations(graph: dict[str, list[tuple[str, int, bool]]]) -> list[str]
     out = []
     for module, imports in graph.items():
         for target, line, typing in imports:
-            if layer_of(target) > layer_of(module) and (module, target) not in KNOWN_RING:
+            if layer_of(target) > layer_of(module):
                 out.append(f"{module} (line {line}{', TYPE_CHECKING' if typing else ''}) imports {target}: "
                            f"layer {LAYERS[layer_of(module)][0]!r} may not import the later layer "
                            f"{LAYERS[layer_of(target)][0]!r}")
@@ -177,8 +161,8 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def edges_without(allowed: frozenset[tuple[str, str]]) -> dict[str, set[str]]:
-    return {m: {t for t, _, _ in imps if (m, t) not in allowed} for m, imps in import_graph().items()}
+def import_edges() -> dict[str, set[str]]:
+    return {m: {t for t, _, _ in imps} for m, imps in import_graph().items()}
 
 
 def test_every_module_has_one_layer():
@@ -195,14 +179,8 @@ def test_imports_follow_the_layer_order():
 
 
 def test_no_import_cycles():
-    rings = cycles(edges_without(KNOWN_RING))
+    rings = cycles(import_edges())
     assert not rings, f"import cycles: {rings}"
-
-
-def test_the_known_ring_is_still_there():
-    """Each tolerated edge still exists (delete it from KNOWN_RING once it is gone)."""
-    present = {(m, t) for m, imps in import_graph().items() for t, _, _ in imps}
-    assert not KNOWN_RING - present, f"gone, remove from KNOWN_RING: {sorted(KNOWN_RING - present)}"
 
 
 def test_architecture_md_lists_the_same_layers():
