@@ -39,7 +39,8 @@ from choicemodels.design import Design, DesignState, FactorState
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.grammar import check_functions, check_term, term_names
 
-__all__ = ["Design", "DesignState", "FormulaParts", "parse_formula", "formula_variables", "design_from_formula"]
+__all__ = ["Design", "DesignState", "FormulaParts", "parse_formula", "formula_variables", "check_formula",
+           "design_from_formula"]
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,31 @@ def formula_variables(formula: str, *, functions: Mapping[str, object] | None = 
     parsed and checked, not expanded or evaluated.
     """
     return _parse(formula, functions).variables
+
+
+def check_formula(formula: str) -> None:
+    """Check a formula in the strict grammar, without data and without evaluating anything.
+
+    Strict: only the functions of :data:`choicemodels.grammar.ALLOWED_FUNCTIONS` are
+    allowed, never user functions. This is the check for every formula that does not come
+    from the user's own Python code: the command line, and a formula read from a results
+    file (check it when the file is loaded, so that a tampered file fails there, naming the
+    file, and not at a later prediction).
+
+    Raises
+    ------
+    SpecificationError
+        Naming the term outside the grammar, or the syntax error.
+
+    Examples
+    --------
+    >>> check_formula("choice ~ np.log(gc) + ttme | center(hinc) | I(invt / 60)")
+    >>> check_formula("choice ~ gc + I(__import__('os').getpid())")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    choicemodels.exceptions.SpecificationError: formula term "I(__import__('os').getpid())": a call to ...
+    """
+    _parse(formula, None)
 
 
 # ---- counting terms before anything is evaluated ------------------------------------------

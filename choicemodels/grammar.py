@@ -157,6 +157,8 @@ class _Checker:
             if len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Constant) \
                     or not isinstance(node.args[0].value, str):
                 self.fail("Q() with anything but one column name in quotes", "Write Q(\"my column\").")
+            if node.args[0].value.startswith("__"):
+                self.fail(f"the name {node.args[0].value!r}")
             return
         for arg in node.args:
             if isinstance(arg, ast.Starred):
