@@ -26,7 +26,7 @@ _ARRAY_TYPES = {"float64": np.float64, "longdouble": np.longdouble, "int64": np.
 
 def _encode(value: Any, where: str) -> Any:
     """A transform's state value as JSON data (arrays exactly, longdouble digits included)."""
-    if isinstance(value, (bool, int, float, str)) or value is None:
+    if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, np.generic):
         value = np.asarray(value)
@@ -45,12 +45,12 @@ def _decode(value: Any, where: str) -> Any:
             return np.array(value["values"], dtype=dtype).reshape(value["shape"])
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecificationError(f"design state {where}: not a stored array ({exc}).") from None
-    if isinstance(value, (bool, int, float, str)) or value is None:
+    if isinstance(value, (bool, int, float)):
         return value
-    raise SpecificationError(f"design state {where}: unexpected {type(value).__name__}.")
+    raise SpecificationError(f"design state {where}: a transform holds a {type(value).__name__}, not a number.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FactorState:
     """What one formula factor learned from the fit data.
 
@@ -69,7 +69,7 @@ class FactorState:
     transforms: Mapping[str, Mapping[str, Any]] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DesignState:
     """The transform state and factor levels a formula design learned from its fit data.
 

@@ -424,6 +424,11 @@ def _builder(terms: list, env_data: dict, env, state: tuple | None):
         for name, obj in finfo.state.get("transforms", {}).items():
             if name not in (stored.transforms or {}):
                 raise SpecificationError(f"the stored design state lacks transform {name!r} of {stored.code!r}.")
+            unknown = sorted(set(stored.transforms[name]) ^ set(vars(obj)))
+            if unknown:
+                raise SpecificationError(
+                    f"the stored design state of {stored.code!r} has the wrong attributes {unknown}."
+                )
             obj.__dict__.update(stored.transforms[name])
     return info
 
