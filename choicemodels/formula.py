@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ast
 import keyword
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +32,7 @@ import pandas as pd
 import patsy
 from patsy.parse_formula import parse_formula as _patsy_tree
 
-from choicemodels.checks import (_numeric, _plain, check_columns, check_finite, check_identification,
+from choicemodels.checks import (_numeric, _plain, _zero_one, check_columns, check_finite, check_identification,
                                  check_not_datetime)
 from choicemodels.data import ChoiceData
 from choicemodels.design import Design, DesignState, FactorState
@@ -40,7 +40,7 @@ from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.grammar import check_functions, check_term, term_names
 
 __all__ = ["Design", "DesignState", "FormulaParts", "parse_formula", "formula_variables", "check_formula",
-           "design_from_formula"]
+           "design_from_formula", "learn_state"]
 
 
 @dataclass(frozen=True)
@@ -463,6 +463,60 @@ def _evaluate(terms: list, env_data: dict, frame: pd.DataFrame, row_ids: np.ndar
     for k, name in enumerate(names):
         check_finite(values[:, k], name, row_ids)
     return values, names, state
+
+
+def learn_state(
+    formula: str,
+    chunks: Callable[[], Iterable[pd.DataFrame]],
+    *,
+    avail: str | None = None,
+    functions: Mapping[str, object] | None = None,
+) -> DesignState:
+    """The design state of ``formula`` learned over data that arrive in chunks.
+
+    For data split into blocks (Dask partitions): the transforms (``center``,
+    ``standardize``, ``scale``) accumulate their moments over all chunks and ``C(x)``
+    collects the levels of all chunks, so that the designs of the chunks built with
+    ``design_from_formula(..., state=learn_state(...))`` are the rows of the design of the
+    whole data. Only the available rows count, as in :func:`design_from_formula`.
+
+    Parameters
+    ----------
+    formula : the three-part formula.
+    chunks : called once per pass over the data (patsy makes up to three), it returns an
+        iterable of long DataFrames holding the formula's columns (and ``avail``).
+    avail : the 0/1 availability column, if any.
+    functions : extra functions the terms may call, as in :func:`design_from_formula`.
+
+    Returns
+    -------
+    DesignState
+    """
+    parsed = _parse(formula, functions)
+    _, termlists = _terms(parsed)
+
+    def frames():
+        for frame in chunks():
+            if len(frame) == 0:
+                continue
+            check_columns(frame, parsed.variables, f"formula {formula!r}", SpecificationError)
+            if avail is not None:
+                frame = frame.loc[_zero_one(frame[avail], avail, "availability")]
+            yield _model_frame(frame, parsed.variables)
+
+    env = _environment(parsed.functions)
+    learned = []
+    for terms in termlists:
+        if not terms:
+            learned.append(((), ()))
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                info = patsy.design_matrix_builders([[patsy.INTERCEPT] + terms], frames, env, _NO_NA)[0]
+        except patsy.PatsyError as exc:
+            raise SpecificationError(f"a formula term cannot be evaluated: {exc}") from None
+        learned.append(_state_of(info))
+    return DesignState(tuple(f for f, _ in learned), tuple(c for _, c in learned))
 
 
 def _model_frame(frame: pd.DataFrame, variables: Sequence[str]) -> dict:

@@ -128,3 +128,21 @@ def test_a_tampered_transform_state_raises(travel, fitted):
         factor["transforms"][name] = tampered
         with pytest.raises(SpecificationError, match=words):
             rebuild(travel, data)
+
+
+def test_state_learned_over_chunks_gives_the_rows_of_the_whole_design(travel, fitted):
+    """Data in blocks (Dask partitions): one state over all blocks, each block's design its rows."""
+    from choicemodels.formula import learn_state
+
+    ids = travel["individual"]
+    blocks = [travel[ids <= 60], travel[(ids > 60) & (ids <= 61)], travel[ids > 61]]
+    blocks[0] = blocks[0][blocks[0]["size"] != "single"]  # a block without one of the levels
+    whole = pd.concat(blocks)
+    reference = design_from_formula(FORMULA, whole, **ROLES)
+    state = learn_state(FORMULA, lambda: iter(blocks))
+    assert DesignState.from_dict(state.to_dict()).columns == reference.state.columns
+    X = np.concatenate([rebuild(b, state).X for b in blocks])
+    np.testing.assert_allclose(X, reference.X, rtol=1e-13, atol=1e-13)
+    levels = FORMULA.replace("C(size)", "C(size, levels=['couple', 'family', 'single'])")
+    own = design_from_formula(levels, blocks[0], require_choice=False, **ROLES).X
+    assert not np.allclose(own, reference.X[:len(own)])  # a block centred on its own means differs
