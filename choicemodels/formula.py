@@ -11,7 +11,12 @@
    (``invt:air``, ..., all alternatives).
 
 Every term is evaluated by patsy on the long frame, so ``np.log(x)``, ``I(x / 100)``,
-``C(x)`` and interactions ``a:b`` work in every part. Column order of the K coefficients:
+``C(x)``, ``center(x)`` and interactions ``a:b`` work in every part. A formula is data,
+not code: it is parsed once and every term is checked against the grammar of
+:mod:`choicemodels.grammar` before anything is evaluated, and its terms are counted before
+any column is built. The built :class:`~choicemodels.design.Design` carries its
+:class:`~choicemodels.design.DesignState` (transform moments and factor levels learned on
+its data), with which the same formula builds the same coding on other data. Column order of the K coefficients:
 part 1 in formula order; part 2 with all constants first, then each variable for every
 non-reference alternative (``hinc:air, hinc:bus, hinc:train``); part 3 each variable for
 every alternative. Alternatives are in sorted order unless given.
@@ -40,7 +45,7 @@ from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.grammar import check_functions, check_term, term_names
 
 __all__ = ["Design", "DesignState", "FormulaParts", "parse_formula", "formula_variables", "check_formula",
-           "design_from_formula", "learn_state"]
+           "design_from_formula", "learns_from_data", "learn_state"]
 
 
 @dataclass(frozen=True)
@@ -463,6 +468,31 @@ def _evaluate(terms: list, env_data: dict, frame: pd.DataFrame, row_ids: np.ndar
     for k, name in enumerate(names):
         check_finite(values[:, k], name, row_ids)
     return values, names, state
+
+
+_LEARNING = frozenset({"C", "center", "standardize", "scale"})
+
+
+def learns_from_data(formula: str, *, functions: Mapping[str, object] | None = None) -> bool:
+    """Whether the columns of ``formula`` depend on the data beyond each row's own values.
+
+    True if a term calls ``center``, ``standardize``, ``scale``, ``C`` or a user function
+    (which may be a stateful transform): then a design built on part of the data (a Dask
+    partition, new data) needs the state of the whole fit data (:func:`learn_state`).
+
+    Examples
+    --------
+    >>> learns_from_data("choice ~ np.log(gc) | I(hinc / 10)"), learns_from_data("choice ~ gc | center(hinc)")
+    (False, True)
+    """
+    parsed = _parse(formula, functions)
+    learning = _LEARNING | set(parsed.functions)
+    for codes in parsed.codes:
+        for code in codes:
+            for node in ast.walk(ast.parse(code, mode="eval")):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in learning:
+                    return True
+    return False
 
 
 def learn_state(

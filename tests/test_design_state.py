@@ -132,7 +132,10 @@ def test_a_tampered_transform_state_raises(travel, fitted):
 
 def test_state_learned_over_chunks_gives_the_rows_of_the_whole_design(travel, fitted):
     """Data in blocks (Dask partitions): one state over all blocks, each block's design its rows."""
-    from choicemodels.formula import learn_state
+    from choicemodels.formula import learn_state, learns_from_data
+
+    assert learns_from_data(FORMULA) and not learns_from_data("choice ~ np.log(gc) + I(ttme > 3) | hinc")
+    assert learns_from_data("choice ~ gc | f(hinc)", functions={"f": np.log})
 
     ids = travel["individual"]
     blocks = [travel[ids <= 60], travel[(ids > 60) & (ids <= 61)], travel[ids > 61]]
