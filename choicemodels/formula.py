@@ -352,10 +352,9 @@ def _environment(functions: dict) -> patsy.EvalEnvironment:
 
 
 def _column_of(code: str) -> str | None:
-    """The column a bare factor (``x``, ``C(x)``, ``Q("x")``, ``C(Q("x"))``) stands for."""
+    """The column a bare factor (``x``, ``C(x, ...)``, ``Q("x")``, ``C(Q("x"), ...)``) stands for."""
     tree = ast.parse(code, mode="eval").body
-    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "C" \
-            and len(tree.args) == 1 and not tree.keywords:
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "C":
         tree = tree.args[0]
     if isinstance(tree, ast.Name):
         return tree.id

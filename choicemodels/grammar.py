@@ -9,7 +9,8 @@ A formula is data, not code. Each term of a formula (``np.log(gc)``, ``I(hinc / 
   base and an exponent between -100 and 100), the bitwise ``& | ^ ~`` and comparisons,
 - calls to the allowed functions :data:`ALLOWED_FUNCTIONS` (``I``, ``C``, ``Q``,
   ``np.log``, ``np.exp``, ``np.sqrt``, ``np.abs``, ``center``, ``standardize``,
-  ``scale``) and to the functions a Python caller passes explicitly by name.
+  ``scale``) and to the functions a Python caller passes explicitly by name; ``C`` may
+  take a reference level, ``C(x, Treatment("b"))``, and its ``levels=[...]``.
 
 Everything else (attribute access, subscripts, lambdas, comprehensions, f-strings,
 assignment expressions, calls to any other function) raises a
@@ -160,18 +161,33 @@ class _Checker:
             if node.args[0].value.startswith("__"):
                 self.fail(f"the name {node.args[0].value!r}")
             return
-        for arg in node.args:
+        for i, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred):
                 self.fail("'*' unpacking")
+            if name == "C" and i == 1 and isinstance(arg, ast.Call) and _dotted(arg.func) == "Treatment":
+                self.visit_treatment(arg)
+                continue
             self.visit(arg)
         for kw in node.keywords:
             if kw.arg is None:
                 self.fail("'**' unpacking")
+            if name == "C" and kw.arg == "contrast" and isinstance(kw.value, ast.Call) \
+                    and _dotted(kw.value.func) == "Treatment":
+                self.visit_treatment(kw.value)
+                continue
             if name == "C" and kw.arg == "levels" and isinstance(kw.value, (ast.List, ast.Tuple)):
                 for element in kw.value.elts:
                     self.visit(element, strings=True)
                 continue
             self.visit(kw.value)
+
+
+    def visit_treatment(self, node: ast.Call) -> None:
+        """``Treatment(reference)`` as the contrast of ``C(x, ...)``: one constant level."""
+        values = list(node.args) + [kw.value for kw in node.keywords]
+        if len(values) != 1 or any(kw.arg != "reference" for kw in node.keywords) \
+                or not isinstance(values[0], ast.Constant) or type(values[0].value) not in (str, int, float, bool):
+            self.fail(f"the contrast {ast.unparse(node)!r}", "Write C(x, Treatment('level')).")
 
 
 def check_term(term: str, functions: Mapping[str, object] | None = None) -> ast.Expression:

@@ -149,3 +149,14 @@ def test_state_learned_over_chunks_gives_the_rows_of_the_whole_design(travel, fi
     levels = FORMULA.replace("C(size)", "C(size, levels=['couple', 'family', 'single'])")
     own = design_from_formula(levels, blocks[0], require_choice=False, **ROLES).X
     assert not np.allclose(own, reference.X[:len(own)])  # a block centred on its own means differs
+
+
+def test_a_reference_level_survives_the_rebuild(travel):
+    formula = "choice ~ gc | C(size, Treatment('family'))"
+    fit = design_from_formula(formula, travel, **ROLES)
+    couples = travel[travel["size"] == "couple"].drop(columns="choice")
+    d = rebuild(couples, json_state(fit), formula)
+    rows = np.flatnonzero(np.isin(fit.obs_ids, d.obs_ids))
+    np.testing.assert_array_equal(d.X, fit.X[rows])
+    with pytest.raises(ChoiceDataError, match=r"column 'size' .*level 'crowd'"):
+        rebuild(couples.assign(size="crowd"), fit.state, formula)

@@ -95,6 +95,17 @@ def test_functions_extend_the_grammar_in_python_only(travel):
             design_from_formula(formula, travel, functions=bad, **ROLES)
 
 
+def test_a_reference_level_for_c(travel):
+    data = travel.assign(size=travel["psize"].map({1: "one", 2: "two"}).fillna("more"))
+    d = design_from_formula("choice ~ gc | C(size, Treatment('two'))", data, **ROLES)
+    assert [n for n in d.names if n.endswith(":air")] == [
+        "(Intercept):air", "C(size, Treatment('two'))[T.more]:air", "C(size, Treatment('two'))[T.one]:air"]
+    for bad in ("C(size, Treatment(__import__('os')))", "C(size, Treatment('a', 'b'))", "Treatment('two')",
+                "C(size, Sum())"):
+        with pytest.raises(SpecificationError, match="not allowed in a formula"):
+            check_term(bad)
+
+
 def test_everything_the_grammar_allows_still_works(travel):
     data = travel.assign(size=travel["psize"].map({1: "one", 2: "two"}).fillna("more"),
                          **{"my col": travel["gc"]})
