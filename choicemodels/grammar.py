@@ -5,8 +5,9 @@ A formula is data, not code. Each term of a formula (``np.log(gc)``, ``I(hinc / 
 
 - column names (``gc``; a name that is not an identifier is written ``Q("my col")``),
 - numbers and, where a comparison or a level needs them, strings (``I(mode == "air")``),
-- the arithmetic operators ``+ - * / // % **`` (a power of a constant has a plain number
-  base and an exponent between -100 and 100), the bitwise ``& | ^ ~`` and comparisons,
+- the arithmetic operators ``+ - * / // % **``, the bitwise ``& | ^ ~`` and comparisons
+  (a power without a column has a base without a power and a number exponent in
+  [-100, 100], so no constant can grow without bound),
 - calls to the allowed functions :data:`ALLOWED_FUNCTIONS` (``I``, ``C``, ``Q``,
   ``np.log``, ``np.exp``, ``np.sqrt``, ``np.abs``, ``center``, ``standardize``,
   ``scale``) and to the functions a Python caller passes explicitly by name; ``C`` may
@@ -81,7 +82,7 @@ def _number(node: ast.AST) -> float | None:
     while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         sign = -sign if isinstance(node.op, ast.USub) else sign
         node = node.operand
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, bool):
         return sign * node.value
     return None
 
@@ -116,8 +117,10 @@ class _Checker:
                 self.fail(f"the operator {type(node.op).__name__}")
             if isinstance(node.op, ast.Pow) and not (_has_name(node.left) or _has_name(node.right)):
                 exponent = _number(node.right)
-                if _number(node.left) is None or exponent is None or abs(exponent) > _MAX_CONSTANT_POWER:
-                    self.fail("a power of constants beyond a number to an exponent in [-100, 100]")
+                nested = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node.left))
+                if nested or exponent is None or abs(exponent) > _MAX_CONSTANT_POWER:
+                    self.fail("a power of constants other than (constants without a power) ** (a number "
+                              "in [-100, 100])")
             self.visit(node.left)
             self.visit(node.right)
             return

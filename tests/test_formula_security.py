@@ -182,3 +182,55 @@ def test_any_text_is_accepted_only_as_a_checked_term(text):
         assert not isinstance(node, ast.Attribute) or id(node) in called
         if isinstance(node, ast.Call):
             assert ast.unparse(node.func) in ALLOWED_FUNCTIONS
+
+
+# ---- the property on random syntax trees: in the grammar iff no forbidden node inside -------
+_ALLOWED_LEAVES = st.sampled_from(["gc", "ttme", "hinc", "2", "0.5", "True"])
+_FORBIDDEN_LEAVES = st.sampled_from(["__import__", "b'x'", "None", "1j", "...", "'s'"])
+_ALLOWED_NODES = ["({} + {})", "({} * {})", "({} - {})", "({} / {})", "({} > {})", "({} == {})", "-({})",
+                  "np.log({})", "np.sqrt({})", "I({})", "center({})", "({} ** 2)"]
+_FORBIDDEN_NODES = ["({}).real", "({})[{}]", "(lambda: {})", "[{} for _ in {}]", "({} if {} else 0)",
+                    "({} and {})", "(_w := {})", "foo({})", "{{{}: {}}}", "({}, {})", "({} << {})", "(not {})",
+                    "np.save({})", "getattr({}, 'x')", "exec({})", "({})()", "{{{}}}", "({} is {})"]
+
+
+def _fill(template: str, children: list[tuple]) -> tuple[str, bool, bool, bool]:
+    count = template.count("{}")
+    parts = (children * count)[:count]
+    return (template.format(*[p[0] for p in parts]), any(p[1] for p in parts), any(p[2] for p in parts),
+            any(p[3] for p in parts))
+
+
+_COLUMNS = ("gc", "ttme", "hinc")
+
+
+@st.composite
+def _tree(draw, depth: int = 3) -> tuple[str, bool, bool, bool]:
+    """(source, a construct outside the grammar occurs in it, it uses a column, it holds a power)."""
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        if draw(st.integers(0, 9)) == 0:
+            return draw(_FORBIDDEN_LEAVES), True, False, False
+        leaf = draw(_ALLOWED_LEAVES)
+        return leaf, False, leaf in _COLUMNS, False
+    children = [draw(_tree(depth - 1)), draw(_tree(depth - 1))]
+    if draw(st.integers(0, 4)) == 0:
+        source, _, column, power = _fill(draw(st.sampled_from(_FORBIDDEN_NODES)), children)
+        return source, True, column, power
+    template = draw(st.sampled_from(_ALLOWED_NODES))
+    source, bad, column, power = _fill(template, children)
+    if "**" in template:  # a power of constants may not hold another power (unbounded growth)
+        bad, power = bad or (power and not column), True
+    return source, bad, column, power
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tree=_tree())
+def test_random_trees_are_accepted_exactly_when_inside_the_grammar(tree, travel, no_evaluation):
+    source, forbidden = tree[:2]
+    if forbidden:
+        with pytest.raises(SpecificationError):
+            check_term(f"I({source})")
+        with pytest.raises(SpecificationError):
+            design_from_formula(f"choice ~ gc | hinc + I({source})", travel, **ROLES)
+    else:
+        check_term(f"I({source})")  # accepted, and nothing evaluated by the check
