@@ -45,7 +45,7 @@ from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.grammar import check_functions, check_term, term_names
 
 __all__ = ["Design", "DesignState", "FormulaParts", "parse_formula", "formula_variables", "check_formula",
-           "design_from_formula", "learns_from_data", "learn_state"]
+           "check_term_count", "design_from_formula", "learns_from_data", "learn_state"]
 
 
 @dataclass(frozen=True)
@@ -341,6 +341,29 @@ def _check_columns_count(parts: FormulaParts, termlists: list, N: int, J: int) -
     K = counts[0] + (J - 1) * (parts.intercept + counts[1]) + J * counts[2]
     if K > N:
         raise _too_many(N, f"={K}" if exact else f" >= {K}", "")
+
+
+def check_term_count(formula: str, n_obs: int, n_alts: int, *,
+                     functions: Mapping[str, object] | None = None) -> None:
+    """Raise if ``formula`` surely has more coefficients than ``n_obs`` situations.
+
+    For a backend that learns N and J before building any design (Dask): the terms are
+    counted on the parse tree (nothing evaluated, and a power is not multiplied out once
+    the count passes N), then exactly for formulas without ``C(...)``:
+    :math:`K = K_1 + (J - 1)(c + K_2) + J K_3` with :math:`c` the constants.
+
+    Examples
+    --------
+    >>> check_term_count("choice ~ gc + ttme | hinc", 8, 4)  # K = 2 + 3 * (1 + 1) = 8
+    >>> check_term_count("choice ~ gc + ttme | hinc", 7, 4)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    choicemodels.exceptions.SpecificationError: the model has more coefficients (K=8) than choice situations (N=7); ...
+    """
+    parsed = _parse(formula, functions)
+    _check_term_count(parsed, n_obs, n_alts)
+    parts, termlists = _terms(parsed)
+    _check_columns_count(parts, termlists, n_obs, n_alts)
 
 
 # ---- evaluating the terms -----------------------------------------------------------------

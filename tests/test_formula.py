@@ -184,6 +184,10 @@ def test_terms_are_counted_before_any_column_is_evaluated(monkeypatch):
     with pytest.raises(SpecificationError, match=r"more coefficients \(K > N\) than choice situations \(N=3000\), "
                                                  r"counted from the formula's terms before evaluating any column"):
         design_from_formula(formula, wide, obs="obs", alt="alt")
+    from choicemodels.formula import check_term_count
+
+    with pytest.raises(SpecificationError, match=r"\(K > N\) than choice situations \(N=3000\)"):
+        check_term_count(formula, 3000, 2)  # the same check for a backend that knows N and J first
 
 
 @pytest.mark.parametrize("formula, K", [
