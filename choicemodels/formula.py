@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -397,6 +398,10 @@ def _with_levels(code: str, levels: tuple) -> str:
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
+# numpy >= 2 writes a level as "np.float64(2.0)"; the names show it as "2.0", as numpy 1 did
+_NUMPY_REPR = re.compile(r"np\.(?:float|int|uint|bool|str_|complex)\w*\((.*?)\)(?=\])")
+
+
 def _state_of(info) -> tuple[tuple[FactorState, ...], tuple[str, ...]]:
     """The factor states and column names (without the intercept) of a patsy DesignInfo."""
     factors = []
@@ -404,7 +409,7 @@ def _state_of(info) -> tuple[tuple[FactorState, ...], tuple[str, ...]]:
         transforms = {name: dict(vars(obj)) for name, obj in finfo.state.get("transforms", {}).items()}
         levels = tuple(_plain(level) for level in finfo.categories) if finfo.type == "categorical" else ()
         factors.append(FactorState(factor.code, finfo.type, levels, transforms))
-    return tuple(factors), tuple(n for n in info.column_names if n != "Intercept")
+    return tuple(factors), tuple(_NUMPY_REPR.sub(r"\1", n) for n in info.column_names if n != "Intercept")
 
 
 def _check_levels(finfo: FactorState, env_data: dict) -> None:

@@ -102,6 +102,7 @@ def test_a_level_the_fit_never_saw_raises_naming_column_and_level(travel, fitted
 def test_a_numeric_categorical_keeps_its_levels(travel):
     formula = "choice ~ gc | C(psize)"
     fit = design_from_formula(formula, travel, **ROLES)
+    assert fit.names[4:7] == ("C(psize)[T.2.0]:air", "C(psize)[T.2.0]:bus", "C(psize)[T.2.0]:train")
     small = travel[travel["psize"].isin([2, 3])].drop(columns="choice")
     d = rebuild(small, json_state(fit), formula)
     rows = np.flatnonzero(np.isin(fit.obs_ids, d.obs_ids))
