@@ -16,7 +16,9 @@ not code: it is parsed once and every term is checked against the grammar of
 :mod:`choicemodels.grammar` before anything is evaluated, and its terms are counted before
 any column is built. The built :class:`~choicemodels.design.Design` carries its
 :class:`~choicemodels.design.DesignState` (transform moments and factor levels learned on
-its data), with which the same formula builds the same coding on other data. Column order of the K coefficients:
+its data), with which the same formula builds the same coding on other data.
+
+Column order of the K coefficients:
 part 1 in formula order; part 2 with all constants first, then each variable for every
 non-reference alternative (``hinc:air, hinc:bus, hinc:train``); part 3 each variable for
 every alternative. Alternatives are in sorted order unless given.
@@ -28,7 +30,6 @@ K coefficients, R simulation draws.
 from __future__ import annotations
 
 import ast
-import keyword
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -119,9 +120,6 @@ def _parse(formula: str, functions: Mapping[str, object] | None = None) -> _Pars
     response = sides[0].strip()
     if not response:
         raise SpecificationError(f"formula {formula!r} has no response; write the 0/1 choice column left of '~'.")
-    if not response.isidentifier() or keyword.iskeyword(response):
-        check_term(response)  # a response is a column name; anything else raises naming it
-        raise SpecificationError(f"the response {response!r} of formula {formula!r} must be a column name.")
     texts = _split_top(sides[1], "|")
     if len(texts) > 3:
         raise SpecificationError(

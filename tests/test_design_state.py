@@ -95,7 +95,8 @@ def test_perturbed_data_keep_the_fit_coding(travel, fitted):
 
 def test_a_level_the_fit_never_saw_raises_naming_column_and_level(travel, fitted):
     new = travel.assign(size=travel["size"].where(travel["individual"] != 7, "crowd")).drop(columns="choice")
-    with pytest.raises(ChoiceDataError, match=r"column 'size' .*level 'crowd'.*never had.*\['couple', 'family', 'single'\]"):
+    with pytest.raises(ChoiceDataError,
+                       match=r"column 'size' .*level 'crowd'.*never had.*\['couple', 'family', 'single'\]"):
         rebuild(new, fitted.state)
 
 
