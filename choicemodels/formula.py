@@ -114,33 +114,33 @@ def _parse(formula: str, functions: Mapping[str, object] | None = None) -> _Pars
     sides = _split_top(formula, "~")
     if len(sides) != 2:
         raise SpecificationError(
-            f"formula {formula!r} must have exactly one '~' separating the choice column from "
+            f"formula {_show(formula)} must have exactly one '~' separating the choice column from "
             "the variables, e.g. 'choice ~ gc + ttme | hinc | invt'."
         )
     response = sides[0].strip()
     if not response:
-        raise SpecificationError(f"formula {formula!r} has no response; write the 0/1 choice column left of '~'.")
+        raise SpecificationError(f"formula {_show(formula)} has no response; write the 0/1 choice column left of '~'.")
     texts = _split_top(sides[1], "|")
     if len(texts) > 3:
         raise SpecificationError(
-            f"formula {formula!r} has {len(texts)} parts; at most three are allowed "
+            f"formula {_show(formula)} has {len(texts)} parts; at most three are allowed "
             "('generic | situation-level | alternative-specific')."
         )
     trees, codes, variables = [], [], []
     for number, text in enumerate(texts, start=1):
         if not text.strip():
             raise SpecificationError(
-                f"part {number} of formula {formula!r} is empty; write 0 for no variables "
+                f"part {number} of formula {_show(formula)} is empty; write 0 for no variables "
                 "(or 1 in part 2 for constants only)."
             )
         try:
-            tree = _patsy_tree(text)
+            tree = _balanced(_patsy_tree(text))
         except Exception as exc:  # patsy's parser raises several types on bad syntax
-            raise SpecificationError(f"part {number} of formula {formula!r} cannot be parsed: {exc}") from None
+            raise SpecificationError(f"part {number} of formula {_show(formula)} cannot be parsed: {exc}") from None
         part_codes = []
         for node in _walk(tree):
             if node.type == "~" and (node is not tree or len(node.args) == 2):  # the root is a unary '~'
-                raise SpecificationError(f"part {number} of formula {formula!r} contains '~'.")
+                raise SpecificationError(f"part {number} of formula {_show(formula)} contains '~'.")
             if node.type == "PYTHON_EXPR":
                 code = patsy.EvalFactor(node.token.extra).code
                 for name in term_names(check_term(code, functions)):
@@ -150,6 +150,44 @@ def _parse(formula: str, functions: Mapping[str, object] | None = None) -> _Pars
         trees.append(tree)
         codes.append(tuple(part_codes))
     return _Parsed(formula, response, tuple(trees), tuple(codes), tuple(variables), functions)
+
+
+def _show(formula: str, limit: int = 200) -> str:
+    """The formula quoted for a message (a long one cut after ``limit`` characters)."""
+    return repr(formula) if len(formula) <= limit else repr(formula[:limit]) + f" ... ({len(formula)} characters)"
+
+
+def _balanced(node):
+    """The parse tree with each chain of '+' as a balanced tree (the same terms, in order).
+
+    patsy's parser makes ``a + b + c + ...`` a left-deep chain, which its evaluation walks
+    recursively (about 1,000 terms exhaust Python's recursion limit); '+' is associative
+    (ordered union of terms), so a balanced chain gives the same terms with depth log2(n).
+    """
+    from patsy.parse_formula import ParseNode
+
+    def operands(n) -> list:
+        out, stack = [], [n]
+        while stack:
+            m = stack.pop()
+            if m.type == "+" and len(m.args) == 2:
+                stack.extend(reversed(m.args))
+            else:
+                out.append(m)
+        return out
+
+    def build(items: list, origin):
+        if len(items) == 1:
+            return items[0]
+        mid = len(items) // 2
+        return ParseNode("+", None, [build(items[:mid], origin), build(items[mid:], origin)], origin)
+
+    if node.type == "+" and len(node.args) == 2:
+        items = [_balanced(m) for m in operands(node)]
+        return build(items, node.origin)
+    if not node.args:
+        return node
+    return ParseNode(node.type, node.token, [_balanced(a) for a in node.args], node.origin)
 
 
 def _walk(node) -> list:
@@ -170,14 +208,14 @@ def _terms(parsed: _Parsed) -> tuple[FormulaParts, list[list]]:
         try:
             desc = patsy.ModelDesc.from_formula(tree)
         except Exception as exc:
-            raise SpecificationError(f"part {number} of formula {formula!r} cannot be parsed: {exc}") from None
+            raise SpecificationError(f"part {number} of formula {_show(formula)} cannot be parsed: {exc}") from None
         termlists.append(list(desc.rhs_termlist))
     while len(termlists) < 3:
         termlists.append([patsy.INTERCEPT] if len(termlists) == 1 else [])
     first, second, third = termlists
     if patsy.INTERCEPT not in first and first:
         raise SpecificationError(
-            f"'0'/'-1' in part 1 of {formula!r} has no effect: part 1 never has constants. "
+            f"'0'/'-1' in part 1 of {_show(formula)} has no effect: part 1 never has constants. "
             "Alternative-specific constants belong to part 2; drop them with 'choice ~ x | 0'."
         )
     names = [tuple(t.name() for t in terms if t != patsy.INTERCEPT) for terms in termlists]
@@ -554,7 +592,7 @@ def learn_state(
         for frame in chunks():
             if len(frame) == 0:
                 continue
-            check_columns(frame, parsed.variables, f"formula {formula!r}", SpecificationError)
+            check_columns(frame, parsed.variables, f"formula {_show(formula)}", SpecificationError)
             if avail is not None:
                 frame = frame.loc[_zero_one(frame[avail], avail, "availability")]
             yield _model_frame(frame, parsed.variables)
@@ -683,7 +721,7 @@ def design_from_formula(
     if not isinstance(data, pd.DataFrame):
         raise ChoiceDataError(f"data must be a pandas DataFrame in long format, got {type(data).__name__}.")
     variables = parsed.variables
-    check_columns(data, variables, f"formula {formula!r}", SpecificationError)
+    check_columns(data, variables, f"formula {_show(formula)}", SpecificationError)
     cd = ChoiceData.from_long(data, obs=obs, alt=alt, choice=parsed.response, avail=avail, weights=weights,
                               alternatives=alternatives, require_choice=require_choice)
     identify = require_choice if check_identified is None else check_identified
@@ -714,7 +752,7 @@ def design_from_formula(
     blocks.append((m3[:, :, None] * onehot[:, None, :]).reshape(len(m3), -1))
     names += [f"{v}:{labels[j]}" for v in n3 for j in range(J)]
     if not names:
-        raise SpecificationError(f"formula {formula!r} has no coefficients to estimate.")
+        raise SpecificationError(f"formula {_show(formula)} has no coefficients to estimate.")
     X = cd.to_array(np.concatenate(blocks, axis=1))
     if identify:
         check_identification(X, cd.avail, names, generic=n1)
