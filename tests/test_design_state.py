@@ -162,3 +162,13 @@ def test_a_reference_level_survives_the_rebuild(travel):
     np.testing.assert_array_equal(d.X, fit.X[rows])
     with pytest.raises(ChoiceDataError, match=r"column 'size' .*level 'crowd'"):
         rebuild(couples.assign(size="crowd"), fit.state, formula)
+
+
+def test_a_boolean_term_keeps_both_levels(travel):
+    formula = "choice ~ gc + I(ttme > 30) | hinc"
+    fit = design_from_formula(formula, travel, **ROLES)
+    quick = travel.assign(ttme=np.minimum(travel["ttme"], 30.0)).drop(columns="choice")  # all False
+    d = rebuild(quick, json_state(fit), formula)
+    k = fit.names.index("I(ttme > 30)[T.True]")
+    assert d.names == fit.names and not d.X[:, :, k].any()
+    np.testing.assert_array_equal(np.delete(d.X, k, axis=2), np.delete(fit.X, k, axis=2))
