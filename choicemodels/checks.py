@@ -26,6 +26,7 @@ __all__ = [
     "check_identification",
     "check_columns",
     "check_finite",
+    "check_not_datetime",
     "check_weight_type",
     "weights_of_type",
     "weighted_nobs",
@@ -57,6 +58,11 @@ def check_columns(frame: pd.DataFrame, names: Sequence[str], what: str,
     """
     columns = [str(c) for c in frame.columns]
     for name in names:
+        if name in frame.columns and int((frame.columns == name).sum()) > 1:
+            raise ChoiceDataError(
+                f"{what} names column {name!r}, which appears {int((frame.columns == name).sum())} times "
+                "in the data; rename or drop the duplicates (e.g. df.loc[:, ~df.columns.duplicated()])."
+            )
         if name not in frame.columns:
             close = difflib.get_close_matches(str(name), columns, n=3, cutoff=0.5)
             hint = f" Did you mean {close}?" if close else ""
@@ -85,8 +91,37 @@ def check_finite(values: np.ndarray, name: str, situations: np.ndarray) -> None:
         )
 
 
+def check_not_datetime(column: pd.Series, name: str) -> None:
+    """Raise :class:`ChoiceDataError` for a datetime or timedelta column.
+
+    pandas stores them as integer counts of its storage unit, so using them as numbers
+    would make the coefficients depend on that unit; the message shows the conversion.
+    """
+    kind = None
+    if pd.api.types.is_datetime64_any_dtype(column) or isinstance(column.dtype, pd.PeriodDtype):
+        kind = "datetime"
+    elif pd.api.types.is_timedelta64_dtype(column):
+        kind = "timedelta"
+    elif column.dtype == object and len(column):
+        first = column.dropna()[:1]
+        if len(first) and isinstance(first.iloc[0], (pd.Timestamp, pd.Timedelta, np.datetime64, np.timedelta64)):
+            kind = "datetime" if isinstance(first.iloc[0], (pd.Timestamp, np.datetime64)) else "timedelta"
+    if kind == "datetime":
+        raise ChoiceDataError(
+            f"column {name!r} holds datetimes, which have no unit as numbers; convert it to a "
+            f"number in a unit you choose, e.g. df[{name!r}] = (t - t.min()) / pd.Timedelta(\"1h\") "
+            f"with t = df[{name!r}] (hours since the first)."
+        )
+    if kind == "timedelta":
+        raise ChoiceDataError(
+            f"column {name!r} holds time spans (timedelta), which have no unit as numbers; convert it, "
+            f"e.g. df[{name!r}] = df[{name!r}] / pd.Timedelta(\"1h\") (hours)."
+        )
+
+
 def _numeric(column: pd.Series, name: str) -> np.ndarray:
     """A column as float64; a non-numeric entry raises naming the value."""
+    check_not_datetime(column, name)
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     converted = pd.to_numeric(column, errors="coerce")
@@ -104,6 +139,13 @@ def _zero_one(column: pd.Series, name: str, role: str) -> np.ndarray:
     """A 0/1 (or boolean) column as a bool array; anything else raises."""
     values = _numeric(column, name) if not pd.api.types.is_bool_dtype(column) else None
     if values is None:
+        missing = column.isna().to_numpy()
+        if missing.any():
+            raise ChoiceDataError(
+                f"{role} column {name!r} has {int(missing.sum())} missing values (rows "
+                f"{_first(column.index[missing])}); every row needs True/False (1/0). Fill them "
+                f"(e.g. df[{name!r}].fillna(False)) or drop those rows."
+            )
         return column.to_numpy(dtype=bool)
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():

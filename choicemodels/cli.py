@@ -19,6 +19,7 @@ import pandas as pd
 
 from choicemodels.cli_io import Roles, load_bundled, read_table, situation_labels
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
+from choicemodels.formula import check_formula
 
 __all__ = ["main", "build_parser"]
 
@@ -200,6 +201,7 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame, str, dict]:
             f"{source} needs {', '.join(missing)} as well (columns: {', '.join(columns[:30])}"
             f"{' ...' if len(columns) > 30 else ''})."
         )
+    check_formula(formula)  # strict: a formula on the command line is data, never code
     if roles["ref"] is not None and roles["alt"] in data.columns:
         roles["ref"] = _match_label(roles["ref"], data[roles["alt"]])
     return data, formula, roles

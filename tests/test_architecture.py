@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("design", frozenset({"design"})),
     ("checks", frozenset({"checks"})),
     ("data", frozenset({"choicedata", "reshape", "data"})),
-    ("formula", frozenset({"formula"})),
+    ("formula", frozenset({"grammar", "formula"})),
     ("sources", frozenset({"datasets", "softmax", "random_utility", "simulated_data", "gumbel_max", "simulate"})),
     ("inference", frozenset({"inference"})),
     ("results", frozenset({"results"})),

@@ -252,3 +252,63 @@ def test_alternatives_outside_given_set(df):
 def test_malformed_formula(df, formula, words):
     with pytest.raises(SpecificationError, match=words):
         design(formula, df)
+
+
+# ---- datetime columns, missing booleans, duplicated columns, formula typos ---------------------
+def test_datetime_column_in_formula_shows_the_conversion(df):
+    df["t"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["ttme"], unit="min")
+    with pytest.raises(ChoiceDataError, match=r"'t' holds datetimes.*\(t - t.min\(\)\) / pd.Timedelta\(\"1h\"\)"):
+        design("choice ~ gc + t", df)
+
+
+def test_timedelta_column_in_formula_shows_the_conversion(df):
+    df["wait"] = pd.to_timedelta(df["ttme"], unit="min")
+    with pytest.raises(ChoiceDataError, match=r"'wait' holds time spans.*df\['wait'\] / pd.Timedelta\(\"1h\"\)"):
+        design("choice ~ gc + wait", df)
+
+
+def test_datetime_weights_are_refused(df):
+    df["w"] = pd.Timestamp("2024-01-01")
+    with pytest.raises(ChoiceDataError, match=r"'w' holds datetimes"):
+        design("choice ~ gc", df, weights="w")
+
+
+def test_boolean_choice_with_missing_value(df):
+    df["choice"] = df["choice"].astype("boolean")
+    df.loc[6, "choice"] = pd.NA
+    with pytest.raises(ChoiceDataError, match=r"choice column 'choice' has 1 missing values \(rows \[6\]\).*fillna"):
+        design("choice ~ gc", df)
+
+
+def test_boolean_availability_with_missing_value(df):
+    df["av"] = pd.array([True] * len(df), dtype="boolean")
+    df.loc[9, "av"] = pd.NA
+    with pytest.raises(ChoiceDataError, match=r"availability column 'av' has 1 missing values \(rows \[9\]\)"):
+        design("choice ~ gc", df, avail="av")
+
+
+def test_duplicated_column_names(df):
+    twice = pd.concat([df, df[["gc"]]], axis=1)
+    with pytest.raises(ChoiceDataError, match=r"'gc', which appears 2 times in the data; rename or drop"):
+        design("choice ~ gc", twice)
+    twice = pd.concat([df, df[["individual"]]], axis=1)
+    with pytest.raises(ChoiceDataError, match=r"obs= names column 'individual', which appears 2 times"):
+        design("choice ~ gc", twice)
+
+
+def test_python_keyword_column_used_bare_suggests_q(df):
+    df["class"] = df["gc"] * 2 + df["ttme"]
+    with pytest.raises(SpecificationError, match=r"'class' is a Python keyword; write the column as Q\('class'\)"):
+        design("choice ~ gc + class", df)
+    assert design("choice ~ gc + Q('class')", df).names == ("gc", "Q('class')", "(Intercept):bus",
+                                                           "(Intercept):car", "(Intercept):train")
+
+
+def test_comma_between_terms(df):
+    with pytest.raises(SpecificationError, match=r"term 'gc, ttme': a comma .*Separate terms with '\+'"):
+        design("choice ~ gc, ttme", df)
+
+
+def test_subscript_in_a_term(df):
+    with pytest.raises(SpecificationError, match=r"term 'gc\[0\]': indexing .*names whole columns, e.g. 'gc'"):
+        design("choice ~ gc[0] | hinc", df)

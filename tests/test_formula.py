@@ -166,3 +166,63 @@ def test_random_strings_parse_or_raise_specification_error(text):
     except SpecificationError:
         return
     assert isinstance(parts, FormulaParts) and parts.response
+
+
+def test_terms_are_counted_before_any_column_is_evaluated(monkeypatch):
+    """(x0 + ... + x13)**14 has 16,383 terms: refused from the count, no column evaluated."""
+    import patsy
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a column was evaluated")
+
+    monkeypatch.setattr(patsy.EvalFactor, "eval", refuse)
+    monkeypatch.setattr(patsy.ModelDesc, "from_formula", refuse)  # nor multiplied out
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.standard_normal((6000, 14)), columns=[f"x{i}" for i in range(14)])
+    wide = wide.assign(obs=np.repeat(np.arange(3000), 2), alt=np.tile([0, 1], 3000), choice=np.tile([1, 0], 3000))
+    formula = "choice ~ (" + " + ".join(f"x{i}" for i in range(14)) + ")**14"
+    with pytest.raises(SpecificationError, match=r"more coefficients \(K > N\) than choice situations \(N=3000\), "
+                                                 r"counted from the formula's terms before evaluating any column"):
+        design_from_formula(formula, wide, obs="obs", alt="alt")
+    from choicemodels.formula import check_term_count
+
+    with pytest.raises(SpecificationError, match=r"\(K > N\) than choice situations \(N=3000\)"):
+        check_term_count(formula, 3000, 2)  # the same check for a backend that knows N and J first
+
+
+@pytest.mark.parametrize("formula, K", [
+    ("choice ~ (gc + ttme + invc)**2 | hinc", 6 + 3 + 3),  # 3 main effects, 3 pairs
+    ("choice ~ gc*ttme - ttme | 0", 2),
+    ("choice ~ gc/ttme | 0", 2),  # gc + gc:ttme
+    ("choice ~ gc:ttme:gc + gc | 0 | invt", 2 + 4),
+])
+def test_term_count_matches_patsy(df, formula, K):
+    """The count before evaluation equals the columns patsy builds (all factors numeric)."""
+    from choicemodels.formula import _count_terms, _parse
+
+    parsed = _parse(formula)
+    counted = sum(m * _count_terms(tree, 10**6) for tree, m in zip(parsed.trees, (1, 3, 4)))
+    d = design_from_formula(formula, df, ref="car", **ROLES)
+    assert counted + (3 if "| 0" not in formula else 0) == d.n_params == K
+
+
+def test_a_wide_formula_beyond_the_recursion_limit():
+    """1,500 terms: patsy's own evaluation of a left-deep '+' chain exhausts the recursion
+    limit near 1,000; the chain is balanced first, with the same terms in the same order."""
+    rng = np.random.default_rng(1)
+    K = 1500
+    wide = pd.DataFrame(rng.standard_normal((100, K)), columns=[f"x{k}" for k in range(K)])
+    wide = wide.assign(obs=np.repeat(np.arange(50), 2), alt=np.tile([0, 1], 50), choice=np.tile([1, 0], 50))
+    formula = "choice ~ " + " + ".join(f"x{k}" for k in range(K)) + " | 0"
+    assert parse_formula(formula).generic == tuple(f"x{k}" for k in range(K))
+    d = design_from_formula(formula, wide, obs="obs", alt="alt", check_identified=False)
+    np.testing.assert_array_equal(d.X.reshape(100, K), wide[[f"x{k}" for k in range(K)]].to_numpy())
+
+
+def test_balancing_keeps_patsy_term_order():
+    import patsy
+
+    rhs = " + ".join(f"x{i % 9}:x{(i * 7) % 9}" if i % 3 else f"x{i % 9}" for i in range(40)) + " - x3 + x1*x2"
+    expected = tuple(t.name() for t in patsy.ModelDesc.from_formula(rhs).rhs_termlist if t != patsy.INTERCEPT)
+    assert parse_formula("y ~ " + rhs).generic == expected
+    assert len(expected) > 10  # the sum really repeats and interacts terms
