@@ -583,6 +583,13 @@ class ChoiceResults:
         """
         return self._model_for(None).loglike_obs(self.estimates)
 
+    def _situation_ids(self) -> np.ndarray | None:
+        """(N,) ids of the fit's situations in the order of :meth:`loglike_obs`, or ``None``
+        when they are not known (results read from a file, data on Dask workers)."""
+        design = getattr(self.model, "design", None)
+        ids = getattr(design, "obs_ids", None)
+        return None if ids is None else np.asarray(ids)
+
     def elasticities(
         self, variable: str, data: pd.DataFrame | None = None, *, kind: str = "mean"
     ) -> pd.DataFrame:
