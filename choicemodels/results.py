@@ -1409,9 +1409,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a new file in the same folder: written, flushed
     and synced to disk, then renamed over ``path`` (one step), so that ``path`` holds either
     its earlier content or all of ``data``, never a part."""
-    path = Path(os.path.realpath(path))  # through a symbolic link, as open() would write
+    given, path = path, Path(os.path.realpath(path))  # through a symbolic link, as open() would
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as err:  # name the file asked for (a missing folder, no permission)
+        raise type(err)(err.errno, err.strerror, str(given)) from None
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)

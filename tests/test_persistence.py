@@ -368,3 +368,10 @@ def test_a_foreign_file_raises_the_clear_error(content, what, tmp_path):
 def test_a_missing_file_is_an_os_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         cm.load_results(tmp_path / "absent.json")
+
+
+def test_a_save_into_a_missing_folder_names_the_file_asked_for(logit, tmp_path):
+    target = tmp_path / "no-such-folder" / "r.json"
+    with pytest.raises(FileNotFoundError) as info:
+        logit.save(target)
+    assert info.value.filename == str(target) and not (tmp_path / "no-such-folder").exists()
