@@ -263,8 +263,8 @@ def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResul
     ------
     SpecificationError
         If ``unrestricted`` does not have more parameters, or the models were fitted on
-        different situations (different numbers, or, for fitted models, different situation
-        ids; results read from a file carry no ids and are checked by number).
+        different situations (different numbers, different situation ids, or, for results
+        read from files, different :meth:`~choicemodels.ChoiceResults.situation_fingerprint`).
 
     Examples
     --------
@@ -371,8 +371,9 @@ def situation_order(
     with ``second``'s situation ``pos[i]`` the same id as ``first``'s situation ``i``.
 
     ``None`` when either fit does not know its situation ids (results read from a file,
-    data on Dask workers). With ``subset=False`` the two fits must have the same situations,
-    with ``subset=True`` those of ``first`` must be among those of ``second``.
+    data on Dask workers); the fits' situation fingerprints must then be equal where both
+    are known (``subset=False``). With ``subset=False`` the two fits must have the same
+    situations, with ``subset=True`` those of ``first`` must be among those of ``second``.
 
     Raises
     ------
@@ -381,6 +382,13 @@ def situation_order(
     """
     ids_a, ids_b = first._situation_ids(), second._situation_ids()
     if ids_a is None or ids_b is None:
+        prints = first.situation_fingerprint(), second.situation_fingerprint()
+        if not subset and all(prints) and prints[0] != prints[1]:
+            raise SpecificationError(
+                "the two fits have different situations (the fingerprints of their situation "
+                f"ids differ: {prints[0]} and {prints[1]}); {test} compares the fits on the "
+                "same situations. Fit both models on the same data."
+            )
         return None
     pos = pd.Index(ids_b).get_indexer(ids_a)
     only_a = ids_a[pos < 0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -229,6 +230,11 @@ class ChoiceResults:
     choice_counts : tuple of float, length J, optional
         (Weighted) number of situations choosing each alternative (empty in files saved
         before it existed).
+    situations : str, optional
+        Fingerprint of the set of situation ids (order-free), by which the tests that
+        combine two fits check that results read from a file were fitted on the same
+        situations; ``""`` when unknown. Results of a fit in memory compute it from the
+        model when saved (:meth:`situation_fingerprint`).
     model : Logit or Probit, optional
         The fitted model (None after :func:`load_results`).
 
@@ -264,6 +270,7 @@ class ChoiceResults:
     optimizer: str = ""
     gradient_norm: float = float("nan")
     choice_counts: tuple[float, ...] = ()
+    situations: str = ""
     model: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -588,6 +595,37 @@ class ChoiceResults:
         ((210,), -189.525)
         """
         return self._model_for(None).loglike_obs(self.estimates)
+
+    def situation_fingerprint(self) -> str:
+        """Fingerprint of the set of situations the model was fitted on, whatever their order.
+
+        A hash of the situation ids: two fits of the same situations, in any row order,
+        have the same fingerprint, and fits of different situations (almost surely)
+        different ones. Saved with the results, so that :func:`~choicemodels.lr_test` and
+        :func:`~choicemodels.vuong_test` can check results read from files.
+
+        Returns
+        -------
+        str
+            32 hexadecimal digits, or ``""`` when the ids are not known (data on Dask
+            workers, or a file saved before fingerprints were stored).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> kw = dict(obs="individual", alt="mode", ref="car")
+        >>> a = cm.Logit("choice ~ gc | hinc", data=df, **kw).fit()
+        >>> b = cm.Logit("choice ~ ttme", data=df.sample(frac=1.0, random_state=1), **kw).fit()
+        >>> c = cm.Logit("choice ~ ttme", data=df[df.individual > 1], **kw).fit()
+        >>> a.situation_fingerprint() == b.situation_fingerprint() != c.situation_fingerprint()
+        True
+        """
+        ids = self._situation_ids()
+        if ids is None:
+            return self.situations
+        hashes = np.sort(pd.util.hash_array(ids))
+        return hashlib.sha256(hashes.tobytes()).hexdigest()[:32]
 
     def _situation_ids(self) -> np.ndarray | None:
         """(N,) ids of the fit's situations in the order of :meth:`loglike_obs`, or ``None``
@@ -1118,6 +1156,8 @@ class ChoiceResults:
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
                 value = value.tolist()
+            elif f.name == "situations":
+                value = self.situation_fingerprint()
             elif f.name not in ("alternatives", "spec"):  # numbers, not labels: as Python's
                 value = _python_scalars(value)
             out[f.name] = _encode(value, f.name)
@@ -1349,7 +1389,7 @@ def _fields_from_file(raw: Any) -> dict[str, Any]:
     _check(not missing, f"missing fields {missing}")
     out = {name: _decode(raw[name], name) for name in known if name in raw}
 
-    for name in ("model_name", "cov_type", "cov_note", "message", "optimizer"):
+    for name in ("model_name", "cov_type", "cov_note", "message", "optimizer", "situations"):
         if name in out:
             _check(isinstance(out[name], str), f"{name} must be a string, got {out[name]!r}")
     if _MODEL_KINDS:

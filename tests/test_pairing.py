@@ -122,3 +122,23 @@ def test_hausman_mcfadden_needs_a_subset(travel, base):
     full = _logit(travel[~travel["individual"].isin(kept)])
     with pytest.raises(cm.SpecificationError, match=r"2 of the 152 situations of the restricted fit"):
         cm.hausman_mcfadden(full, restricted)
+
+
+def test_results_read_from_files_are_checked_by_fingerprint(travel, base, tmp_path):
+    ids = travel["individual"].unique()
+    shuffled_big = _logit(_shuffled(travel, 5))
+    fewer = _logit(travel[travel["individual"] != ids[0]], "choice ~ gc + ttme")
+    for name, r in (("small", base["small"]), ("big", shuffled_big), ("other", fewer)):
+        r.save(tmp_path / f"{name}.json")
+    small, big, fewer = (cm.load_results(tmp_path / f"{n}.json") for n in ("small", "big", "other"))
+    assert small.model is None and small.situation_fingerprint() == base["logit"].situation_fingerprint()
+    lr = cm.lr_test(base["small"], base["logit"]).statistic
+    assert cm.lr_test(small, big).statistic == pytest.approx(lr, rel=1e-8)
+    assert cm.lr_test(small, shuffled_big).statistic == pytest.approx(lr, rel=1e-8)
+    # same number of situations, one id differs: only the fingerprint tells
+    swapped = travel.assign(individual=travel["individual"].replace({ids[0]: 10_000}))
+    _logit(swapped, "choice ~ gc + ttme").save(tmp_path / "swapped.json")
+    with pytest.raises(cm.SpecificationError, match="fingerprints of their situation ids differ"):
+        cm.lr_test(cm.load_results(tmp_path / "swapped.json"), big)
+    with pytest.raises(cm.SpecificationError, match="different numbers of situations"):
+        cm.lr_test(fewer, big)
