@@ -1125,8 +1125,9 @@ class ChoiceResults:
         tagged object: a non-finite float as ``{"$float": "nan"}`` (``"inf"``, ``"-inf"``),
         a pandas Timestamp as ``{"$timestamp": "2020-01-03T00:00:00", "tz": null}``, a
         ``datetime``, ``date``, ``timedelta`` or Timedelta likewise, a numpy scalar as
-        ``{"$numpy": "|i1", "value": 3}``; :func:`load_results` reads them back as the same
-        values of the same types.
+        ``{"$numpy": "|i1", "value": 3}``, a tuple (a label made of several values) as
+        ``{"$tuple": [...]}``; :func:`load_results` reads them back as the same values of
+        the same types.
 
         Returns
         -------
@@ -1156,11 +1157,13 @@ class ChoiceResults:
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
                 value = value.tolist()
+            elif f.name == "extra_info":
+                value = [list(pair) for pair in value]
             elif f.name == "situations":
                 value = self.situation_fingerprint()
             elif f.name not in ("alternatives", "spec"):  # numbers, not labels: as Python's
                 value = _python_scalars(value)
-            out[f.name] = _encode(value, f.name)
+            out[f.name] = _encode(list(value) if isinstance(value, tuple) else value, f.name)
         return out
 
     def save(self, path: str | Path) -> None:
@@ -1286,7 +1289,8 @@ def _encode(value: Any, where: str) -> Any:
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
     if isinstance(value, (list, tuple)):
-        return [_encode(v, f"{where}[{k}]") for k, v in enumerate(value)]
+        items = [_encode(v, f"{where}[{k}]") for k, v in enumerate(value)]
+        return items if isinstance(value, list) else {"$tuple": items}
     if isinstance(value, dict):
         if all(isinstance(k, str) and not k.startswith("$") for k in value):
             return {k: _encode(v, f"{where}.{k}") for k, v in value.items()}
@@ -1343,6 +1347,8 @@ def _decode(value: Any, where: str) -> Any:
             return dt.datetime.fromisoformat(inner)
         if tag == "$date" and isinstance(inner, str):
             return dt.date.fromisoformat(inner)
+        if tag == "$tuple" and isinstance(inner, list):
+            return tuple(_decode(v, f"{where}[{k}]") for k, v in enumerate(inner))
         if tag == "$items" and isinstance(inner, list) and all(
             isinstance(p, list) and len(p) == 2 for p in inner
         ):

@@ -5,7 +5,7 @@
   rename failing) leaves the earlier file byte for byte as it was, and no stray file;
 * results whose alternatives are labelled by any type the data layer accepts (int, float,
   str, bool, datetimes, Timedeltas, pandas Timestamps with or without a time zone, numpy
-  scalars) save and load back equal, of the same types;
+  scalars, tuples of these) save and load back equal, of the same types;
 * the file is standard JSON: a strict reader that rejects ``NaN`` and ``Infinity`` tokens
   reads it;
 * a truncated, altered or foreign file raises one error type, ``SpecificationError``,
@@ -117,6 +117,8 @@ LABELS = {
     "timestamp with zone": list(pd.date_range("2020-03-28", periods=4, freq="D", tz="Europe/Paris")),
     "datetime64": list(pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"]).values),
     "timedelta": [pd.Timedelta(hours=h) for h in range(4)],
+    "tuple": [("a", 1), ("b", 1), ("c", 2.5), ("d", pd.Timestamp("2020-01-01"))],
+    "category": ["air", "bus", "car", "train"],
 }
 
 
@@ -124,6 +126,8 @@ LABELS = {
 def test_fits_labelled_by_any_type_save_and_load_back(travel, kind, tmp_path):
     labels = LABELS[kind]
     data = travel.assign(mode=travel["mode"].map(dict(zip(MODES, labels))))
+    if kind == "category":
+        data["mode"] = data["mode"].astype("category")
     r = cm.Logit(FORMULA, data=data, obs="individual", alt="mode", ref=labels[2]).fit()
     path = tmp_path / "r.json"
     r.save(path)
@@ -151,10 +155,11 @@ EXOTIC = [
     [pd.Timestamp("2021-06-01 10:00:00.000000001"), pd.Timestamp("2021-06-01", tz="America/New_York"),
      pd.Timedelta(1, unit="ns"), pd.NaT],
     [float("nan"), float("inf"), -float("inf"), -0.0, 1e-320, 2**70, "$float", "", None],
+    [(1, "a"), (np.int8(2), (pd.Timestamp("2020-01-01"), float("nan"))), ()],
 ]
 
 
-@pytest.mark.parametrize("labels", EXOTIC, ids=["numpy", "numpy dates", "datetime", "pandas", "floats"])
+@pytest.mark.parametrize("labels", EXOTIC, ids=["numpy", "numpy dates", "datetime", "pandas", "floats", "tuples"])
 def test_any_label_round_trips_with_its_type(logit, labels, tmp_path):
     r = dataclasses.replace(
         logit, alternatives=tuple(labels), choice_counts=(),
