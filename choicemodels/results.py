@@ -1288,6 +1288,13 @@ def _encode(value: Any, where: str) -> Any:
         return {"$datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
+    if isinstance(value, np.ndarray):  # e.g. a transform's state stored in the specification
+        if value.dtype.kind not in "biufUMmO":
+            raise SpecificationError(f"cannot save {where}: arrays of dtype {value.dtype} have no file form.")
+        flat = value.ravel()
+        items = [_encode(v if value.dtype.kind == "O" else flat.dtype.type(v), f"{where}[{k}]")
+                 for k, v in enumerate(flat)]
+        return {"$ndarray": value.dtype.str, "shape": list(value.shape), "values": items}
     if isinstance(value, (list, tuple)):
         items = [_encode(v, f"{where}[{k}]") for k, v in enumerate(value)]
         return items if isinstance(value, list) else {"$tuple": items}
@@ -1298,7 +1305,8 @@ def _encode(value: Any, where: str) -> Any:
     raise SpecificationError(
         f"cannot save {where}: a value of type {type(value).__name__} ({value!r}) has no file "
         "form; labels and options may be None, bool, int, float, str, numpy scalars, "
-        "datetimes, dates, pandas Timestamps and Timedeltas, and lists and dicts of these."
+        "datetimes, dates, pandas Timestamps and Timedeltas, and lists, tuples, dicts and "
+        "numpy arrays of these."
     )
 
 
@@ -1320,7 +1328,8 @@ def _decode(value: Any, where: str) -> Any:
         return {k: _decode(v, f"{where}.{k}") for k, v in value.items()}
     tag = tags[0]
     inner = value["value"] if tag == "$numpy" and "value" in value else value[tag]
-    expected = {"$numpy": {"$numpy", "value"}, "$timestamp": {"$timestamp", "tz"}}.get(tag, {tag})
+    expected = {"$numpy": {"$numpy", "value"}, "$timestamp": {"$timestamp", "tz"},
+                "$ndarray": {"$ndarray", "shape", "values"}}.get(tag, {tag})
     if set(value) != expected:
         raise _Invalid(f"{where} is a tagged value with the keys {sorted(value)}, expected {sorted(expected)}")
     try:
@@ -1347,6 +1356,14 @@ def _decode(value: Any, where: str) -> Any:
             return dt.datetime.fromisoformat(inner)
         if tag == "$date" and isinstance(inner, str):
             return dt.date.fromisoformat(inner)
+        if tag == "$ndarray" and isinstance(inner, str) and isinstance(value["values"], list):
+            dtype = np.dtype(inner)
+            if dtype.kind not in "biufUMmO":
+                raise ValueError(f"dtype {dtype} is not an array dtype this package writes")
+            items = [_decode(v, f"{where}[{k}]") for k, v in enumerate(value["values"])]
+            array = np.empty(len(items), dtype=dtype)
+            array[:] = items if dtype.kind != "O" else np.array(items + [None], dtype=object)[:-1]
+            return array.reshape(tuple(value["shape"]))
         if tag == "$tuple" and isinstance(inner, list):
             return tuple(_decode(v, f"{where}[{k}]") for k, v in enumerate(inner))
         if tag == "$items" and isinstance(inner, list) and all(

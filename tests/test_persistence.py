@@ -380,3 +380,17 @@ def test_a_save_into_a_missing_folder_names_the_file_asked_for(logit, tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         logit.save(target)
     assert info.value.filename == str(target) and not (tmp_path / "no-such-folder").exists()
+
+
+def test_arrays_in_the_specification_round_trip_with_their_dtype(logit, tmp_path):
+    """A transform's state or factor levels stored in the specification as arrays."""
+    state = {"mean": np.array([[1.5, np.nan], [np.inf, -2.0]]), "levels": np.array(["a", "bc"]),
+             "codes": np.array([1, 2], dtype="int8"), "mixed": np.array(["x", ("a", 1)], dtype=object),
+             "when": pd.to_datetime(["2020-01-01T10:00:00.000000001"]).values}
+    r = dataclasses.replace(logit, spec={**logit.spec, "options": {"state": state}})
+    r.save(tmp_path / "r.json")
+    _strict((tmp_path / "r.json").read_text())
+    back = cm.load_results(tmp_path / "r.json").spec["options"]["state"]
+    for key, array in state.items():
+        assert back[key].dtype == array.dtype and back[key].shape == array.shape, key
+        assert _same(back[key].tolist(), array.tolist()), key
