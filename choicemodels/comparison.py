@@ -18,7 +18,7 @@ from scipy import stats
 
 from choicemodels.compare_plot import plot_comparison
 from choicemodels.exceptions import SpecificationError
-from choicemodels.inference import TestResult, lr_test, vuong_test
+from choicemodels.inference import TestResult, lr_test, paired_loglike_differences, vuong_test
 from choicemodels.rendering import Summary, Table
 from choicemodels.scales import LOGIT_SCALE, SLOPE_RATIO, error_scale
 
@@ -715,7 +715,7 @@ class Comparison:
 
 def _vuong_row(pair: str, a: ChoiceResults, b: ChoiceResults, la: str, lb: str) -> dict:
     corrected: TestResult = vuong_test(a, b)
-    m = a.loglike_obs() - b.loglike_obs()
+    m = paired_loglike_differences(a, b)  # by situation id, as the test
     z = float(m.sum() / (np.sqrt(m.size) * m.std(ddof=1)))
     z_s = corrected.statistic
     favours = la if z_s > 0 else lb

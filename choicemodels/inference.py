@@ -262,7 +262,9 @@ def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResul
     Raises
     ------
     SpecificationError
-        If ``unrestricted`` does not have more parameters, or the numbers of situations differ.
+        If ``unrestricted`` does not have more parameters, or the models were fitted on
+        different situations (different numbers, different situation ids, or, for results
+        read from files, different :meth:`~choicemodels.ChoiceResults.situation_fingerprint`).
 
     Examples
     --------
@@ -289,6 +291,7 @@ def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResul
             f"the models were fitted on different numbers of situations "
             f"({restricted.nobs} and {unrestricted.nobs}); an LR test needs the same data."
         )
+    situation_order(restricted, unrestricted, "a likelihood-ratio test")
     stat = 2.0 * (unrestricted.llf - restricted.llf)
     note = "" if stat >= 0 else "negative statistic: the restricted fit has the higher likelihood"
     return TestResult("Likelihood-ratio test", stat, df, float(stats.chi2.sf(max(stat, 0.0), df)), note)
@@ -302,7 +305,9 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
         \qquad m_i = \ell_{a,i} - \ell_{b,i}
 
     (the second term is Schwarz's correction). Positive z favours model a; the p-value is
-    two-sided. The uncorrected statistic is given in the note.
+    two-sided. The uncorrected statistic is given in the note. The per-situation
+    log-likelihoods are paired by situation id (:func:`paired_loglike_differences`), so the
+    order of the rows in either fit's data does not matter.
 
     Parameters
     ----------
@@ -321,8 +326,9 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
     Raises
     ------
     SpecificationError
-        If the models were fitted on different situations, or have identical
-        per-situation log-likelihoods.
+        If the models were fitted on different situations (the message counts those of
+        each fit the other lacks and names some), or have identical per-situation
+        log-likelihoods.
 
     Examples
     --------
@@ -340,14 +346,7 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
     Notes:
     [1] uncorrected z = 3.7918; the sign favours the first model
     """
-    la = results_a.loglike_obs()
-    lb = results_b.loglike_obs()
-    if la.shape != lb.shape:
-        raise SpecificationError(
-            f"the models were fitted on different situations ({la.size} and {lb.size}); "
-            "Vuong's test needs the same data."
-        )
-    m = la - lb
+    m = paired_loglike_differences(results_a, results_b)
     n = m.size
     sd = m.std(ddof=1)
     if not sd > 0:
@@ -358,6 +357,76 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
     favoured = "first" if corr > 0 else "second"
     note = f"uncorrected z = {raw:.4f}; the sign favours the {favoured} model"
     return TestResult("Vuong test (Schwarz-corrected)", float(corr), 1, float(p), note)
+
+
+def _examples(ids: np.ndarray, k: int = 5) -> str:
+    shown = ", ".join(repr(i.item() if isinstance(i, np.generic) else i) for i in ids[:k])
+    return shown + (", ..." if len(ids) > k else "")
+
+
+def situation_order(
+    first: ChoiceResults, second: ChoiceResults, test: str, *, subset: bool = False
+) -> np.ndarray | None:
+    """Where each situation of ``first`` is in ``second``: positions ``pos`` (N_first,)
+    with ``second``'s situation ``pos[i]`` the same id as ``first``'s situation ``i``.
+
+    ``None`` when either fit does not know its situation ids (results read from a file,
+    data on Dask workers); the fits' situation fingerprints must then be equal where both
+    are known (``subset=False``). With ``subset=False`` the two fits must have the same
+    situations, with ``subset=True`` those of ``first`` must be among those of ``second``.
+
+    Raises
+    ------
+    SpecificationError
+        Naming how many situations of each fit the other lacks, with examples.
+    """
+    ids_a, ids_b = first._situation_ids(), second._situation_ids()
+    if ids_a is None or ids_b is None:
+        prints = first.situation_fingerprint(), second.situation_fingerprint()
+        if not subset and all(prints) and prints[0] != prints[1]:
+            raise SpecificationError(
+                "the two fits have different situations (the fingerprints of their situation "
+                f"ids differ: {prints[0]} and {prints[1]}); {test} compares the fits on the "
+                "same situations. Fit both models on the same data."
+            )
+        return None
+    pos = pd.Index(ids_b).get_indexer(ids_a)
+    only_a = ids_a[pos < 0]
+    only_b = np.asarray([]) if subset else ids_b[pd.Index(ids_a).get_indexer(ids_b) < 0]
+    if only_a.size or only_b.size:
+        if subset:
+            detail = (f"{only_a.size} of the {ids_a.size} situations of the restricted fit are "
+                      f"not in the full fit (e.g. {_examples(only_a)})")
+            need = "needs the restricted fit on a subset of the full fit's situations"
+        else:
+            parts = [f"{ids.size} only in the {which} fit (e.g. {_examples(ids)})" if ids.size
+                     else f"0 only in the {which} fit"
+                     for ids, which in ((only_a, "first"), (only_b, "second"))]
+            detail = f"the two fits have different situations: {parts[0]} and {parts[1]}"
+            need = "compares the fits on the same situations"
+        raise SpecificationError(f"{detail}; {test} {need}. Fit both models on the same data.")
+    return pos
+
+
+def paired_loglike_differences(results_a: ChoiceResults, results_b: ChoiceResults) -> np.ndarray:
+    r"""(N,) differences :math:`m_i = \ell_{a,i} - \ell_{b,i}` of the per-situation
+    log-likelihoods of two fits, paired by situation id, in the order of ``results_a``.
+
+    Raises
+    ------
+    SpecificationError
+        If the two fits were made on different situations.
+    """
+    la, lb = results_a.loglike_obs(), results_b.loglike_obs()
+    pos = situation_order(results_a, results_b, "Vuong's test")
+    if pos is None:
+        if la.shape != lb.shape:
+            raise SpecificationError(
+                f"the models were fitted on different situations ({la.size} and {lb.size}); "
+                "Vuong's test needs the same data."
+            )
+        return la - lb
+    return la - lb[pos]
 
 
 def hausman_mcfadden(
@@ -398,8 +467,9 @@ def hausman_mcfadden(
     Raises
     ------
     SpecificationError
-        If both or neither of ``restricted`` and ``omit`` are given, or the models share no
-        coefficient.
+        If both or neither of ``restricted`` and ``omit`` are given, the models share no
+        coefficient, or ``restricted`` was fitted on situations that ``full`` does not have
+        (its situations must be a subset of the full fit's).
 
     Examples
     --------
@@ -425,6 +495,8 @@ def hausman_mcfadden(
         )
     if restricted is None:
         restricted = full.refit_without(list(omit))
+    else:
+        situation_order(restricted, full, "the Hausman-McFadden test", subset=True)
     common = [n for n in restricted.param_names if n in full.param_names]
     if not common:
         raise SpecificationError("the two models share no coefficients.")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import hashlib
 import json
+import math
+import os
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +23,8 @@ from choicemodels.rendering import Summary, Table, forg
 
 __all__ = ["ChoiceResults", "ModelKind", "Summary", "RatioResult", "load_results", "register_model_kind"]
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: typed labels and non-finite floats as tagged objects
+_READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -223,6 +230,11 @@ class ChoiceResults:
     choice_counts : tuple of float, length J, optional
         (Weighted) number of situations choosing each alternative (empty in files saved
         before it existed).
+    situations : str, optional
+        Fingerprint of the set of situation ids (order-free), by which the tests that
+        combine two fits check that results read from a file were fitted on the same
+        situations; ``""`` when unknown. Results of a fit in memory compute it from the
+        model when saved (:meth:`situation_fingerprint`).
     model : Logit or Probit, optional
         The fitted model (None after :func:`load_results`).
 
@@ -258,6 +270,7 @@ class ChoiceResults:
     optimizer: str = ""
     gradient_norm: float = float("nan")
     choice_counts: tuple[float, ...] = ()
+    situations: str = ""
     model: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -582,6 +595,44 @@ class ChoiceResults:
         ((210,), -189.525)
         """
         return self._model_for(None).loglike_obs(self.estimates)
+
+    def situation_fingerprint(self) -> str:
+        """Fingerprint of the set of situations the model was fitted on, whatever their order.
+
+        A hash of the situation ids: two fits of the same situations, in any row order,
+        have the same fingerprint, and fits of different situations (almost surely)
+        different ones. Saved with the results, so that :func:`~choicemodels.lr_test` and
+        :func:`~choicemodels.vuong_test` can check results read from files.
+
+        Returns
+        -------
+        str
+            32 hexadecimal digits, or ``""`` when the ids are not known (data on Dask
+            workers, or a file saved before fingerprints were stored).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> kw = dict(obs="individual", alt="mode", ref="car")
+        >>> a = cm.Logit("choice ~ gc | hinc", data=df, **kw).fit()
+        >>> b = cm.Logit("choice ~ ttme", data=df.sample(frac=1.0, random_state=1), **kw).fit()
+        >>> c = cm.Logit("choice ~ ttme", data=df[df.individual > 1], **kw).fit()
+        >>> a.situation_fingerprint() == b.situation_fingerprint() != c.situation_fingerprint()
+        True
+        """
+        ids = self._situation_ids()
+        if ids is None:
+            return self.situations
+        hashes = np.sort(pd.util.hash_array(ids))
+        return hashlib.sha256(hashes.tobytes()).hexdigest()[:32]
+
+    def _situation_ids(self) -> np.ndarray | None:
+        """(N,) ids of the fit's situations in the order of :meth:`loglike_obs`, or ``None``
+        when they are not known (results read from a file, data on Dask workers)."""
+        design = getattr(self.model, "design", None)
+        ids = getattr(design, "obs_ids", None)
+        return None if ids is None else np.asarray(ids)
 
     def elasticities(
         self, variable: str, data: pd.DataFrame | None = None, *, kind: str = "mean"
@@ -1068,12 +1119,27 @@ class ChoiceResults:
 
     # ---- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python (JSON-ready) form of every field except ``model``, with a format version.
+        """Standard-JSON form of every field except ``model``, with a format version.
+
+        Arrays become nested lists and tuples lists. What JSON cannot hold is written as a
+        tagged object: a non-finite float as ``{"$float": "nan"}`` (``"inf"``, ``"-inf"``),
+        a pandas Timestamp as ``{"$timestamp": "2020-01-03T00:00:00", "tz": null}``, a
+        ``datetime``, ``date``, ``timedelta`` or Timedelta likewise, a numpy scalar as
+        ``{"$numpy": "|i1", "value": 3}``, a tuple (a label made of several values) as
+        ``{"$tuple": [...]}``; :func:`load_results` reads them back as the same values of
+        the same types.
 
         Returns
         -------
         dict
-            Arrays as nested lists, tuples as lists; :meth:`save` writes it as JSON.
+            Plain Python (dict, list, str, int, float, bool, None) that ``json.dumps`` writes
+            without NaN or Infinity tokens; :meth:`save` writes it.
+
+        Raises
+        ------
+        SpecificationError
+            If a field (a label, an option of the specification) has a type that cannot be
+            saved, naming the field.
 
         Examples
         --------
@@ -1082,7 +1148,7 @@ class ChoiceResults:
         >>> r = cm.Logit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode", ref="car").fit()
         >>> d = r.to_dict()
         >>> d["format_version"], d["model_name"], d["param_names"][:2]
-        (1, 'Logit', ['gc', 'ttme'])
+        (2, 'Logit', ['gc', 'ttme'])
         """
         out: dict[str, Any] = {"format_version": _FORMAT_VERSION}
         for f in fields(self):
@@ -1091,20 +1157,35 @@ class ChoiceResults:
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
                 value = value.tolist()
-            elif isinstance(value, tuple):
-                value = [list(v) if isinstance(v, tuple) else v for v in value]
-            out[f.name] = _plain(value)
+            elif f.name == "extra_info":
+                value = [list(pair) for pair in value]
+            elif f.name == "situations":
+                value = self.situation_fingerprint()
+            elif f.name not in ("alternatives", "spec"):  # numbers, not labels: as Python's
+                value = _python_scalars(value)
+            out[f.name] = _encode(list(value) if isinstance(value, tuple) else value, f.name)
         return out
 
     def save(self, path: str | Path) -> None:
         """Write the results to a JSON file (lossless: floats are written with full precision).
 
-        The fitted model and its data are not saved; :func:`load_results` reads the file back.
+        The file is standard JSON (:meth:`to_dict`). It is written safely: to a new file in
+        the same folder, flushed to disk, then renamed over ``path`` in one step, so that a
+        full disk, an error or a kill while writing leaves any earlier file at ``path`` as
+        it was. The fitted model and its data are not saved; :func:`load_results` reads the
+        file back.
 
         Parameters
         ----------
         path : str or pathlib.Path
-            File to write (overwritten if it exists).
+            File to write (replaced if it exists).
+
+        Raises
+        ------
+        SpecificationError
+            If a field cannot be saved (see :meth:`to_dict`); nothing is written then.
+        OSError
+            If the file cannot be written (the earlier file, if any, is kept).
 
         Examples
         --------
@@ -1117,7 +1198,8 @@ class ChoiceResults:
         >>> cm.load_results(path).params.equals(r.params)
         True
         """
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
+        _write_atomically(Path(path), text.encode("utf-8"))
 
 
 _OPTIMIZERS = {"newton": "Newton", "bfgs": "BFGS (BHHH start)", "bhhh": "BHHH"}
@@ -1170,19 +1252,259 @@ def _covariance_entries(omega: np.ndarray, labels: list[str] | None = None) -> t
     return names, np.array(values)
 
 
-def _plain(value: Any) -> Any:
-    """Numpy scalars and containers to plain Python for JSON."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+# ---- the results file -----------------------------------------------------------------
+class _Invalid(Exception):
+    """What is wrong with a results file (turned into a SpecificationError naming it)."""
+
+
+_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _encode(value: Any, where: str) -> Any:
+    """``value`` as standard JSON values; what JSON lacks as tagged objects (see ``to_dict``)."""
+    if isinstance(value, np.generic):  # first: np.str_ and np.float64 are str and float too
+        if value.dtype.kind in "mM":  # datetime64 / timedelta64: the count of its unit
+            inner: Any = int(value.astype(np.int64))
+        else:
+            inner = _encode(value.item(), where)
+        return {"$numpy": value.dtype.str, "value": inner}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if value is pd.NaT:
+        return {"$timestamp": "NaT", "tz": None}
+    if isinstance(value, pd.Timestamp):
+        return {"$timestamp": value.isoformat(), "tz": None if value.tz is None else str(value.tz)}
+    if isinstance(value, pd.Timedelta):
+        return {"$timedelta": int(value.value)}
+    if isinstance(value, dt.timedelta):
+        return {"$duration": value // dt.timedelta(microseconds=1)}
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, np.ndarray):  # e.g. a transform's state stored in the specification
+        if value.dtype.kind not in "biufUMmO":
+            raise SpecificationError(f"cannot save {where}: arrays of dtype {value.dtype} have no file form.")
+        flat = value.ravel()
+        items = [_encode(v if value.dtype.kind == "O" else flat.dtype.type(v), f"{where}[{k}]")
+                 for k, v in enumerate(flat)]
+        return {"$ndarray": value.dtype.str, "shape": list(value.shape), "values": items}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
+        items = [_encode(v, f"{where}[{k}]") for k, v in enumerate(value)]
+        return items if isinstance(value, list) else {"$tuple": items}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
+            return {k: _encode(v, f"{where}.{k}") for k, v in value.items()}
+        return {"$items": [[_encode(k, where), _encode(v, f"{where}[{k!r}]")] for k, v in value.items()]}
+    raise SpecificationError(
+        f"cannot save {where}: a value of type {type(value).__name__} ({value!r}) has no file "
+        "form; labels and options may be None, bool, int, float, str, numpy scalars, "
+        "datetimes, dates, pandas Timestamps and Timedeltas, and lists, tuples, dicts and "
+        "numpy arrays of these."
+    )
+
+
+def _python_scalars(value: Any) -> Any:
+    """Numpy scalars (also inside tuples) as the Python scalars of the same value."""
+    if isinstance(value, tuple):
+        return tuple(_python_scalars(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _decode(value: Any, where: str) -> Any:
+    """The inverse of :func:`_encode`; raises :class:`_Invalid` on what it never writes."""
+    if isinstance(value, list):
+        return [_decode(v, f"{where}[{k}]") for k, v in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    tags = [k for k in value if k.startswith("$")]
+    if not tags:
+        return {k: _decode(v, f"{where}.{k}") for k, v in value.items()}
+    tag = tags[0]
+    inner = value["value"] if tag == "$numpy" and "value" in value else value[tag]
+    expected = {"$numpy": {"$numpy", "value"}, "$timestamp": {"$timestamp", "tz"},
+                "$ndarray": {"$ndarray", "shape", "values"}}.get(tag, {tag})
+    if set(value) != expected:
+        raise _Invalid(f"{where} is a tagged value with the keys {sorted(value)}, expected {sorted(expected)}")
+    try:
+        if tag == "$float" and inner in _FLOATS:
+            return _FLOATS[inner]
+        if tag == "$numpy" and isinstance(value["$numpy"], str) and isinstance(inner, (int, float, bool, str, dict)):
+            dtype = np.dtype(value["$numpy"])
+            if dtype.kind in "mM":
+                if type(inner) is not int:
+                    raise ValueError("a datetime64 or timedelta64 is stored as an integer")
+                return dtype.type(inner, np.datetime_data(dtype)[0])
+            if dtype.kind not in "biufU":
+                raise ValueError(f"dtype {dtype} is not a numpy scalar this package writes")
+            return dtype.type(_decode(inner, where))
+        if tag == "$timestamp" and isinstance(inner, str) and isinstance(value["tz"], (str, type(None))):
+            stamp = pd.Timestamp(inner)
+            tz = value["tz"]
+            return stamp if tz is None else stamp.tz_convert(tz)
+        if tag == "$timedelta" and type(inner) is int:
+            return pd.Timedelta(inner, unit="ns")
+        if tag == "$duration" and type(inner) is int:
+            return dt.timedelta(microseconds=inner)
+        if tag == "$datetime" and isinstance(inner, str):
+            return dt.datetime.fromisoformat(inner)
+        if tag == "$date" and isinstance(inner, str):
+            return dt.date.fromisoformat(inner)
+        if tag == "$ndarray" and isinstance(inner, str) and isinstance(value["values"], list):
+            dtype = np.dtype(inner)
+            if dtype.kind not in "biufUMmO":
+                raise ValueError(f"dtype {dtype} is not an array dtype this package writes")
+            items = [_decode(v, f"{where}[{k}]") for k, v in enumerate(value["values"])]
+            array = np.empty(len(items), dtype=dtype)
+            array[:] = items if dtype.kind != "O" else np.array(items + [None], dtype=object)[:-1]
+            return array.reshape(tuple(value["shape"]))
+        if tag == "$tuple" and isinstance(inner, list):
+            return tuple(_decode(v, f"{where}[{k}]") for k, v in enumerate(inner))
+        if tag == "$items" and isinstance(inner, list) and all(
+            isinstance(p, list) and len(p) == 2 for p in inner
+        ):
+            return {_label(_decode(k, where), where): _decode(v, where) for k, v in inner}
+    except (ValueError, TypeError, OverflowError, KeyError) as err:  # KeyError: unknown time zone
+        raise _Invalid(f"{where} holds an invalid {tag} value {inner!r} ({err})") from None
+    raise _Invalid(f"{where} holds an invalid or unknown tagged value {value!r}")
+
+
+def _label(value: Any, where: str) -> Any:
+    """A decoded alternative label (a hashable scalar)."""
+    if isinstance(value, (list, dict)):
+        raise _Invalid(f"{where} must hold scalar labels, got {type(value).__name__}")
     return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise _Invalid(message)
+
+
+def _floats(value: Any, name: str, size: int) -> np.ndarray:
+    _check(isinstance(value, list) and all(_is_number(v) for v in value),
+           f"{name} must be a list of numbers")
+    _check(len(value) == size, f"{name} has {len(value)} entries, expected {size} (one per parameter)")
+    return np.array(value, dtype=float)
+
+
+def _fields_from_file(raw: Any) -> dict[str, Any]:
+    """The fields of ``ChoiceResults`` from a decoded file, checked; raises :class:`_Invalid`."""
+    _check(isinstance(raw, dict), f"the file holds a JSON {type(raw).__name__}, not an object of results")
+    version = raw.get("format_version")
+    _check(version is not None, "it has no format_version: not a choicemodels results file")
+    _check(type(version) is int and version in _READABLE_VERSIONS,
+           f"unknown results format version {version!r} (this version reads {list(_READABLE_VERSIONS)})")
+    known = {f.name: f for f in fields(ChoiceResults) if f.name != "model"}
+    unknown = sorted(set(raw) - set(known) - {"format_version"})
+    _check(not unknown, f"unknown fields {unknown}")
+    missing = [n for n, f in known.items() if f.default is MISSING and n not in raw]
+    _check(not missing, f"missing fields {missing}")
+    out = {name: _decode(raw[name], name) for name in known if name in raw}
+
+    for name in ("model_name", "cov_type", "cov_note", "message", "optimizer", "situations"):
+        if name in out:
+            _check(isinstance(out[name], str), f"{name} must be a string, got {out[name]!r}")
+    if _MODEL_KINDS:
+        _check(out["model_name"] in _MODEL_KINDS,
+               f"unknown model kind {out['model_name']!r} (known: {sorted(_MODEL_KINDS)})")
+    _check(out["cov_type"] in ("nonrobust", "robust", "cluster"),
+           f"cov_type must be 'nonrobust', 'robust' or 'cluster', got {out['cov_type']!r}")
+    for name in ("llf", "llnull", "ll_constants", "fit_time", "gradient_norm"):
+        if name in out:
+            _check(_is_number(out[name]), f"{name} must be a number, got {out[name]!r}")
+            out[name] = float(out[name])
+    for name in ("nobs", "n_iter", "n_beta"):
+        _check(type(out[name]) is int and out[name] >= 0,
+               f"{name} must be a non-negative integer, got {out[name]!r}")
+    _check(type(out["converged"]) is bool, f"converged must be true or false, got {out['converged']!r}")
+
+    names = out["param_names"]
+    _check(isinstance(names, list) and names and all(isinstance(n, str) for n in names),
+           "param_names must be a non-empty list of strings")
+    _check(len(set(names)) == len(names), "param_names has duplicates")
+    k = len(names)
+    _check(out["n_beta"] <= k, f"n_beta is {out['n_beta']}, more than the {k} parameters")
+    out["param_names"] = tuple(names)
+    out["estimates"] = _floats(out["estimates"], "estimates", k)
+    cov = out["covariance"]
+    _check(isinstance(cov, list) and len(cov) == k and all(isinstance(row, list) for row in cov),
+           f"covariance must be a list of {k} rows (a {k} x {k} matrix)")
+    out["covariance"] = np.array([_floats(row, f"covariance[{i}]", k) for i, row in enumerate(cov)])
+
+    alts = out["alternatives"]
+    _check(isinstance(alts, list) and len(alts) >= 2, "alternatives must be a list of at least two labels")
+    out["alternatives"] = tuple(_label(a, "alternatives") for a in alts)
+    if "choice_counts" in out:
+        counts = out["choice_counts"]
+        _check(isinstance(counts, list) and len(counts) in (0, len(alts))
+               and all(_is_number(c) for c in counts),
+               f"choice_counts must be a list of {len(alts)} numbers (one per alternative)")
+        out["choice_counts"] = tuple(float(c) for c in counts)
+    if "extra_info" in out:
+        info = out["extra_info"]
+        _check(isinstance(info, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in info),
+            "extra_info must be a list of [name, value] string pairs")
+        out["extra_info"] = tuple(tuple(p) for p in info)
+
+    spec = out["spec"]
+    _check(isinstance(spec, dict), "spec must be an object")
+    _check(spec.get("model") == out["model_name"],
+           f"spec.model is {spec.get('model')!r} but model_name is {out['model_name']!r}")
+    if spec.get("ref") is not None:
+        _check(spec["ref"] in out["alternatives"],
+               f"spec.ref {spec['ref']!r} is not one of the alternatives")
+    return out
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a new file in the same folder: written, flushed
+    and synced to disk, then renamed over ``path`` (one step), so that ``path`` holds either
+    its earlier content or all of ``data``, never a part."""
+    given, path = path, Path(os.path.realpath(path))  # through a symbolic link, as open() would
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as err:  # name the file asked for (a missing folder, no permission)
+        raise type(err)(err.errno, err.strerror, str(given)) from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # keep the replaced file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable (POSIX)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 def load_results(path: str | Path) -> ChoiceResults:
     """Read results written by :meth:`ChoiceResults.save`.
+
+    The file's structure is checked before anything is built from it: its format version,
+    the fields and their types, the shapes of the estimates and the covariance, the model
+    kind. Files of format version 1 (which wrote non-finite floats as bare ``NaN`` tokens)
+    are read too.
 
     Parameters
     ----------
@@ -1198,7 +1520,10 @@ def load_results(path: str | Path) -> ChoiceResults:
     Raises
     ------
     SpecificationError
-        If the file's format version is unknown.
+        If the file is not valid results (truncated, altered, or another kind of file): the
+        message names the file and what is wrong with it.
+    OSError
+        If the file cannot be read (it does not exist, permissions).
 
     Examples
     --------
@@ -1214,16 +1539,21 @@ def load_results(path: str | Path) -> ChoiceResults:
     >>> loaded.predict(df).shape
     (210, 4)
     """
-    raw = json.loads(Path(path).read_text())
-    version = raw.pop("format_version", None)
-    if version != _FORMAT_VERSION:
-        raise SpecificationError(f"{path}: unknown results format version {version!r}.")
-    raw["param_names"] = tuple(raw["param_names"])
-    raw["alternatives"] = tuple(raw["alternatives"])
-    raw["extra_info"] = tuple(tuple(x) for x in raw["extra_info"])
-    if "choice_counts" in raw:
-        raw["choice_counts"] = tuple(raw["choice_counts"])
-    raw["estimates"] = np.array(raw["estimates"], dtype=float)
-    k = len(raw["param_names"])
-    raw["covariance"] = np.array(raw["covariance"], dtype=float).reshape(k, k)
-    return ChoiceResults(**raw)
+    data = Path(path).read_bytes()
+    try:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise _Invalid(f"it is not UTF-8 text (byte {err.start})") from None
+        try:
+            fields_ = _fields_from_file(json.loads(text))
+        except json.JSONDecodeError as err:
+            raise _Invalid(
+                f"it is not complete JSON ({err.msg} at line {err.lineno}, column {err.colno}; "
+                f"the file has {len(data)} bytes and may be truncated)"
+            ) from None
+        except RecursionError:
+            raise _Invalid("it is nested too deeply to be results") from None
+    except _Invalid as err:
+        raise SpecificationError(f"cannot load results from {str(path)!r}: {err}.") from None
+    return ChoiceResults(**fields_)
