@@ -19,7 +19,7 @@ from scipy import stats
 from choicemodels.compare_plot import plot_comparison
 from choicemodels.exceptions import SpecificationError
 from choicemodels.inference import TestResult, lr_test, paired_loglike_differences, vuong_test
-from choicemodels.rendering import Summary, Table
+from choicemodels.rendering import PrintsAsSummary, Summary, Table
 from choicemodels.scales import LOGIT_SCALE, SLOPE_RATIO, error_scale
 
 if TYPE_CHECKING:
@@ -43,8 +43,8 @@ def _unique(labels: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, eq=False)
-class Comparison:
+@dataclass(frozen=True, eq=False, repr=False)
+class Comparison(PrintsAsSummary):
     r"""Fitted choice models side by side.
 
     Only :math:`\beta/\sigma` is identified. The logit's errors are standard Gumbel (so that,
@@ -615,29 +615,6 @@ class Comparison:
         lead = tuple(("Formula", f) for f in formulas)
         title = f"Comparison of {len(self.results)} models: {', '.join(self.labels)}"
         return Summary(title, info, tuple(self._tables()), self.notes(), lead, right)
-
-    def __str__(self) -> str:
-        """Every table and note as text (``print(c)``).
-
-        Returns
-        -------
-        str
-            ``self.summary().as_text()``.
-        """
-        return self.summary().as_text()
-
-    def __repr__(self) -> str:
-        """Every table and note as text, so that the console shows the tables.
-
-        Returns
-        -------
-        str
-            ``self.summary().as_text()``.
-        """
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python (JSON-ready) form of every table and note; NaN becomes None.

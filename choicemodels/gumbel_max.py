@@ -17,14 +17,14 @@ from scipy import stats
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.kernels import softmax as _k
 from choicemodels.random_utility import RNG, Errors, _argmax_counts, _generator, _gumbel_noise, _normal_noise
-from choicemodels.rendering import Summary, Table
+from choicemodels.rendering import PrintsAsSummary, Summary, Table
 from choicemodels.softmax import _check_temperature, _check_utilities
 
 __all__ = ["gumbel_max_check", "GumbelMaxCheck"]
 
 
-@dataclass(frozen=True, eq=False)
-class GumbelMaxCheck:
+@dataclass(frozen=True, eq=False, repr=False)
+class GumbelMaxCheck(PrintsAsSummary):
     r"""Simulated choice frequencies against the softmax probabilities.
 
     Built by :func:`gumbel_max_check`; the parameters are also the attributes of the same
@@ -113,21 +113,6 @@ class GumbelMaxCheck:
         )
         return Summary(self._TITLE, tables=(Table("", frame, {"frequency": "count"}),),
                        notes=(self._verdict(),))
-
-    def __str__(self) -> str:
-        """The check's table and chi-square test as text (the console shows the same table).
-
-        Returns
-        -------
-        str
-            The table as plain text.
-        """
-        return self.summary().as_text()
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 def _pearson(frequencies: np.ndarray, probabilities: np.ndarray, draws: int) -> tuple[float, int, float]:

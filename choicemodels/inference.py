@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
-from choicemodels.rendering import Summary, Table
+from choicemodels.rendering import PrintsAsSummary, Summary, Table
 
 # The tests on fitted models take ChoiceResults (annotated by name only: results.py is the
 # next layer up and imports this module).
@@ -151,8 +151,8 @@ def check_cov_options(
     return cov_type, groups
 
 
-@dataclass(frozen=True)
-class TestResult:
+@dataclass(frozen=True, repr=False)
+class TestResult(PrintsAsSummary):
     """Result of a specification test: ``statistic``, ``df``, ``p_value``.
 
     Returned by :func:`lr_test`, :func:`vuong_test`, :func:`hausman_mcfadden` and
@@ -222,21 +222,6 @@ class TestResult:
         kinds = {"statistic": "stat", "df": "count", "p-value": "stat"}
         return Summary("Specification test", tables=(Table("", frame, kinds, na_rep="nan"),),
                        notes=(self.note,) if self.note else ())
-
-    def __str__(self) -> str:
-        """The test as text (the console shows the same table).
-
-        Returns
-        -------
-        str
-            The table as plain text.
-        """
-        return self.summary().as_text()
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
 
 def lr_test(restricted: ChoiceResults, unrestricted: ChoiceResults) -> TestResult:

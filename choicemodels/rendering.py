@@ -538,6 +538,30 @@ class Summary:
         return self.as_html()
 
 
+
+class PrintsAsSummary:
+    """Mixin of the result objects: they print as their ``summary()`` (a :class:`Summary`),
+    as text at the console and as HTML in Jupyter. Dataclasses using it pass ``repr=False``."""
+
+    def summary(self) -> Summary:  # pragma: no cover - supplied by every subclass
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        """The summary as text (``print(x)``; the console shows the same).
+
+        Returns
+        -------
+        str
+            ``self.summary().as_text()``.
+        """
+        return self.summary().as_text()
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+
 def _html_table(data, headers, stubs, title: str, stub_header: str = "") -> str:
     if not stubs:
         return f"<p>{title}: (none)</p>" if title else ""

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import SpecificationError
-from choicemodels.rendering import Summary, Table, forg
+from choicemodels.rendering import PrintsAsSummary, Summary, Table, forg
 
 __all__ = ["ChoiceResults", "ModelKind", "Summary", "RatioResult", "load_results", "register_model_kind"]
 
@@ -71,8 +71,8 @@ def _model_kind(name: str) -> ModelKind:
         ) from None
 
 
-@dataclass(frozen=True)
-class RatioResult:
+@dataclass(frozen=True, repr=False)
+class RatioResult(PrintsAsSummary):
     r"""A ratio of two coefficients, :math:`\hat b_n / \hat b_d`, with its delta-method error.
 
     Built by :meth:`~choicemodels.ChoiceResults.wtp`; the parameters are also the attributes of the same
@@ -146,32 +146,9 @@ class RatioResult:
             notes=("Delta-method standard error: sqrt(g' V g), g = (1/b_d, -b_n/b_d^2).",),
         )
 
-    def __str__(self) -> str:
-        """The :meth:`summary` as text (``print(r)``).
 
-        Returns
-        -------
-        str
-            ``self.summary().as_text()``.
-        """
-        return self.summary().as_text()
-
-    def __repr__(self) -> str:
-        """The :meth:`summary` as text, so that the console shows the table.
-
-        Returns
-        -------
-        str
-            ``self.summary().as_text()``.
-        """
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
-
-
-@dataclass(frozen=True, eq=False)
-class ChoiceResults:
+@dataclass(frozen=True, eq=False, repr=False)
+class ChoiceResults(PrintsAsSummary):
     r"""Results of a fitted logit or probit model.
 
     Primary quantities are fields; everything else is derived. ``model`` links back to the
@@ -1093,29 +1070,6 @@ class ChoiceResults:
         frame = _estimates_frame(pd.Series(value, index=names), pd.Series(se, index=names), ci, alpha)
         frame.loc[fixed, ["z", "P>|z|"]] = np.nan
         return frame.rename(columns={"coef": "estimate"})
-
-    def __str__(self) -> str:
-        """The :meth:`summary` as text (``print(r)``).
-
-        Returns
-        -------
-        str
-            ``self.summary().as_text()``.
-        """
-        return self.summary().as_text()
-
-    def __repr__(self) -> str:
-        """The :meth:`summary` as text, so that the console shows the table.
-
-        Returns
-        -------
-        str
-            ``self.summary().as_text()``.
-        """
-        return self.summary().as_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().as_html()
 
     # ---- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
