@@ -291,7 +291,7 @@ def vuong_test(results_a: ChoiceResults, results_b: ChoiceResults) -> TestResult
 
     (the second term is Schwarz's correction). Positive z favours model a; the p-value is
     two-sided. The uncorrected statistic is given in the note. The per-situation
-    log-likelihoods are paired by situation id (:func:`paired_loglike_differences`), so the
+    log-likelihoods are paired by situation id (``paired_loglike_differences``), so the
     order of the rows in either fit's data does not matter.
 
     Parameters
