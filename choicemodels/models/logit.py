@@ -109,6 +109,7 @@ class Logit(ChoiceModel):
             return zeros
         size = min(max(WARM_START_SUBSAMPLE, d.n_obs // 50), WARM_START_SUBSAMPLE_MAX)
         X, chosen, avail, weights = engine.subsample(self, d.n_obs // size)
+        weights = None if weights is None else weights / np.mean(weights)  # scale-free stop
         outcome = newton_maximize(
             lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights),
             zeros, maxiter=15, tol=1.0,

@@ -7,7 +7,7 @@ M = J - 1.
 from __future__ import annotations
 
 import numbers
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -29,7 +29,7 @@ from choicemodels.kernels.probit import (
 from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
-from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
+from choicemodels.models.optimize import OptimizeOutcome, newton_maximize, per_unit_weight
 from choicemodels.results import register_model_kind
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
@@ -426,8 +426,9 @@ class Probit(ChoiceModel):
         (-0.0085, [0.0, 0.0, 0.0])
         """
         d = self.design
-        out = newton_maximize(lambda b: engine.block_sum(self, "_block_logit_derivatives", b),
-                              np.zeros(d.n_params), maxiter=50, tol=1e-8)
+        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
+                                engine.weight_scale(self))
+        out = newton_maximize(logit, np.zeros(d.n_params), maxiter=50, tol=1e-8)
         beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
         beta = beta / _LOGIT_SD * sd
