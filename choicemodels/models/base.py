@@ -23,6 +23,7 @@ from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, Specifi
 from choicemodels.formula import Design, design_from_formula, formula_variables
 from choicemodels.models import engine
 from choicemodels.models.optimize import OptimizeOutcome
+from choicemodels.models.separation import find_separation
 from choicemodels.results import ChoiceResults
 
 __all__ = ["ChoiceModel"]
@@ -309,6 +310,35 @@ class ChoiceModel:
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         """Model-specific checks after the optimiser: (converged, message, warning category)."""
         return outcome.converged, outcome.message, ConvergenceWarning
+
+    def _never_chosen(self) -> list:
+        """Labels of the alternatives no (positively weighted) situation chooses."""
+        counts = engine.chosen_counts(self)
+        return [engine.plain_label(a) for a, c in zip(self.design.alternatives, counts) if c <= 0]
+
+    def _separation(self) -> str:
+        """Why the maximum-likelihood estimate of the coefficients does not exist (``""``
+        if it does): a never-chosen alternative, or a (quasi-)complete separation found by
+        :func:`~choicemodels.models.separation.find_separation` (in memory; on Dask the
+        divergence is reported without the exact test)."""
+        never = self._never_chosen()
+        cause = (f"alternative(s) {', '.join(map(repr, never))} are never chosen, so their "
+                 "utilities run to -inf; " if never else "")
+        if not engine.in_memory(self):
+            return (f"{cause}the coefficients diverge: the data appear (quasi-)completely "
+                    "separated. Fit an in-memory sample to find the variables that predict the "
+                    "choice perfectly.")
+        d = self.design
+        known = d.chosen >= 0
+        involved = find_separation(d.X[known], d.chosen[known], d.avail[known], d.names)
+        if not involved:
+            return ""
+        return (
+            f"the maximum-likelihood estimate does not exist: {cause}the data are "
+            f"(quasi-)completely separated along {', '.join(involved)}; these coefficients "
+            "diverge. Drop or merge the variables or alternatives that predict the choice "
+            "perfectly."
+        )
 
     # ---- statsmodels-style interface --------------------------------------------------
     @property

@@ -1,0 +1,80 @@
+"""Edges of the models: separation in the probit, size checks of the GHK draws,
+magnitudes at the array boundary, the same data rules in memory and on Dask."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import choicemodels as cm
+
+FORMULA = "choice ~ gc | hinc"
+
+
+@pytest.fixture(scope="module")
+def travel():
+    return cm.datasets.load_travel_mode()
+
+
+def _without_choices_of(df, label):
+    drop = df.loc[(df["mode"] == label) & (df["choice"] == 1), "individual"]
+    return df[~df["individual"].isin(drop)]
+
+
+# ---- separation ---------------------------------------------------------------------------
+@pytest.mark.parametrize("label", ["bus", "air"])
+@pytest.mark.parametrize("cls,options", [(cm.Logit, {}), (cm.Probit, {"method": "bfgs"}),
+                                         (cm.Probit, {"method": "bhhh"})])
+def test_a_never_chosen_alternative_warns_of_separation_naming_it(travel, label, cls, options):
+    data = _without_choices_of(travel, label)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cm.HessianWarning)
+        with pytest.warns(cm.SeparationWarning, match=f"'{label}' are never chosen"):
+            r = cls(FORMULA, data, obs="individual", alt="mode", ref="car").fit(
+                progress=False, maxiter=60, **options)
+    assert not r.converged
+    assert r.params[f"(Intercept):{label}"] < -5  # the constant runs towards -inf
+
+
+def test_probit_warns_of_a_variable_that_separates_the_choice():
+    # x predicts the choice perfectly: alternative 1 is chosen exactly when x > 0
+    rng = np.random.default_rng(1)
+    n = 200
+    x = rng.standard_normal(n)
+    X = np.zeros((n, 3, 3))
+    X[:, 1, 0] = x
+    X[:, 1, 1] = 1.0
+    X[:, 2, 2] = 1.0
+    chosen = np.where(x > 0, 1, np.where(rng.random(n) < 0.5, 0, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cm.HessianWarning)
+        with pytest.warns(cm.SeparationWarning, match="separated along x0"):
+            r = cm.Probit.from_arrays(X, chosen).fit(progress=False)
+    assert not r.converged
+
+
+def test_probit_without_separation_converges_silently(travel):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = cm.Probit(FORMULA, travel, obs="individual", alt="mode").fit(progress=False)
+    assert r.converged
+
+
+# ---- size of the GHK draws ----------------------------------------------------------------
+def test_ghk_draws_beyond_the_memory_are_refused_at_construction(travel):
+    with pytest.raises(cm.SpecificationError, match=r"GHK draws \(1000000000 x 210 x 3\).*draws"):
+        cm.Probit(FORMULA, travel, obs="individual", alt="mode", integration="ghk",
+                  draws=10**9)
+    X = np.zeros((1000, 4, 1))
+    X[:, 1:, 0] = 1.0
+    with pytest.raises(cm.SpecificationError, match="lower draws"):
+        cm.Probit.from_arrays(X, np.zeros(1000, int), cov="unstructured", draws=10**12)
+
+
+def test_ghk_draws_that_fit_are_accepted(travel):
+    m = cm.Probit(FORMULA, travel, obs="individual", alt="mode", integration="ghk", draws=50)
+    assert m.uniforms.shape == (210, 50, 2)
+    # exact integration uses no draws: any number is accepted
+    cm.Probit(FORMULA, travel, obs="individual", alt="mode", draws=10**12)
