@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from choicemodels.checks import check_magnitudes
 from choicemodels.data import _resolve_alternatives, check_columns, weights_of_type
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
@@ -277,6 +278,7 @@ def distributed_design(
             f"alternatives {[alternatives[j] for j in never]} of {alt!r} are never available "
             f"(in {avail!r}); drop their rows."
         )
+    check_magnitudes(largest, names, float(n_obs if weights is None else total_weight), weights)
     if weights is not None and not total_weight > 0:
         raise ChoiceDataError(f"weights column {weights!r} is zero everywhere; at least one weight must be positive.")
     if len(names) > n_obs:

@@ -78,3 +78,43 @@ def test_ghk_draws_that_fit_are_accepted(travel):
     assert m.uniforms.shape == (210, 50, 2)
     # exact integration uses no draws: any number is accepted
     cm.Probit(FORMULA, travel, obs="individual", alt="mode", draws=10**12)
+
+
+# ---- magnitudes at the boundary -------------------------------------------------------------
+@pytest.mark.parametrize("cls", [cm.Logit, cm.Probit])
+@pytest.mark.parametrize("column,factor,named", [("gc", 1e300, "'gc'"), ("hinc", 1e150, "'hinc:"),
+                                                 ("gc", 1e160, "'gc'")])
+def test_variables_whose_squares_overflow_are_refused_naming_them(travel, cls, column, factor,
+                                                                   named):
+    data = travel.assign(**{column: travel[column] * factor})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow before the check
+        with pytest.raises(cm.ChoiceDataError, match=f"variable {named}.*Rescale"):
+            cls(FORMULA, data, obs="individual", alt="mode")
+
+
+@pytest.mark.parametrize("weight_type", ["sampling", "frequency"])
+def test_weights_whose_sum_overflows_are_refused_naming_the_column(travel, weight_type):
+    data = travel.assign(big=1e300)
+    with pytest.raises(cm.ChoiceDataError, match="weights column 'big' sums to"):
+        cm.Logit(FORMULA, data, obs="individual", alt="mode", weights="big",
+                 weight_type=weight_type)
+
+
+def test_the_magnitude_bound_takes_the_weights_into_account(travel):
+    # 1e140 is fine for 210 unit-weight situations, not with weights of 1e30 each
+    data = travel.assign(gc=travel["gc"] * 1e140, w=1e30)
+    r = cm.Logit(FORMULA, data, obs="individual", alt="mode").fit()
+    assert r.converged and np.isfinite(r.bse).all()
+    with pytest.raises(cm.ChoiceDataError, match="variable 'gc'.*total weight of 2.1e\\+32"):
+        cm.Logit(FORMULA, data, obs="individual", alt="mode", weights="w",
+                 weight_type="frequency")
+
+
+def test_arrays_with_overflowing_values_are_refused():
+    X = np.random.default_rng(0).standard_normal((100, 3, 2))
+    X[5, 1, 1] = -1e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(cm.ChoiceDataError, match="variable 'x1' holds values up to 1e\\+200"):
+            cm.Logit.from_arrays(X, np.zeros(100, int))

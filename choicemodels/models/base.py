@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from choicemodels.checks import check_magnitudes
 from choicemodels.data import WeightType, check_weight_type, validate_arrays, weights_of_type
 from choicemodels.distributed import DistributedDesign, distributed_design, is_dask_frame
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
@@ -869,7 +870,13 @@ class ChoiceModel:
 
 
 def _weigh(design: Design, weight_type: WeightType, name: str | None) -> Design:
-    """The design with its weights checked or normalised for ``weight_type``."""
+    """The design with its magnitudes checked (:func:`~choicemodels.checks.check_magnitudes`)
+    and its weights checked or normalised for ``weight_type``."""
+    X, w = design.X, design.weights
+    largest = np.maximum(X.max(axis=(0, 1)), -X.min(axis=(0, 1))) if X.size else np.zeros(0)
+    with np.errstate(over="ignore"):
+        total = float(design.n_obs if w is None else w.sum())
+    check_magnitudes(largest, design.names, total, None if w is None else (name or "weights"))
     if design.weights is None:
         return design
     weights = weights_of_type(design.weights, weight_type, name, design.obs_ids)
