@@ -118,3 +118,47 @@ def test_arrays_with_overflowing_values_are_refused():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(cm.ChoiceDataError, match="variable 'x1' holds values up to 1e\\+200"):
             cm.Logit.from_arrays(X, np.zeros(100, int))
+
+
+# ---- Dask: the same data rules as in memory ---------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _categorical_ids(travel, kind):
+    ids = travel["individual"]
+    if kind == "int":
+        return travel.assign(individual=ids.astype("category"))
+    if kind == "str":
+        return travel.assign(individual=("p" + ids.astype(str)).astype("category"))
+    return travel.assign(individual=ids.astype("category").cat.as_ordered())
+
+
+@pytest.mark.parametrize("kind", ["int", "str", "ordered"])
+@pytest.mark.parametrize("known", [True, False])
+def test_dask_accepts_categorical_situation_ids_like_memory(client, travel, kind, known):
+    dd = pytest.importorskip("dask.dataframe")
+    data = _categorical_ids(travel, kind)
+    mem = cm.Logit(FORMULA, data, obs="individual", alt="mode").fit()
+    ddf = dd.from_pandas(data, npartitions=3)
+    if not known:
+        ddf = ddf.assign(individual=ddf["individual"].cat.as_unknown())
+    r = cm.Logit(FORMULA, ddf, obs="individual", alt="mode").fit()
+    np.testing.assert_allclose(r.params.values, mem.params.values, rtol=1e-10)
+    assert r.llf == pytest.approx(mem.llf, rel=1e-12) and r.nobs == mem.nobs == 210
+
+
+def test_dask_probit_with_categorical_ids_uses_the_same_draws(client, travel):
+    dd = pytest.importorskip("dask.dataframe")
+    data = _categorical_ids(travel, "str")
+    options = {"integration": "ghk", "draws": 20, "rng": 3}
+    mem = cm.Probit(FORMULA, data, obs="individual", alt="mode", **options)
+    dist = cm.Probit(FORMULA, dd.from_pandas(data, npartitions=2), obs="individual",
+                     alt="mode", **options)
+    b = mem.start_params()
+    assert dist.loglike(b) == pytest.approx(mem.loglike(b), rel=1e-12)
