@@ -576,10 +576,15 @@ class ChoiceModel:
         start : array_like, shape (K + P,), optional
             Starting values; default :meth:`start_params`.
         maxiter : int, optional
-            Maximum number of iterations; default 100 (logit) or 500 (probit).
+            Maximum number of iterations; default 100 (logit) or 500 (probit). ``0`` returns
+            ``start`` itself with its standard errors, not converged (a
+            :class:`~choicemodels.ConvergenceWarning`), as statsmodels does: the way to
+            standard errors at published estimates.
         tol : float, optional
             Convergence tolerance on the Newton decrement :math:`g'(-H)^{-1}g` (logit) or the
-            BHHH decrement :math:`g'(S'S)^{-1}g` (probit); default 1e-8.
+            BHHH decrement :math:`g'(S'S)^{-1}g` (probit); default 1e-8. Both are taken per
+            unit weight (weights divided by their mean), so the estimate does not depend on
+            the weights' scale. ``0`` runs to ``maxiter`` unless the gradient is exactly zero.
         method : str, optional
             Optimiser: ``"newton"`` for the logit (the default and only choice); ``"bfgs"``
             (default) or ``"bhhh"`` for the probit, see :class:`~choicemodels.Probit`.
