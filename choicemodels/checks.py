@@ -289,6 +289,7 @@ def check_identification(X: np.ndarray, avail: np.ndarray, names: Sequence[str],
             "use more data or fewer variables."
         )
     low, high, gram = _within_moments(X, avail)
+    check_magnitudes(np.maximum(high, -low), names, N)  # before the overflowed gram is used
     for k in np.flatnonzero(low == high):
         raise SpecificationError(
             f"column {names[k]!r} is constant (every available value is {low[k]:g}); its "
@@ -420,3 +421,62 @@ def _array(value: Any, name: str, ndim: int, shape: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- wide <-> long
+
+
+# ---------------------------------------------------------------- magnitudes
+#: Largest admissible sum of weights times a squared variable. The Hessian and the outer
+#: product of the scores add :math:`w_i x_{ijk}^2`-sized terms over the situations, so
+#: :math:`\sum_i w_i \cdot \max|x_k|^2` must stay finite in float64 (1.8e308); 1e300 leaves
+#: eight orders of magnitude for the J alternatives and the rounding of the sums.
+MAGNITUDE_LIMIT = 1e300
+
+
+def check_magnitudes(
+    largest: np.ndarray,
+    names: Sequence[str],
+    total_weight: float,
+    weights_name: str | None = None,
+) -> None:
+    r"""Refuse variables or weights so large that the likelihood's sums overflow.
+
+    With :math:`W = \sum_i w_i` (N unweighted) and :math:`m_k = \max_{ij} |x_{ijk}|`, every
+    sum the fit forms (utilities :math:`x'\beta` at :math:`\beta \sim 1/m_k`, gradients,
+    Hessians, outer products of the scores) is finite when :math:`W \le` 1e300 and
+    :math:`W m_k^2 \le` 1e300 (:data:`MAGNITUDE_LIMIT`) for every column k; beyond, scipy
+    and numpy fail deep inside with "array must not contain infs or NaNs" or "Eigenvalues
+    did not converge".
+
+    Parameters
+    ----------
+    largest : (K,) largest absolute value of each column of X.
+    names : K column (coefficient) names named in messages.
+    total_weight : :math:`W`, the sum of the weights (N unweighted).
+    weights_name : the weight column named in messages (``None`` unweighted).
+
+    Raises
+    ------
+    ChoiceDataError
+        Naming the weight column or the variable, its largest value and the fix.
+    """
+    if weights_name is not None and not (np.isfinite(total_weight)
+                                         and total_weight <= MAGNITUDE_LIMIT):
+        raise ChoiceDataError(
+            f"weights column {weights_name!r} sums to {total_weight:.3g}, beyond "
+            f"{MAGNITUDE_LIMIT:.0e}: the log-likelihood's sums would overflow. Divide the "
+            "weights by a constant (sampling weights: only their ratios matter)."
+        )
+    with np.errstate(over="ignore"):
+        bound = np.sqrt(MAGNITUDE_LIMIT / max(float(total_weight), 1.0))
+        too_large = ~(np.asarray(largest, dtype=np.float64) <= bound)
+    if too_large.any():
+        k = int(np.flatnonzero(too_large)[0])
+        raise ChoiceDataError(
+            f"variable {names[k]!r} holds values up to {float(largest[k]):.3g} in absolute "
+            f"value; with a total weight of {float(total_weight):.3g} situations the fit's sums "
+            f"of squares would overflow (limit {bound:.3g}, from sum(w) * max|x|^2 <= "
+            f"{MAGNITUDE_LIMIT:.0e}). Rescale the variable (e.g. divide it by 1e100): its "
+            "coefficient scales inversely."
+        )
+
+
+__all__ += ["MAGNITUDE_LIMIT", "check_magnitudes"]

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from choicemodels.checks import check_magnitudes
 from choicemodels.data import _resolve_alternatives, check_columns, weights_of_type
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
@@ -93,11 +94,22 @@ class DistributedDesign:
 
 
 # ---- tasks run on the workers ------------------------------------------------------------
+def _id_values(obs: pd.Series) -> pd.Series:
+    """The situation ids as values that order as in memory: a categorical column as its
+    labels (object), since an unordered categorical has no minimum."""
+    return obs.astype(object) if isinstance(obs.dtype, pd.CategoricalDtype) else obs
+
+
 def _obs_range(obs: pd.Series) -> pd.DataFrame:
-    """One row (low, high): the range of the situation ids of a partition (none if empty)."""
+    """One row (low, high): the range of the situation ids of a partition (none if empty;
+    ``None`` if the ids cannot be ordered, which sends the rows to a shuffle)."""
+    obs = _id_values(obs)
     if len(obs) == 0:
         return pd.DataFrame({"low": obs.iloc[:0], "high": obs.iloc[:0]})
-    return pd.DataFrame({"low": [obs.min()], "high": [obs.max()]})
+    try:
+        return pd.DataFrame({"low": [obs.min()], "high": [obs.max()]})
+    except TypeError:  # ids of mixed types
+        return pd.DataFrame({"low": [None], "high": [None]}, dtype=object)
 
 
 def _partition_design(frame: pd.DataFrame, roles: dict) -> Design | None:
@@ -251,7 +263,8 @@ def distributed_design(
     used = list(dict.fromkeys([name for _, name in roles] + list(variables)))
     data = data[used]
 
-    ranges_meta = pd.DataFrame({"low": meta[obs].iloc[:0], "high": meta[obs].iloc[:0]})
+    ids_meta = _id_values(meta[obs].iloc[:0])
+    ranges_meta = pd.DataFrame({"low": ids_meta, "high": ids_meta})
     labels, ranges = dask.compute(
         data[alt].drop_duplicates(), data[obs].map_partitions(_obs_range, meta=ranges_meta)
     )
@@ -277,6 +290,7 @@ def distributed_design(
             f"alternatives {[alternatives[j] for j in never]} of {alt!r} are never available "
             f"(in {avail!r}); drop their rows."
         )
+    check_magnitudes(largest, names, float(n_obs if weights is None else total_weight), weights)
     if weights is not None and not total_weight > 0:
         raise ChoiceDataError(f"weights column {weights!r} is zero everywhere; at least one weight must be positive.")
     if len(names) > n_obs:

@@ -17,12 +17,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from choicemodels.checks import check_magnitudes
 from choicemodels.data import WeightType, check_weight_type, validate_arrays, weights_of_type
 from choicemodels.distributed import DistributedDesign, distributed_design, is_dask_frame
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
 from choicemodels.formula import Design, design_from_formula, formula_variables
 from choicemodels.models import engine
 from choicemodels.models.optimize import OptimizeOutcome
+from choicemodels.models.separation import find_separation
 from choicemodels.results import ChoiceResults
 
 __all__ = ["ChoiceModel"]
@@ -310,6 +312,35 @@ class ChoiceModel:
         """Model-specific checks after the optimiser: (converged, message, warning category)."""
         return outcome.converged, outcome.message, ConvergenceWarning
 
+    def _never_chosen(self) -> list:
+        """Labels of the alternatives no (positively weighted) situation chooses."""
+        counts = engine.chosen_counts(self)
+        return [engine.plain_label(a) for a, c in zip(self.design.alternatives, counts) if c <= 0]
+
+    def _separation(self) -> str:
+        """Why the maximum-likelihood estimate of the coefficients does not exist (``""``
+        if it does): a never-chosen alternative, or a (quasi-)complete separation found by
+        :func:`~choicemodels.models.separation.find_separation` (in memory; on Dask the
+        divergence is reported without the exact test)."""
+        never = self._never_chosen()
+        cause = (f"alternative(s) {', '.join(map(repr, never))} are never chosen, so their "
+                 "utilities run to -inf; " if never else "")
+        if not engine.in_memory(self):
+            return (f"{cause}the coefficients diverge: the data appear (quasi-)completely "
+                    "separated. Fit an in-memory sample to find the variables that predict the "
+                    "choice perfectly.")
+        d = self.design
+        known = d.chosen >= 0
+        involved = find_separation(d.X[known], d.chosen[known], d.avail[known], d.names)
+        if not involved:
+            return ""
+        return (
+            f"the maximum-likelihood estimate does not exist: {cause}the data are "
+            f"(quasi-)completely separated along {', '.join(involved)}; these coefficients "
+            "diverge. Drop or merge the variables or alternatives that predict the choice "
+            "perfectly."
+        )
+
     # ---- statsmodels-style interface --------------------------------------------------
     @property
     def param_names(self) -> list[str]:
@@ -545,10 +576,15 @@ class ChoiceModel:
         start : array_like, shape (K + P,), optional
             Starting values; default :meth:`start_params`.
         maxiter : int, optional
-            Maximum number of iterations; default 100 (logit) or 500 (probit).
+            Maximum number of iterations; default 100 (logit) or 500 (probit). ``0`` returns
+            ``start`` itself with its standard errors, not converged (a
+            :class:`~choicemodels.ConvergenceWarning`), as statsmodels does: the way to
+            standard errors at published estimates.
         tol : float, optional
             Convergence tolerance on the Newton decrement :math:`g'(-H)^{-1}g` (logit) or the
-            BHHH decrement :math:`g'(S'S)^{-1}g` (probit); default 1e-8.
+            BHHH decrement :math:`g'(S'S)^{-1}g` (probit); default 1e-8. Both are taken per
+            unit weight (weights divided by their mean), so the estimate does not depend on
+            the weights' scale. ``0`` runs to ``maxiter`` unless the gradient is exactly zero.
         method : str, optional
             Optimiser: ``"newton"`` for the logit (the default and only choice); ``"bfgs"``
             (default) or ``"bhhh"`` for the probit, see :class:`~choicemodels.Probit`.
@@ -839,7 +875,13 @@ class ChoiceModel:
 
 
 def _weigh(design: Design, weight_type: WeightType, name: str | None) -> Design:
-    """The design with its weights checked or normalised for ``weight_type``."""
+    """The design with its magnitudes checked (:func:`~choicemodels.checks.check_magnitudes`)
+    and its weights checked or normalised for ``weight_type``."""
+    X, w = design.X, design.weights
+    largest = np.maximum(X.max(axis=(0, 1)), -X.min(axis=(0, 1))) if X.size else np.zeros(0)
+    with np.errstate(over="ignore"):
+        total = float(design.n_obs if w is None else w.sum())
+    check_magnitudes(largest, design.names, total, None if w is None else (name or "weights"))
     if design.weights is None:
         return design
     weights = weights_of_type(design.weights, weight_type, name, design.obs_ids)

@@ -32,7 +32,13 @@ from choicemodels.distributed import map_parts, map_sum, persist_parts
 from choicemodels.exceptions import HessianWarning, SpecificationError
 from choicemodels.inference import check_cov_options, covariance
 from choicemodels.kernels.logit import logit_loglike_derivatives
-from choicemodels.models.optimize import OptimizeOutcome, bfgs_opg_maximize, newton_maximize
+from choicemodels.models.optimize import (
+    OptimizeOutcome,
+    bfgs_opg_maximize,
+    newton_maximize,
+    per_unit_weight,
+    scaled_outcome,
+)
 from choicemodels.progress import fit_progress, ticking
 from choicemodels.results import ChoiceResults
 
@@ -202,8 +208,9 @@ def constants_only_loglike(
     X = np.zeros((n, n_alts, len(keep)))
     X[:, keep, np.arange(len(keep))] = 1.0
     X *= avail[:, :, None]
-    fun = lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights)  # noqa: E731
-    return float(newton_maximize(fun, np.zeros(len(keep)), maxiter=100, tol=1e-12).f)
+    scale = float(np.mean(weights))  # per unit weight: the stopping rule is scale-free
+    fun = lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights / scale)  # noqa: E731
+    return scale * float(newton_maximize(fun, np.zeros(len(keep)), maxiter=100, tol=1e-12).f)
 
 
 # ---- fit statistics -----------------------------------------------------------------
@@ -269,10 +276,37 @@ def check_start(model: Any, start: Any) -> np.ndarray:
     return start
 
 
+def weight_scale(model: Any) -> float:
+    """The mean weight of the model's situations (1 unweighted): the unit the optimisers
+    work in (see :func:`~choicemodels.models.optimize.per_unit_weight`)."""
+    if model.n_obs == 0:
+        return 1.0
+    if model._parts is not None:
+        return float(model.design.nobs) / model.n_obs if model.spec.get("weight_type") else 1.0
+    w = model.design.weights
+    return 1.0 if w is None else float(np.mean(w))
+
+
+def check_iterations(maxiter: Any, tol: Any, default_maxiter: int) -> tuple[int, float]:
+    """``(maxiter, tol)`` validated, ``None`` replaced by the defaults (``default_maxiter``,
+    1e-8); 0 is honoured for both."""
+    if maxiter is None:
+        maxiter = default_maxiter
+    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0:
+        raise SpecificationError(f"maxiter must be an int >= 0; got {maxiter!r}.")
+    if tol is None:
+        tol = 1e-8
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(tol) or tol < 0:
+        raise SpecificationError(f"tol must be a finite number >= 0; got {tol!r}.")
+    return int(maxiter), float(tol)
+
+
 def maximize(
     model: Any, start: np.ndarray, *, maxiter: int | None, tol: float | None, method: str | None
 ) -> OptimizeOutcome:
-    """Run the optimiser ``method`` (default ``model.default_method``) on the model's sums.
+    """Run the optimiser ``method`` (default ``model.default_method``) on the model's sums,
+    per unit weight (the result in the units of the weighted sums).
 
     ``"newton"``: Newton's method on the log-likelihood, gradient and Hessian
     (:meth:`_derivatives`); ``"bhhh"``: Newton steps with the outer product of the scores
@@ -287,10 +321,13 @@ def maximize(
         raise SpecificationError(
             f"method must be one of {', '.join(repr(a) for a in methods)}; got {method!r}."
         )
-    maxiter, tol = maxiter or model.default_maxiter, tol or 1e-8
+    maxiter, tol = check_iterations(maxiter, tol, model.default_maxiter)
+    scale = weight_scale(model)
     if method == "newton":
-        return newton_maximize(model._derivatives, start, maxiter=maxiter, tol=tol)
-    sums = ticking(model._sums)  # advances the progress bar of fit()
+        out = newton_maximize(per_unit_weight(model._derivatives, scale), start,
+                              maxiter=maxiter, tol=tol)
+        return scaled_outcome(out, scale)
+    sums = per_unit_weight(ticking(model._sums), scale)  # ticking: fit()'s progress bar
     if method == "bhhh":
         def fun(params):
             ll, g, opg = sums(params)
@@ -298,9 +335,10 @@ def maximize(
 
         out = newton_maximize(fun, start, maxiter=maxiter, tol=tol)
         # the outer product of scores steers the search; standard errors need the Hessian
-        return dataclasses.replace(out, H=None)
-    return bfgs_opg_maximize(sums, start, maxiter=maxiter, tol=tol,
-                             stop=lambda x: bool(model._boundary(x)))
+        return dataclasses.replace(scaled_outcome(out, scale), H=None)
+    out = bfgs_opg_maximize(sums, start, maxiter=maxiter, tol=tol,
+                            stop=lambda x: bool(model._boundary(x)))
+    return scaled_outcome(out, scale)
 
 
 def _weak_directions(hessian: np.ndarray, names: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ from choicemodels.kernels.softmax import log_softmax
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
-from choicemodels.models.separation import divergence_suspected, find_separation
+from choicemodels.models.separation import divergence_suspected
 from choicemodels.results import register_model_kind
 
 __all__ = ["Logit"]
@@ -109,6 +109,7 @@ class Logit(ChoiceModel):
             return zeros
         size = min(max(WARM_START_SUBSAMPLE, d.n_obs // 50), WARM_START_SUBSAMPLE_MAX)
         X, chosen, avail, weights = engine.subsample(self, d.n_obs // size)
+        weights = None if weights is None else weights / np.mean(weights)  # scale-free stop
         outcome = newton_maximize(
             lambda b: logit_loglike_derivatives(b, X, chosen, avail, weights),
             zeros, maxiter=15, tol=1.0,
@@ -170,20 +171,8 @@ class Logit(ChoiceModel):
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         if not divergence_suspected(outcome):
             return outcome.converged, outcome.message, ConvergenceWarning
-        if not engine.in_memory(self):  # the exact test needs every situation at hand
-            message = (
-                "the coefficients diverge: the data appear (quasi-)completely separated. Fit "
-                "an in-memory sample to find the variables that predict the choice perfectly."
-            )
-            return False, message, SeparationWarning
-        d = self.design
-        involved = find_separation(d.X, d.chosen, d.avail, d.names)
-        if involved:
-            message = (
-                "the maximum-likelihood estimate does not exist: the data are (quasi-)completely "
-                f"separated along {', '.join(involved)}; these coefficients diverge. Drop or "
-                "merge the variables or alternatives that predict the choice perfectly."
-            )
+        message = self._separation()
+        if message:
             return False, message, SeparationWarning
         return outcome.converged, outcome.message, ConvergenceWarning
 

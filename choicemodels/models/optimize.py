@@ -14,7 +14,15 @@ import numpy as np
 import scipy.optimize
 from scipy import linalg
 
-__all__ = ["OptimizeOutcome", "bfgs_maximize", "bfgs_opg_maximize", "newton_maximize"]
+__all__ = [
+    "OptimizeOutcome", "bfgs_maximize", "bfgs_opg_maximize", "newton_maximize", "per_unit_weight",
+    "scaled_outcome",
+]
+
+#: A Newton step whose decrement is below this moves every coordinate by less than
+#: 1e-15 of its standard error (:math:`|d_k| \le \sqrt{g'(-H)^{-1}g\,(-H)^{-1}_{kk}}`):
+#: below double precision for any estimate larger than its standard error, so not taken.
+_NEGLIGIBLE_DECREMENT = 1e-30
 
 ValueGradHess = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 ValueGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
@@ -45,6 +53,37 @@ class OptimizeOutcome:
     converged: bool
     message: str
     decrements: tuple[float, ...] = ()
+
+
+def per_unit_weight(fun: Callable, scale: float) -> Callable:
+    r"""``fun`` divided by ``scale``: every value it returns (a number, an array or ``None``)
+    divided by the mean weight ``scale``.
+
+    A weighted log-likelihood :math:`\sum_i w_i \ell_i` and its derivatives scale with the
+    weights, and so do the Newton and BHHH decrements the maximisers stop on: weights of
+    :math:`10^{-9}` would stop a fit at once, weights of :math:`10^{12}` never. Maximising
+    :math:`\sum_i (w_i / c)\, \ell_i` with :math:`c` the mean weight makes the stopping
+    rule, and hence the estimate, free of the weights' scale; :func:`scaled_outcome`
+    multiplies the reported value and derivatives back.
+    """
+    if scale == 1.0:
+        return fun
+
+    def divided(x: np.ndarray, *args):
+        return tuple(None if v is None else v / scale for v in fun(x, *args))
+
+    return divided
+
+
+def scaled_outcome(outcome: OptimizeOutcome, scale: float) -> OptimizeOutcome:
+    """The outcome of a maximiser run on :func:`per_unit_weight` ``(fun, scale)`` in the
+    units of ``fun``: value, gradient and Hessian times ``scale``."""
+    if scale == 1.0:
+        return outcome
+    return dataclasses.replace(
+        outcome, f=outcome.f * scale, g=outcome.g * scale,
+        H=None if outcome.H is None else outcome.H * scale,
+    )
 
 
 def _ascent_direction(g: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -84,9 +123,11 @@ def newton_maximize(
     smooth and a full Newton step is almost always accepted). Convergence: the Newton
     decrement :math:`g'(-H)^{-1}g < \text{tol}` at a point where :math:`-H` is positive
     definite, which is scale-free and about twice the remaining gain in ``f``; the final
-    Newton step is then taken too, so the estimate is accurate to about the square of the
-    tolerance, unless the decrement is already below ``tol**2``: that step would move each
-    coordinate by less than ``tol`` times its standard error :math:`\sqrt{(-H)^{-1}_{kk}}`.
+    Newton step is then taken too (one evaluation; unless it would move every coordinate by
+    less than 1e-15 standard errors), so the estimate is accurate to about the square of
+    the tolerance, and the returned ``g`` and ``H`` are those after that step.
+    ``maxiter=0`` returns ``x0`` with its derivatives, and ``tol=0`` runs to ``maxiter``
+    unless the gradient vanishes exactly; neither takes a step beyond ``maxiter``.
 
     Parameters
     ----------
@@ -120,20 +161,15 @@ def newton_maximize(
         d, definite = _ascent_direction(g, H)
         dec = float(g @ d)
         decrements.append(dec)
-        if definite and dec < tol * tol:
-            # the step would move every coordinate by less than tol standard errors
-            # (|d_k| <= sqrt(dec * (-H)^-1_kk)): x is the maximum to that precision
+        if definite and (dec < tol or dec == 0.0):
+            if it < maxiter and dec > _NEGLIGIBLE_DECREMENT:
+                # inside the region of quadratic convergence: one last full step costs one
+                # evaluation and squares the remaining error (kept unless it lowers f)
+                f_new, g_new, H_new = fun(x + d)
+                if np.isfinite(f_new) and f_new >= f - 1e-12 * max(1.0, abs(f)):
+                    x, f, g, H, it = x + d, float(f_new), g_new, H_new, it + 1
             return OptimizeOutcome(
                 x, f, g, H, it, True, "Newton decrement below tolerance", tuple(decrements)
-            )
-        if definite and dec < tol:
-            # inside the region of quadratic convergence: one last full step costs one
-            # evaluation and squares the remaining error
-            f_new, g_new, H_new = fun(x + d)
-            if np.isfinite(f_new) and f_new >= f - 1e-12 * max(1.0, abs(f)):
-                x, f, g, H = x + d, float(f_new), g_new, H_new
-            return OptimizeOutcome(
-                x, f, g, H, it + 1, True, "Newton decrement below tolerance", tuple(decrements)
             )
         if it == maxiter:
             break
@@ -263,7 +299,8 @@ def bfgs_opg_maximize(
         maxiter=maxiter, tol=tol, max_halvings=max_halvings,
         stop=None if stop is None else (lambda z: stop(z / scale)),
     )
-    return dataclasses.replace(out, x=out.x / scale, g=out.g * scale)
+    x = x0 if out.n_iter == 0 else out.x / scale  # no step taken: x0 exactly
+    return dataclasses.replace(out, x=x, g=out.g * scale)
 
 
 def _bfgs_opg_iterations(sums, x0, first, *, maxiter, tol, max_halvings, stop) -> OptimizeOutcome:
@@ -274,7 +311,7 @@ def _bfgs_opg_iterations(sums, x0, first, *, maxiter, tol, max_halvings, stop) -
     inv_h = linalg.pinvh(opg)
     for it in range(maxiter + 1):
         decrement = float(g @ _opg_solve(opg, g))
-        if decrement < tol:
+        if decrement < tol or decrement == 0.0:
             return OptimizeOutcome(x, f, g, None, it, True, "BHHH decrement below tolerance")
         if it == maxiter:
             break

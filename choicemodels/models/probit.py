@@ -7,15 +7,15 @@ M = J - 1.
 from __future__ import annotations
 
 import numbers
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from choicemodels.data import WeightType
-from choicemodels.distributed import situation_keys
-from choicemodels.exceptions import ConvergenceWarning, SpecificationError
+from choicemodels.distributed import DistributedDesign, situation_keys
+from choicemodels.exceptions import ConvergenceWarning, SeparationWarning, SpecificationError
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
 from choicemodels.kernels.probit import (
@@ -27,9 +27,10 @@ from choicemodels.kernels.probit import (
     probit_loglike_obs,
 )
 from choicemodels.kernels.logit import logit_loglike_derivatives
+from choicemodels.memory import check_memory
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
-from choicemodels.models.optimize import OptimizeOutcome, newton_maximize
+from choicemodels.models.optimize import OptimizeOutcome, newton_maximize, per_unit_weight
 from choicemodels.results import register_model_kind
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
@@ -38,7 +39,10 @@ Integration = Literal["auto", "ghk", "quadrature", "closed", "genz"]
 FitMethod = Literal["bfgs", "bhhh"]
 
 _LOGIT_SD = np.pi / np.sqrt(6.0)  # standard deviation of a standard Gumbel error
-_LOG_SD_FLOOR = -7.0  # a log standard deviation below this signals a vanishing variance
+_LOG_SD_FLOOR = -7.0
+#: Utility differences (in units of the reference error's sd) beyond which a probability is
+#: below 1e-100 for any covariance parameters in the search's range: suspected separation.
+_SEPARATED_UTILITY = 50.0  # a log standard deviation below this signals a vanishing variance
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
@@ -295,6 +299,12 @@ class Probit(ChoiceModel):
         self.method: Method = (
             auto_method(self.structure, n_alts) if self.integration == "auto" else self.integration
         )
+        if self.method == "ghk" and not isinstance(design, DistributedDesign):
+            # the fixed draws and the simulator's arrays of the same size (each partition of
+            # a Dask DataFrame checks its own situations on its worker)
+            n_obs = design.n_obs
+            check_memory(8.0 * self.draws * n_obs * (n_alts - 1),
+                         f"the GHK draws ({self.draws} x {n_obs} x {n_alts - 1})", "draws")
         super()._init(design, data, spec)
 
     @cached_property
@@ -426,8 +436,9 @@ class Probit(ChoiceModel):
         (-0.0085, [0.0, 0.0, 0.0])
         """
         d = self.design
-        out = newton_maximize(lambda b: engine.block_sum(self, "_block_logit_derivatives", b),
-                              np.zeros(d.n_params), maxiter=50, tol=1e-8)
+        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
+                                engine.weight_scale(self))
+        out = newton_maximize(logit, np.zeros(d.n_params), maxiter=50, tol=1e-8)
         beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
         beta = beta / _LOGIT_SD * sd
@@ -475,8 +486,30 @@ class Probit(ChoiceModel):
                     f"another ref= it shows, sooner, as log_sd({ref}) towards -inf)")
         return ""
 
+    def _separation_suspected(self, outcome: OptimizeOutcome) -> bool:
+        """Whether the coefficients may be diverging (then the exact test runs)."""
+        if self._never_chosen():
+            return True
+        if not engine.in_memory(self):
+            return False
+        if not outcome.converged and not self._boundary(outcome.x):
+            return True
+        d = self.design
+        with np.errstate(all="ignore"):
+            V = d.X @ outcome.x[:d.n_params]
+        V = np.where(d.avail, V, np.nan)
+        spread = np.nanmax(V, axis=1) - np.nanmin(V, axis=1)
+        return not np.all(spread[np.isfinite(spread)] < _SEPARATED_UTILITY) \
+            or not np.all(np.isfinite(spread))
+
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
-        """Name the covariance parameters running to a zero variance when the fit stalls."""
+        """Warn of separation as the logit does (a never-chosen alternative, or utilities
+        whose differences exceed :data:`_SEPARATED_UTILITY`: the exact test then decides),
+        and name the covariance parameters running to a zero variance when the fit stalls."""
+        if self._separation_suspected(outcome):
+            message = self._separation()
+            if message:
+                return False, message, SeparationWarning
         if outcome.converged:
             return True, outcome.message, ConvergenceWarning
         vanishing = self._boundary(outcome.x)
