@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -40,7 +40,18 @@ import pandas as pd
 from choicemodels.checks import check_magnitudes
 from choicemodels.data import _resolve_alternatives, check_columns, weights_of_type
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
-from choicemodels.formula import Design, _resolve_ref, design_from_formula, formula_variables, parse_formula
+from choicemodels.design import DesignState
+from choicemodels.formula import (
+    Design,
+    _resolve_ref,
+    check_term_count,
+    design_from_formula,
+    formula_response,
+    formula_variables,
+    learn_state,
+    learns_from_data,
+    parse_formula,
+)
 
 __all__ = [
     "DistributedDesign",
@@ -78,6 +89,8 @@ class DistributedDesign:
     nobs : the number of observations reported: N, the sum of frequency weights or the
         number of positively weighted situations (sampling weights, which the partitions
         hold normalised to sum to it).
+    state : the design state (transform moments, factor levels) of the whole data, which
+        every partition's design was built with.
     """
 
     parts: tuple
@@ -89,6 +102,7 @@ class DistributedDesign:
     n_params: int
     ll_equal_shares: float
     nobs: int
+    state: DesignState | None = None
 
     weights = None  # weights are applied inside the partitions
 
@@ -119,7 +133,7 @@ def _partition_design(frame: pd.DataFrame, roles: dict) -> Design | None:
     d = design_from_formula(
         roles["formula"], frame, obs=roles["obs"], alt=roles["alt"], ref=roles["ref"],
         avail=roles["avail"], weights=roles["weights"], alternatives=roles["alternatives"],
-        check_identified=False,
+        check_identified=False, functions=roles["functions"], state=roles["state"],
     )
     if d.weights is not None and roles["weight_type"] == "frequency":  # whole numbers
         weights_of_type(d.weights, "frequency", roles["weights"], d.obs_ids)
@@ -131,8 +145,8 @@ def _scale_weights(d: Design, factor: float) -> Design:
     return dataclasses.replace(d, weights=d.weights * factor)
 
 
-def _names_of(d: Design | None) -> tuple[str, ...] | None:
-    return None if d is None else d.names
+def _names_of(d: Design | None) -> tuple[tuple[str, ...], DesignState | None] | None:
+    return None if d is None else (d.names, d.state)
 
 
 def _summary(d: Design) -> tuple:
@@ -241,6 +255,7 @@ def distributed_design(
     avail: str | None = None,
     weights: str | None = None,
     weight_type: str = "frequency",
+    functions: Mapping[str, Callable] | None = None,
 ) -> DistributedDesign:
     """Validate a Dask DataFrame in long format and persist one design per partition.
 
@@ -248,15 +263,16 @@ def distributed_design(
     DataFrame with one row per (situation, alternative), situations possibly split across
     partitions. Frequency weights are checked (whole numbers) in every partition; sampling
     weights are normalised over all partitions to sum to the number of positively
-    weighted situations, as in memory.
+    weighted situations, as in memory. The formula's terms are counted against N before
+    any is evaluated, and stateful transforms (``center``, ``standardize``, ``scale``)
+    and ``C(...)`` levels are learned over all partitions (one state, as in memory).
     """
     import dask
 
-    parts_of_formula = parse_formula(formula)
     meta = data._meta
-    variables = formula_variables(formula)
+    variables = formula_variables(formula, functions=functions)
     check_columns(meta, variables, f"formula {formula!r}", SpecificationError)
-    roles = [("obs=", obs), ("alt=", alt), ("the response (choice column)", parts_of_formula.response)]
+    roles = [("obs=", obs), ("alt=", alt), ("the response (choice column)", formula_response(formula, functions=functions))]
     roles += [(role, name) for role, name in (("avail=", avail), ("weights=", weights)) if name]
     for role, name in roles:
         check_columns(meta, [name], role)
@@ -265,24 +281,34 @@ def distributed_design(
 
     ids_meta = _id_values(meta[obs].iloc[:0])
     ranges_meta = pd.DataFrame({"low": ids_meta, "high": ids_meta})
-    labels, ranges = dask.compute(
-        data[alt].drop_duplicates(), data[obs].map_partitions(_obs_range, meta=ranges_meta)
+    labels, ranges, n_situations = dask.compute(
+        data[alt].drop_duplicates(), data[obs].map_partitions(_obs_range, meta=ranges_meta),
+        data[obs].nunique(),
     )
     if len(labels) == 0:
         raise ChoiceDataError("the data are empty (no rows); nothing to estimate.")
     alternatives = _resolve_alternatives(pd.Series(np.asarray(labels)), alt, None)
+    check_term_count(formula, int(n_situations), len(alternatives), functions=functions)
+    parts_of_formula = parse_formula(formula, functions=functions)
     ref_index = _resolve_ref(ref, alternatives)
+    state = None
+    if learns_from_data(formula, functions=functions):  # row values only: before any shuffle
+        columns = list(dict.fromkeys(list(variables) + ([avail] if avail else [])))
+        delayed_parts = data[columns].to_delayed()
+        state = learn_state(formula, lambda: (dask.compute(p)[0] for p in delayed_parts),
+                            avail=avail, functions=functions)
     if _situations_split(ranges):
         data = data.shuffle(on=obs)
     spec = {"formula": formula, "obs": obs, "alt": alt, "ref": alternatives[ref_index],
             "avail": avail, "weights": weights, "weight_type": weight_type,
-            "alternatives": alternatives}
+            "alternatives": alternatives, "functions": functions, "state": state}
     designs = [dask.delayed(_partition_design)(p, spec) for p in data.to_delayed()]
     client = _active_client()
     designs = client.compute(designs) if client is not None else dask.compute(*designs)
     described = map_parts(_names_of, designs)
-    parts = tuple(d for d, names in zip(designs, described) if names is not None)
-    names = next(names for names in described if names is not None)
+    parts = tuple(d for d, about in zip(designs, described) if about is not None)
+    names, first_state = next(about for about in described if about is not None)
+    state = first_state if state is None else state
     n_obs, ll_shares, avail_counts, total_weight, n_positive, DtD, largest = map_sum(_summary, parts)
     never = np.flatnonzero(avail_counts == 0)
     if never.size:
@@ -309,5 +335,5 @@ def distributed_design(
     return DistributedDesign(
         parts=parts, names=names, alternatives=alternatives, ref=ref_index, n_obs=int(n_obs),
         n_alts=len(alternatives), n_params=len(names), ll_equal_shares=float(ll_shares),
-        nobs=nobs,
+        nobs=nobs, state=state,
     )

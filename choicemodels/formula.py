@@ -47,7 +47,7 @@ from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.grammar import check_functions, check_term, term_names
 
 __all__ = ["Design", "DesignState", "FormulaParts", "parse_formula", "formula_variables", "check_formula",
-           "check_term_count", "design_from_formula", "learns_from_data", "learn_state"]
+           "check_term_count", "design_from_formula", "formula_response", "learns_from_data", "learn_state"]
 
 
 @dataclass(frozen=True)
@@ -257,6 +257,18 @@ def formula_variables(formula: str, *, functions: Mapping[str, object] | None = 
     parsed and checked, not expanded or evaluated.
     """
     return _parse(formula, functions).variables
+
+
+def formula_response(formula: str, *, functions: Mapping[str, object] | None = None) -> str:
+    """The response (choice column) of ``formula``, left of ``~``; the formula is checked
+    (as in :func:`parse_formula`), not expanded or evaluated.
+
+    Examples
+    --------
+    >>> formula_response("choice ~ gc + ttme | hinc")
+    'choice'
+    """
+    return _parse(formula, functions).response
 
 
 def check_formula(formula: str) -> None:
@@ -612,14 +624,26 @@ def learn_state(
     return DesignState(tuple(f for f, _ in learned), tuple(c for _, c in learned))
 
 
-def _model_frame(frame: pd.DataFrame, variables: Sequence[str]) -> dict:
-    """The used columns for patsy: numbers and booleans as float64, others as they are."""
+def _text_columns(state: DesignState | None) -> frozenset:
+    """The columns whose fitted levels are text: kept as text on other data, even where
+    those data's values all read as numbers (a subset holding only the levels "1" and "2")."""
+    if state is None:
+        return frozenset()
+    return frozenset(_column_of(f.code) for part in state.parts for f in part
+                     if f.kind == "categorical" and any(isinstance(v, str) for v in f.levels))
+
+
+def _model_frame(frame: pd.DataFrame, variables: Sequence[str], text: frozenset = frozenset()) -> dict:
+    """The used columns for patsy: numbers and booleans as float64, others as they are
+    (text that reads as numbers as float64, unless the column is in ``text``)."""
     out = {}
     for name in variables:
         column = frame[name]
         check_not_datetime(column, name)
         if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
             out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif name in text:
+            out[name] = column
         else:
             numbers = pd.to_numeric(column, errors="coerce")
             convertible = not (numbers.isna() & column.notna()).any()
@@ -732,7 +756,7 @@ def design_from_formula(
         _check_columns_count(parts, termlists, cd.n_obs, cd.n_alts)
     ref_index = _resolve_ref(ref, cd.alternatives)
     J = cd.n_alts
-    env_data = _model_frame(cd.frame, variables)
+    env_data = _model_frame(cd.frame, variables, _text_columns(state))
     env = _environment(parsed.functions)
     row_ids = cd.obs_ids[cd.row_obs]
     stored = [None] * 3 if state is None else list(zip(state.parts, state.columns))

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from choicemodels.design import DesignState
 from choicemodels.exceptions import SpecificationError
+from choicemodels.formula import check_formula
 from choicemodels.rendering import PrintsAsSummary, Summary, Table, forg
 
 __all__ = ["ChoiceResults", "ModelKind", "Summary", "RatioResult", "load_results", "register_model_kind"]
@@ -34,15 +36,17 @@ class ModelKind:
     Attributes
     ----------
     name : the model's ``model_name`` (``spec["model"]``), e.g. ``"Logit"``.
-    rebuild : ``rebuild(spec, data)``, the model of a stored specification on new data (for
-        predictions; the choice column may be absent).
+    rebuild : ``rebuild(spec, data, fitted)``, the model of a stored specification on new
+        data (for predictions; the choice column may be absent), with the design state (and
+        formula functions) of ``fitted``, the fitted model, or for results read from a file
+        (``fitted=None``) with ``spec["design_state"]``.
     error_covariance : ``error_covariance(spec, theta)``, the covariance of the error
         differences as a labelled frame, or ``None`` for models whose errors have a fixed
         covariance.
     """
 
     name: str
-    rebuild: Callable[[dict, pd.DataFrame], Any]
+    rebuild: Callable[[dict, pd.DataFrame, Any], Any]
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None
 
 
@@ -51,7 +55,7 @@ _MODEL_KINDS: dict[str, ModelKind] = {}
 
 def register_model_kind(
     name: str,
-    rebuild: Callable[[dict, pd.DataFrame], Any],
+    rebuild: Callable[[dict, pd.DataFrame, Any], Any],
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None,
 ) -> None:
     """Register what results of the model ``name`` need to predict and to report its errors.
@@ -502,7 +506,7 @@ class ChoiceResults(PrintsAsSummary):
     # ---- model-based quantities -----------------------------------------------------
     def _model_for(self, data: pd.DataFrame | None) -> Any:
         if data is not None:
-            return _model_kind(self.spec["model"]).rebuild(self.spec, data)
+            return _model_kind(self.spec["model"]).rebuild(self.spec, data, self.model)
         if self.model is None:
             raise SpecificationError(
                 "these results were loaded from a file and hold no data; pass data= "
@@ -1419,6 +1423,18 @@ def _fields_from_file(raw: Any) -> dict[str, Any]:
     if spec.get("ref") is not None:
         _check(spec["ref"] in out["alternatives"],
                f"spec.ref {spec['ref']!r} is not one of the alternatives")
+    formula = spec.get("formula")
+    _check(formula is None or isinstance(formula, str), f"spec.formula must be a string, got {formula!r:.80}")
+    try:  # a formula from a file is data: the strict grammar, checked before anything runs
+        if formula is not None:
+            check_formula(formula)
+    except SpecificationError as err:
+        raise _Invalid(f"spec.formula is not a valid formula ({err})") from None
+    try:
+        if spec.get("design_state") is not None:
+            DesignState.from_dict(spec["design_state"])
+    except SpecificationError as err:
+        raise _Invalid(f"spec.design_state is invalid ({err})") from None
     return out
 
 

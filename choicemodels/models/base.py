@@ -12,6 +12,7 @@ model; it returns a new :class:`~choicemodels.results.ChoiceResults`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +22,7 @@ from choicemodels.checks import check_magnitudes
 from choicemodels.data import WeightType, check_weight_type, validate_arrays, weights_of_type
 from choicemodels.distributed import DistributedDesign, distributed_design, is_dask_frame
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
-from choicemodels.formula import Design, design_from_formula, formula_variables
+from choicemodels.formula import Design, design_from_formula, formula_variables, learns_from_data
 from choicemodels.models import engine
 from choicemodels.models.optimize import OptimizeOutcome
 from choicemodels.models.separation import find_separation
@@ -68,18 +69,21 @@ class ChoiceModel:
         avail: str | None = None,
         weights: str | None = None,
         weight_type: WeightType = "frequency",
+        functions: Mapping[str, Callable] | None = None,
     ) -> None:
         weight_type = check_weight_type(weight_type)
+        self.functions = None if functions is None else dict(functions)
         build = distributed_design if is_dask_frame(data) else self._build_design
         design = build(
             formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
-            weight_type=weight_type,
+            weight_type=weight_type, functions=self.functions,
         )
         spec = {
             "formula": formula, "obs": obs, "alt": alt, "avail": avail, "weights": weights,
             "weight_type": weight_type if weights is not None else None,
             "ref": engine.plain_label(design.alternatives[design.ref]),
             "alternatives": [engine.plain_label(a) for a in design.alternatives],
+            "design_state": None if design.state is None else design.state.to_dict(),
         }
         self._init(design, data, spec)
 
@@ -146,6 +150,7 @@ class ChoiceModel:
 
     def _init_arrays(self, X, chosen, avail, names, weights, weight_type="frequency") -> None:
         weight_type = check_weight_type(weight_type)
+        self.functions = None
         design = validate_arrays(X, chosen, avail=avail, weights=weights, names=names)
         spec = {"formula": None, "ref": 0, "alternatives": list(range(design.n_alts)),
                 "names": list(design.names),
@@ -162,8 +167,13 @@ class ChoiceModel:
             self._parts = engine.partition_blocks(self)
 
     @classmethod
-    def _from_spec(cls, spec: dict, data: pd.DataFrame) -> ChoiceModel:
-        """A model of the stored specification on new data (for prediction; choice column optional)."""
+    def _from_spec(cls, spec: dict, data: pd.DataFrame, fitted: ChoiceModel | None = None) -> ChoiceModel:
+        """A model of the stored specification on new data (for prediction; choice column optional).
+
+        The design is built with the fitted design state (transform moments, factor levels):
+        ``fitted``'s (the model the results came from, with its ``functions``) or, for
+        results read from a file, ``spec["design_state"]`` in the strict formula grammar.
+        """
         if spec["formula"] is None:
             raise SpecificationError(
                 "models built with from_arrays predict in-sample only; build the model with a "
@@ -173,10 +183,20 @@ class ChoiceModel:
         model._set_options(**spec["options"])
         if not isinstance(data, pd.DataFrame):
             raise ChoiceDataError(f"data must be a pandas DataFrame in long format, got {type(data).__name__}.")
+        functions = None if fitted is None else fitted.functions
+        state = fitted.design.state if fitted is not None else spec.get("design_state")
+        if state is None and learns_from_data(spec["formula"], functions=functions):
+            raise SpecificationError(
+                f"the formula {spec['formula']!r} centres, scales or codes its variables on the fit "
+                "data, and these results hold no stored design state (a file written by an "
+                "earlier version of choicemodels): refit the model and save it again to predict "
+                "on new data."
+            )
+        model.functions = functions
         design = design_from_formula(
             spec["formula"], data, obs=spec["obs"], alt=spec["alt"], ref=spec["ref"],
             avail=spec["avail"], weights=None, alternatives=tuple(spec["alternatives"]),
-            require_choice=False,
+            require_choice=False, functions=functions, state=state,
         )
         model._init(design, data, {k: v for k, v in spec.items() if k not in ("model", "options")})
         return model
@@ -644,7 +664,7 @@ class ChoiceModel:
 
             return list(d.alternatives), step, array_pairs()
         spec = self.spec
-        used = formula_variables(spec["formula"])
+        used = formula_variables(spec["formula"], functions=self.functions)
         if variable not in used:
             raise SpecificationError(
                 f"{variable!r} is not a variable of the formula; it uses {list(used)}."
@@ -675,6 +695,7 @@ class ChoiceModel:
         return design_from_formula(
             s["formula"], data, obs=s["obs"], alt=s["alt"], ref=s["ref"], avail=s["avail"],
             weights=None, alternatives=self.design.alternatives, require_choice=False,
+            functions=self.functions, state=self.design.state,
         )
 
     def _responses(self, params_list, variable: str, marginal: bool, kind: str):
@@ -858,7 +879,8 @@ class ChoiceModel:
         s = self.spec
         return self.__class__(
             s["formula"], data, obs=s["obs"], alt=s["alt"], ref=s["ref"], avail=s["avail"],
-            weights=s["weights"], weight_type=s.get("weight_type") or "frequency", **s["options"],
+            weights=s["weights"], weight_type=s.get("weight_type") or "frequency",
+            functions=self.functions, **s["options"],
         )
 
     def __repr__(self) -> str:

@@ -66,6 +66,11 @@ class Logit(ChoiceModel):
         ``"sampling"``: inverse selection probabilities (Stata's pweight), normalised to sum
         to the number of situations, with a robust covariance; see
         :meth:`~choicemodels.Logit.fit`.
+    functions : dict of str to callable, optional
+        Extra functions the formula's terms may call, by name, e.g. ``{"log1p": np.log1p}``,
+        beyond the allowed ones (see :mod:`choicemodels.grammar`). Python API only: they
+        are not saved with the results, and results read from a file predict with the
+        strict grammar.
 
     Examples
     --------

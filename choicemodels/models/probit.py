@@ -7,6 +7,7 @@ M = J - 1.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from typing import Any, Literal, get_args
 
@@ -146,6 +147,11 @@ class Probit(ChoiceModel):
         Mirror the draws (u and 1 - u).
     rng : int, numpy.random.Generator or None, optional
         Seed of the draws.
+    functions : dict of str to callable, optional
+        Extra functions the formula's terms may call, by name, e.g. ``{"log1p": np.log1p}``,
+        beyond the allowed ones (see :mod:`choicemodels.grammar`). Python API only: they
+        are not saved with the results, and results read from a file predict with the
+        strict grammar.
 
     Examples
     --------
@@ -182,11 +188,12 @@ class Probit(ChoiceModel):
         sequence: Sequence = "halton",
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
+        functions: Mapping[str, Callable] | None = None,
     ) -> None:
         self._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
                           antithetic=antithetic, rng=rng)
         super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
-                         weight_type=weight_type)
+                         weight_type=weight_type, functions=functions)
 
     @classmethod
     def from_arrays(
