@@ -600,14 +600,22 @@ def learn_state(
     parsed = _parse(formula, functions)
     _, termlists = _terms(parsed)
 
-    def frames():
+    def available():
         for frame in chunks():
             if len(frame) == 0:
                 continue
             check_columns(frame, parsed.variables, f"formula {_show(formula)}", SpecificationError)
             if avail is not None:
                 frame = frame.loc[_zero_one(frame[avail], avail, "availability")]
-            yield _model_frame(frame, parsed.variables)
+            yield frame
+
+    # a text column reads as numbers only if it does in every chunk, as on the whole data
+    text = frozenset(name for frame in available() for name in parsed.variables
+                     if not _model_frame(frame, (name,))[name].dtype == np.float64)
+
+    def frames():
+        for frame in available():
+            yield _model_frame(frame, parsed.variables, text)
 
     env = _environment(parsed.functions)
     learned = []

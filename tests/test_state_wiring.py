@@ -173,9 +173,14 @@ def test_dask_fit_with_a_stateful_transform_equals_the_in_memory_fit(travel):
     formula = "choice ~ gc + ttme | center(hinc) + C(party)"
     expected = cm.Logit(formula, data=travel, **ROLES).fit()
     shuffled = travel.sample(frac=1.0, random_state=3)  # partitions split situations
+    # sorted by party: the first partitions hold only the levels "1" and "2", which read as numbers
+    by_level = travel.sort_values(["party", "individual"])
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster):
         got = cm.Logit(formula, data=dd.from_pandas(shuffled, npartitions=4, sort=False), **ROLES).fit()
+        grouped = cm.Logit(formula, data=dd.from_pandas(by_level, npartitions=4, sort=False), **ROLES).fit()
+    assert list(grouped.params.index) == list(expected.params.index)
+    np.testing.assert_allclose(grouped.params.to_numpy(), expected.params.to_numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got.params.to_numpy(), expected.params.to_numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got.bse.to_numpy(), expected.bse.to_numpy(), rtol=1e-8)
     assert got.llf == pytest.approx(expected.llf, rel=1e-12)
