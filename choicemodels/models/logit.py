@@ -68,7 +68,7 @@ class Logit(ChoiceModel):
         :meth:`~choicemodels.Logit.fit`.
     functions : dict of str to callable, optional
         Extra functions the formula's terms may call, by name, e.g. ``{"log1p": np.log1p}``,
-        beyond the allowed ones (see :mod:`choicemodels.grammar`). Python API only: they
+        beyond the allowed ones (see the module ``choicemodels.grammar``). Python API only: they
         are not saved with the results, and results read from a file predict with the
         strict grammar.
 
