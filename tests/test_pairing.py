@@ -142,3 +142,21 @@ def test_results_read_from_files_are_checked_by_fingerprint(travel, base, tmp_pa
         cm.lr_test(cm.load_results(tmp_path / "swapped.json"), big)
     with pytest.raises(cm.SpecificationError, match="different numbers of situations"):
         cm.lr_test(fewer, big)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_any_row_order_gives_the_same_predictions_and_elasticities(travel, base, seed):
+    """Predictions are labelled by situation: shuffled rows give the same frame per situation,
+    on the fitted data and on new data, and the same mean elasticities."""
+    shuffled = _shuffled(travel, seed)
+    for name, refit in (("logit", _logit(shuffled)), ("probit", _probit(shuffled))):
+        ref = base[name]
+        np.testing.assert_allclose(refit.params[ref.params.index], ref.params, rtol=1e-8)
+        expected = ref.predict()
+        got = refit.predict().loc[expected.index, expected.columns]
+        np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-7, atol=1e-12)
+        new_data = refit.predict(data=shuffled).loc[expected.index, expected.columns]
+        np.testing.assert_allclose(new_data.to_numpy(), expected.to_numpy(), rtol=1e-7, atol=1e-12)
+        e_ref, e_got = ref.elasticities("gc"), refit.elasticities("gc")
+        np.testing.assert_allclose(e_got.loc[e_ref.index, e_ref.columns].to_numpy(), e_ref.to_numpy(),
+                                   rtol=1e-6)
