@@ -1,0 +1,311 @@
+"""Two-level nested logit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from choicemodels.data import WeightType
+from choicemodels.exceptions import SpecificationError
+from choicemodels.kernels.logit import logit_loglike_derivatives
+from choicemodels.kernels.nested import nested_log_probabilities, nested_scores
+from choicemodels.models import engine
+from choicemodels.models.base import ChoiceModel
+from choicemodels.models.optimize import newton_maximize, per_unit_weight
+from choicemodels.results import register_model_kind
+
+__all__ = ["NestedLogit"]
+
+
+class NestedLogit(ChoiceModel):
+    r"""Two-level nested logit, normalised at the top.
+
+    Every alternative belongs to exactly one nest; nest k has the inclusive-value
+    (dissimilarity) parameter :math:`\lambda_k`, named ``iv:k`` (one ``iv`` for all nests
+    with ``equal_iv=True``; a nest of one alternative has none). With
+    :math:`S_k = \sum_{i \in k \cap A_n} \exp(V_i / \lambda_k)`,
+
+    .. math::
+        P_j = \frac{\exp(V_j / \lambda_k)\, S_k^{\lambda_k - 1}}{\sum_m S_m^{\lambda_m}},
+        \qquad j \in k,
+
+    mlogit's default form (Biogeme's :math:`\mu_k = 1/\lambda_k`). :math:`\lambda_k = 1`
+    for every nest is the logit; :math:`0 < \lambda_k \le 1` is consistent with random
+    utility for all data. The log-likelihood is computed in log space and its gradient
+    analytically (see :mod:`choicemodels.kernels.nested`); the fit is BFGS (or BHHH) from
+    the logit's estimate and :math:`\lambda = 1`, and the covariance inverts central
+    differences of the analytic gradient. Shapes: N situations, J alternatives,
+    K coefficients, P inclusive-value parameters.
+
+    Parameters
+    ----------
+    formula : str
+        Three-part formula, as for :class:`~choicemodels.Logit`.
+    data : pandas.DataFrame
+        Long format, one row per (situation, alternative); never modified.
+    obs : str
+        Column of the situation id.
+    alt : str
+        Column of the alternative label.
+    ref : object, optional
+        Reference alternative of the constants and part-2 coefficients.
+    nests : dict of str to list
+        Nest name -> the labels of its alternatives; every alternative in exactly one nest.
+    equal_iv : bool, default False
+        One inclusive-value parameter ``iv`` shared by every nest of two or more alternatives.
+    avail : str, optional
+        0/1 availability column.
+    weights : str, optional
+        Per-situation weight column.
+    weight_type : {"frequency", "sampling"}, default "frequency"
+        How ``weights`` are read, as for :class:`~choicemodels.Logit`.
+    functions : dict of str to callable, optional
+        Extra functions the formula's terms may call, as for :class:`~choicemodels.Logit`.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> m = cm.NestedLogit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode",
+    ...                    ref="car", nests={"fly": ["air"], "ground": ["train", "bus", "car"]})
+    >>> m.param_names[-1]
+    'iv:ground'
+    >>> r = m.fit()
+    >>> r.converged, round(float(r.params["iv:ground"]), 3)
+    (True, 0.637)
+    """
+
+    model_name = "NestedLogit"
+    methods = ("bfgs", "bhhh")
+    default_method = "bfgs"
+    default_maxiter = 500
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        *,
+        obs: str,
+        alt: str,
+        ref: Any = None,
+        nests: Mapping[str, list],
+        equal_iv: bool = False,
+        avail: str | None = None,
+        weights: str | None = None,
+        weight_type: WeightType = "frequency",
+        functions: Mapping[str, Callable] | None = None,
+    ) -> None:
+        self._set_options(nests=nests, equal_iv=equal_iv)
+        super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
+                         weight_type=weight_type, functions=functions)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: np.ndarray,
+        chosen: np.ndarray,
+        *,
+        nests: Mapping[str, list],
+        equal_iv: bool = False,
+        avail: np.ndarray | None = None,
+        names: list[str] | None = None,
+        weights: np.ndarray | None = None,
+        weight_type: WeightType = "frequency",
+    ) -> NestedLogit:
+        r"""Nested logit from arrays: X (N, J, K), chosen (N,) in 0..J-1, avail (N, J) 0/1.
+
+        Alternatives are labelled 0..J-1; the K columns of X are used as given.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, J, K)
+            Attributes; :math:`V_{ij} = x_{ij}'\beta`.
+        chosen : array_like of int, shape (N,)
+            Index of the chosen alternative.
+        nests : dict of str to list of int
+            Nest name -> the indices of its alternatives.
+        equal_iv : bool, default False
+            One ``iv`` for all nests of two or more alternatives.
+        avail : array_like of bool or 0/1, shape (N, J), optional
+            Availability; default: every alternative available.
+        names : list of str, optional
+            Names of the K columns of X; default ``x0 .. x{K-1}``.
+        weights : array_like, shape (N,), optional
+            Per-situation weights.
+        weight_type : {"frequency", "sampling"}, default "frequency"
+            How ``weights`` are read.
+
+        Returns
+        -------
+        NestedLogit
+            An unfitted model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> X = np.random.default_rng(0).standard_normal((400, 3, 2))
+        >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], rng=0)
+        >>> m = cm.NestedLogit.from_arrays(X, chosen, nests={"a": [0], "b": [1, 2]})
+        >>> m.param_names
+        ['x0', 'x1', 'iv:b']
+        """
+        model = cls.__new__(cls)
+        model._set_options(nests=nests, equal_iv=equal_iv)
+        model._init_arrays(X, chosen, avail, names, weights, weight_type)
+        return model
+
+    # ---- options ----------------------------------------------------------------------
+    def _set_options(self, *, nests, equal_iv) -> None:
+        if not isinstance(nests, Mapping) or not nests:
+            raise SpecificationError(
+                "nests must be a non-empty dict of nest name -> list of alternatives, e.g. "
+                f"{{'fly': ['air'], 'ground': ['train', 'bus', 'car']}}; got {nests!r}."
+            )
+        clean = {}
+        for name, members in nests.items():
+            if not isinstance(name, str) or not name:
+                raise SpecificationError(f"nest names must be non-empty strings; got {name!r}.")
+            if isinstance(members, (str, bytes)) or not hasattr(members, "__iter__"):
+                raise SpecificationError(
+                    f"nest {name!r} must list its alternatives (a list); got {members!r}.")
+            members = [engine.plain_label(a) for a in members]
+            if not members:
+                raise SpecificationError(
+                    f"nest {name!r} is empty; give it at least one alternative or remove it.")
+            clean[name] = members
+        if not isinstance(equal_iv, (bool, np.bool_)):
+            raise SpecificationError(f"equal_iv must be True or False; got {equal_iv!r}.")
+        self.nests = clean
+        self.equal_iv = bool(equal_iv)
+
+    def _options(self) -> dict:
+        return {"nests": {k: list(v) for k, v in self.nests.items()}, "equal_iv": self.equal_iv}
+
+    def _init(self, design, data, spec) -> None:
+        alts = [engine.plain_label(a) for a in design.alternatives]
+        index = {a: j for j, a in enumerate(alts)}
+        names = list(self.nests)
+        homes: dict[Any, list[str]] = {}
+        unknown = []
+        for name, members in self.nests.items():
+            for a in members:
+                if a in index:
+                    homes.setdefault(a, []).append(name)
+                else:
+                    unknown.append((name, a))
+        if unknown:
+            listed = ", ".join(f"{a!r} (nest {n!r})" for n, a in unknown)
+            raise SpecificationError(
+                f"unknown alternative(s) in nests: {listed}; the alternatives are {alts}.")
+        twice = {a: n for a, n in homes.items() if len(n) > 1}
+        if twice:
+            listed = "; ".join(f"{a!r} in {n}" for a, n in twice.items())
+            raise SpecificationError(
+                f"every alternative must be in exactly one nest; {listed}. Keep each in one nest.")
+        missing = [a for a in alts if a not in homes]
+        if missing:
+            raise SpecificationError(
+                f"alternative(s) {missing} are in no nest; add each to one nest (a nest of its "
+                "own if it stands alone).")
+        self._nest_of = np.array([names.index(homes[a][0]) for a in alts])
+        sizes = np.bincount(self._nest_of, minlength=len(names))
+        free = [m for m in range(len(names)) if sizes[m] >= 2]
+        if self.equal_iv:
+            self._iv_names = ["iv"] if free else []
+            columns = [0] * len(free)
+        else:
+            self._iv_names = [f"iv:{names[m]}" for m in free]
+            columns = list(range(len(free)))
+        # lambda (M,) = 1 + A @ (iv - 1): A maps each free nest to its parameter
+        self._iv_map = np.zeros((len(names), len(self._iv_names)))
+        self._iv_map[free, columns] = 1.0
+        super()._init(design, data, spec)
+
+    def _extra_info(self) -> tuple[tuple[str, str], ...]:
+        text = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in self.nests.items())
+        return (("Nests", text),)
+
+    # ---- parameters -------------------------------------------------------------------
+    @property
+    def param_names(self) -> list[str]:
+        """Names of the K coefficients, then the inclusive-value parameters ``iv:<nest>``."""
+        return list(self.design.names) + list(self._iv_names)
+
+    def _split(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(beta (K,), lambda (M,))`` of a parameter vector."""
+        params = np.asarray(params, float)
+        k = self.design.n_params
+        return params[:k], 1.0 + self._iv_map @ (params[k:] - 1.0)
+
+    def start_params(self) -> np.ndarray:
+        """The logit's estimate of the coefficients, then ``iv = 1`` for every nest.
+
+        Returns
+        -------
+        ndarray, shape (K + P,)
+            The starting parameters (a nested logit with every ``iv`` at 1 is the logit).
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.NestedLogit("choice ~ gc | 0", data=df, obs="individual", alt="mode",
+        ...                    nests={"fly": ["air"], "ground": ["train", "bus", "car"]})
+        >>> m.start_params().round(4).tolist()
+        [-0.0146, 1.0]
+        """
+        d = self.design
+        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
+                                engine.weight_scale(self))
+        out = newton_maximize(logit, np.zeros(d.n_params), maxiter=100, tol=1e-10)
+        beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
+        return np.concatenate([beta, np.ones(len(self._iv_names))])
+
+    # ---- block functions --------------------------------------------------------------
+    def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
+        """Block function of the start: the logit's log-likelihood, gradient and Hessian."""
+        d = self.design
+        return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, threads=self._threads)
+
+    def _probabilities(self, params, X, avail):
+        beta, lam = self._split(params)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.exp(nested_log_probabilities(X @ beta, lam, avail, self._nest_of))
+
+    def _loglike_scores(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) log-likelihood and (N, K + P) scores of the design's situations."""
+        beta, lam = self._split(params)
+        d = self.design
+        ll, s_beta, s_lam = nested_scores(beta, lam, d.X, d.chosen, d.avail, self._nest_of)
+        return ll, np.hstack([s_beta, s_lam @ self._iv_map])
+
+    def _loglike_obs(self, params: np.ndarray) -> np.ndarray:
+        beta, lam = self._split(params)
+        d = self.design
+        logp = nested_log_probabilities(d.X @ beta, lam, d.avail, self._nest_of)
+        return logp[np.arange(d.n_obs), d.chosen]
+
+    def _score_obs(self, params: np.ndarray) -> np.ndarray:
+        return self._loglike_scores(params)[1]
+
+    def _block_sums(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        r"""Weighted log-likelihood, gradient (K + P,) and :math:`\sum_i w_i s_i s_i'`;
+        ``-inf`` outside the domain (an ``iv`` at or below 0)."""
+        bad = (-np.inf, np.full(params.size, np.nan), np.full((params.size,) * 2, np.nan))
+        if np.any(self._split(params)[1] <= 0):
+            return bad
+        with np.errstate(all="ignore"):
+            ll, scores = self._loglike_scores(params)
+        if not np.all(np.isfinite(ll)) or not np.all(np.isfinite(scores)):
+            return bad
+        w = self.design.weights
+        ws = scores if w is None else scores * w[:, None]
+        return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
+
+
+register_model_kind("NestedLogit", NestedLogit._from_spec)
