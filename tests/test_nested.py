@@ -220,3 +220,61 @@ def test_save_load_and_predict_on_new_data(travel, tmp_path):
 def test_bad_nests_name_the_fault(travel, nests, match):
     with pytest.raises(cm.SpecificationError, match=match):
         cm.NestedLogit(FORMULA, data=travel, obs="individual", alt="mode", nests=nests)
+
+
+# ---- published: Biogeme's b09nested on Swissmetro ------------------------------------------
+#: Biogeme's example 09nested (michelbierlaire/biogeme, examples/swissmetro/09nested.html,
+#: "Report from biogeme"): Train (1) and Car (3) in the nest "existing" with
+#: mu = 1 / iv, Swissmetro (2) alone; 6768 observations.
+BIOGEME_B09 = {
+    "llf": -5236.9,
+    "asc_car": (-0.167, 0.0371, 0.0545),  # value, std err, robust std err
+    "asc_train": (-0.512, 0.0452, 0.0791),
+    "cost": (-0.857, 0.0463, 0.06),
+    "time": (-0.899, 0.057, 0.107),
+    "mu": (2.05, 0.118, 0.164),
+}
+
+
+def _swissmetro_long():
+    """b09nested's data: PURPOSE 1 or 3 and a known choice; costs zero for GA holders;
+    car and train available in the SP part only; times and costs in 100s."""
+    import pandas as pd
+
+    sm = cm.datasets.load_swissmetro()
+    sm = sm[sm["PURPOSE"].isin([1, 3]) & (sm["CHOICE"] != 0)].reset_index(drop=True)
+    sp = (sm["SP"] != 0).astype(int)
+    ga = (sm["GA"] == 0).astype(int)
+    columns = {
+        1: (sm["TRAIN_TT"], sm["TRAIN_CO"] * ga, sm["TRAIN_AV"] * sp),
+        2: (sm["SM_TT"], sm["SM_CO"] * ga, sm["SM_AV"]),
+        3: (sm["CAR_TT"], sm["CAR_CO"], sm["CAR_AV"] * sp),
+    }
+    frames = [
+        pd.DataFrame({"obs": sm.index, "alt": alt, "choice": (sm["CHOICE"] == alt).astype(int),
+                      "time": tt / 100.0, "cost": co / 100.0, "av": av,
+                      "asc_train": float(alt == 1), "asc_car": float(alt == 3)})
+        for alt, (tt, co, av) in columns.items()
+    ]
+    return pd.concat(frames, ignore_index=True).sort_values(["obs", "alt"], ignore_index=True)
+
+
+def test_biogeme_b09nested_swissmetro_to_the_printed_digits():
+    long = _swissmetro_long()
+    m = cm.NestedLogit("choice ~ asc_car + asc_train + cost + time | 0", data=long, obs="obs",
+                       alt="alt", avail="av", nests={"existing": [1, 3], "future": [2]})
+    r = m.fit()
+    assert r.converged and r.nobs == 6768
+    assert round(r.llf, 1) == BIOGEME_B09["llf"]
+    robust = m.fit(cov_type="robust")
+    for name in ("asc_car", "asc_train", "cost", "time"):
+        value, se, rse = BIOGEME_B09[name]
+        assert float(f"{r.params[name]:.3g}") == value, name
+        assert float(f"{r.bse[name]:.3g}") == se, name
+        assert float(f"{robust.bse[name]:.3g}") == rse, name
+    # mu = 1 / iv, its standard errors by the delta method: se(mu) = se(iv) / iv^2
+    iv, se_iv, rse_iv = r.params["iv:existing"], r.bse["iv:existing"], robust.bse["iv:existing"]
+    value, se, rse = BIOGEME_B09["mu"]
+    assert float(f"{1 / iv:.3g}") == value
+    assert float(f"{se_iv / iv**2:.3g}") == se
+    assert float(f"{rse_iv / iv**2:.3g}") == rse
