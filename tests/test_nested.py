@@ -205,6 +205,20 @@ def test_save_load_and_predict_on_new_data(travel, tmp_path):
                                rtol=1e-12)
 
 
+def test_a_dask_fit_equals_the_in_memory_fit(travel):
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("dask.distributed")
+    kw = {"obs": "individual", "alt": "mode", "ref": "car", "nests": TRAVEL_NESTS}
+    in_memory = cm.NestedLogit(FORMULA, data=travel, **kw).fit(cov_type="robust")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        frame = dd.from_pandas(travel, npartitions=3, sort=False)
+        on_dask = cm.NestedLogit(FORMULA, data=frame, **kw).fit(cov_type="robust")
+    assert on_dask.llf == pytest.approx(in_memory.llf, rel=1e-12)
+    np.testing.assert_allclose(on_dask.params, in_memory.params, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(on_dask.bse, in_memory.bse, rtol=1e-7)
+
+
 # ---- bad input -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("nests", "match"),
