@@ -111,7 +111,7 @@ def test_log_space_is_finite_for_large_utilities_and_small_iv():
     X, chosen, avail, _ = random_problem(rng, n=50, weights=False)
     m = cm.NestedLogit.from_arrays(1000.0 * X, chosen, avail=avail, nests=NESTS5)
     params = np.r_[2.0, -1.0, 3.0, 1e-3, 0.01]  # utilities in the thousands, V / iv ~ 1e6
-    ll, g, _ = m._sums(params)
+    ll, g = m.loglike(params), m.score(params)
     assert np.isfinite(ll) and np.all(np.isfinite(g))
     P = m.predict(params)
     assert np.all(np.isfinite(P))
