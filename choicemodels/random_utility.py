@@ -96,7 +96,7 @@ def _check_nests(nests, iv, J: int) -> tuple[np.ndarray, np.ndarray]:
         raise SpecificationError("nests is empty; give every alternative a nest.")
     nest_of = np.full(J, -1, np.intp)
     for k, (name, alts) in enumerate(zip(names, members)):
-        alts = [alts] if np.ndim(alts) == 0 else list(np.asarray(alts).ravel())
+        alts = [alts] if np.ndim(alts) == 0 else np.asarray(alts, dtype=object).ravel().tolist()
         if not alts:
             raise SpecificationError(f"nest {name!r} is empty; drop it or give it alternatives.")
         for j in alts:
