@@ -198,3 +198,51 @@ def test_bad_nests_and_iv_raise_naming_the_fault():
         cm.gumbel_max_check([0.0, 1.0], iv=[0.5])
     with pytest.raises(SpecificationError, match=r"iv must lie in \(0, 1\]"):
         cm.gumbel_max_check([0.0, 1.0], errors="nested", nests=[[0, 1]], iv=[2.0])
+
+
+# ----------------------------------------------------------------------------- simulate_dataset
+
+
+@pytest.mark.parametrize("a", [0.3, 0.8])
+def test_within_nest_correlation_is_one_minus_iv_squared(a):
+    # the logistic model's correlation (Tiago de Oliveira), through SimulatedData.error_covariance
+    e = draw_errors(400_000, [0, 0, 1], [a, 1.0], seed=14)
+    sim = cm.simulate_dataset(10, 3, [1.0], errors="nested", nests=[[0, 1], [2]], iv=[a, 1.0], rng=0)
+    M = np.hstack([-np.ones((2, 1)), np.eye(2)])
+    d = e @ M.T
+    d -= d.mean(axis=0)
+    products = d[:, :, None] * d[:, None, :]
+    empirical = products.mean(axis=0)
+    se = products.std(axis=0) / np.sqrt(len(d))  # Monte Carlo error of each entry
+    assert np.all(np.abs(sim.error_covariance().to_numpy() - empirical) < 5 * se)
+    assert np.corrcoef(e[:, 0], e[:, 1])[0, 1] == pytest.approx(1 - a**2, abs=0.01)
+
+
+def test_nested_dataset_shares_match_the_nested_logit_of_its_utilities():
+    nests = {"fly": ["alt0", "alt3"], "ground": [1, 2]}
+    sim = cm.simulate_dataset(100_000, 4, {"price": -1.0}, asc=[0.5, -0.3, 0.2], errors="nested",
+                              nests=nests, iv={"fly": 0.3, "ground": 0.7}, temperature=1.5,
+                              avail_prob=0.8, rng=15)
+    assert sim.nests == {"fly": ("alt0", "alt3"), "ground": ("alt1", "alt2")}
+    assert sim.truth()["iv"] == {"fly": 0.3, "ground": 0.7}
+    d = sim.data
+    V = (d["price"].to_numpy() * -1.0).reshape(-1, 4) + np.array([0.0, 0.5, -0.3, 0.2])
+    avail = d["avail"].to_numpy().reshape(-1, 4).astype(bool)
+    P = np.exp(gev.nested_logit_log_probabilities(np.where(avail, V / 1.5, -np.inf), np.array([0, 1, 1, 0]),
+                                                  np.array([0.3, 0.7])))
+    counts = d["choice"].to_numpy().reshape(-1, 4).sum(axis=0)
+    z = (counts - P.sum(axis=0)) / np.sqrt((P * (1 - P)).sum(axis=0))
+    assert np.all(np.abs(z) < 4.5), z
+    # the logit of the same utilities is a different model, and the counts say so
+    L = special.softmax(np.where(avail, V / 1.5, -np.inf), axis=1)
+    assert np.max(np.abs((counts - L.sum(axis=0)) / np.sqrt((L * (1 - L)).sum(axis=0)))) > 10
+
+
+def test_simulate_dataset_nested_validation():
+    with pytest.raises(SpecificationError, match="nest 'b' names alternative 'car'"):
+        cm.simulate_dataset(10, 3, [1.0], errors="nested", nests={"a": ["alt0", "alt1"], "b": ["car"]},
+                            iv=[0.5, 1.0])
+    with pytest.raises(SpecificationError, match=r"alternatives \[2\] are in no nest"):
+        cm.simulate_dataset(10, 3, [1.0], errors="nested", nests=[["alt0", "alt1"]], iv=[0.5])
+    with pytest.raises(SpecificationError, match="apply to nested errors only"):
+        cm.simulate_dataset(10, 3, [1.0], nests=[[0, 1, 2]], iv=[0.5])
