@@ -102,7 +102,7 @@ def _check_nests(nests, iv, J: int) -> tuple[np.ndarray, np.ndarray]:
         for j in alts:
             if not (isinstance(j, (int, np.integer)) and not isinstance(j, (bool, np.bool_)) and 0 <= j < J):
                 raise SpecificationError(
-                    f"nest {name!r} names alternative {j!r}, but the alternatives are the column "
+                    f"nest {name!r} names alternative {(int(j) if isinstance(j, np.integer) else j)!r}, but the alternatives are the column "
                     f"indices 0..{J - 1} of V."
                 )
             if nest_of[j] >= 0:
