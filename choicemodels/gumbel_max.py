@@ -3,7 +3,9 @@
 With iid standard Gumbel errors the probability that alternative :math:`j` has the
 largest utility :math:`V_j + T \\varepsilon_j` is the softmax
 :math:`e^{V_j/T} / \\sum_k e^{V_k/T}`; :func:`gumbel_max_check` draws the choices and
-compares the frequencies with the probabilities (Pearson's test).
+compares the frequencies with the probabilities (Pearson's test). With nested GEV errors
+(``errors="nested"``) the argmax follows the nested-logit probabilities, computed here in
+log space from the closed form.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import pandas as pd
 from scipy import stats
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
+from choicemodels.kernels import gev as _gev
 from choicemodels.kernels import softmax as _k
-from choicemodels.random_utility import RNG, Errors, _argmax_counts, _generator, _gumbel_noise, _normal_noise
+from choicemodels.random_utility import RNG, ERRORS, Errors, _argmax_counts, _check_nests, _generator, _noise_for
 from choicemodels.rendering import PrintsAsSummary, Summary, Table
 from choicemodels.softmax import _check_temperature, _check_utilities
 
@@ -25,7 +28,7 @@ __all__ = ["gumbel_max_check", "GumbelMaxCheck"]
 
 @dataclass(frozen=True, eq=False, repr=False)
 class GumbelMaxCheck(PrintsAsSummary):
-    r"""Simulated choice frequencies against the softmax probabilities.
+    r"""Simulated choice frequencies against the softmax (or nested-logit) probabilities.
 
     Built by :func:`gumbel_max_check`; the parameters are also the attributes of the same
     names.
@@ -35,7 +38,8 @@ class GumbelMaxCheck(PrintsAsSummary):
     frequencies : ndarray, shape (J,), int64
         How often each alternative had the largest :math:`V_j/T + \varepsilon_j`.
     probabilities : ndarray, shape (J,)
-        :math:`\operatorname{softmax}(V/T)`, the probabilities under Gumbel errors.
+        :math:`\operatorname{softmax}(V/T)`, the probabilities under Gumbel errors; the
+        nested-logit probabilities of V/T for nested errors.
     statistic : float
         Pearson chi-square :math:`\sum_j (f_j - R p_j)^2 / (R p_j)` over alternatives with
         :math:`p_j > 0` (inf if an alternative with :math:`p_j = 0` was chosen).
@@ -47,8 +51,12 @@ class GumbelMaxCheck(PrintsAsSummary):
         Number of simulated choices R.
     temperature : float
         Error scale T.
-    errors : {"gumbel", "normal"}, default "gumbel"
+    errors : {"gumbel", "normal", "nested"}, default "gumbel"
         Errors used to simulate (``"normal"`` shows the check rejecting a wrong sampler).
+    iv : ndarray, shape (K,), optional
+        Nest parameters of nested errors, in the order of ``nest_of``'s nests.
+    nest_of : ndarray, shape (J,), optional
+        Nest of each alternative (0..K-1), for nested errors.
 
     Examples
     --------
@@ -68,13 +76,17 @@ class GumbelMaxCheck(PrintsAsSummary):
     draws: int
     temperature: float
     errors: Errors = "gumbel"
+    iv: np.ndarray | None = None
+    nest_of: np.ndarray | None = None
 
     @property
     def expected(self) -> np.ndarray:
         """Expected counts :math:`R p_j`."""
         return self.draws * self.probabilities
 
-    _TITLE = "Gumbel-max check: argmax(V/T + error) frequencies vs softmax(V/T)"
+    @property
+    def _reference(self) -> str:
+        return "nested logit" if self.errors == "nested" else "softmax"
 
     def _verdict(self) -> str:
         return (
@@ -90,8 +102,8 @@ class GumbelMaxCheck(PrintsAsSummary):
         -------
         Summary
             A :class:`~choicemodels.rendering.Summary`: one row per alternative, columns
-            ``frequency``, ``share``, ``softmax`` and ``expected``; the Pearson chi-square
-            test in the note.
+            ``frequency``, ``share``, ``softmax`` (``nested logit`` for nested errors) and
+            ``expected``; the Pearson chi-square test in the note.
 
         Examples
         --------
@@ -108,10 +120,11 @@ class GumbelMaxCheck(PrintsAsSummary):
         """
         frame = pd.DataFrame(
             {"frequency": self.frequencies, "share": self.frequencies / self.draws,
-             "softmax": self.probabilities, "expected": self.expected},
+             self._reference: self.probabilities, "expected": self.expected},
             index=pd.RangeIndex(self.frequencies.size, name="alternative"),
         )
-        return Summary(self._TITLE, tables=(Table("", frame, {"frequency": "count"}),),
+        title = f"Gumbel-max check: argmax(V/T + error) frequencies vs {self._reference}(V/T)"
+        return Summary(title, tables=(Table("", frame, {"frequency": "count"}),),
                        notes=(self._verdict(),))
 
 
@@ -133,13 +146,22 @@ def gumbel_max_check(
     temperature: float = 1.0,
     *,
     errors: Errors = "gumbel",
+    nests=None,
+    iv=None,
     rng: RNG = None,
 ) -> GumbelMaxCheck:
     r"""Check the Gumbel-max trick: :math:`\arg\max_j (V_j/T + G_j) \sim \operatorname{softmax}(V/T)`.
 
     Simulates ``draws`` choices from one vector of utilities and compares the frequencies
     with the softmax probabilities by Pearson's chi-square test (reliable when the
-    expected counts :math:`R p_j` are at least about 5).
+    expected counts :math:`R p_j` are at least about 5). With ``errors="nested"`` the
+    errors are nested GEV, drawn exactly (not from the probabilities), and the reference is
+    the nested logit: with :math:`W = V/T`,
+
+    .. math::
+
+        P_j = \frac{e^{W_j/\lambda_k} S_k^{\lambda_k - 1}}{\sum_m S_m^{\lambda_m}},
+        \qquad S_k = \sum_{i \in k} e^{W_i/\lambda_k}, \quad j \in k.
 
     Parameters
     ----------
@@ -151,8 +173,13 @@ def gumbel_max_check(
         alternatives).
     temperature : float > 0, default 1.0
         Error scale T.
-    errors : {"gumbel", "normal"}, default "gumbel"
-        ``"normal"`` draws iid standard normal errors instead, which the test should reject.
+    errors : {"gumbel", "normal", "nested"}, default "gumbel"
+        ``"normal"`` draws iid standard normal errors instead, which the test should
+        reject; ``"nested"`` draws nested GEV errors with ``nests`` and ``iv``.
+    nests : list of lists of int, or dict of str to list of int, optional
+        Nested errors only: the nests, as indices of V; every alternative in exactly one.
+    iv : sequence of float, or dict of str to float, optional
+        Nested errors only: the nest parameters :math:`\lambda_k \in (0, 1]`.
     rng : int or numpy.random.Generator, optional
         Seed or generator; the same seed gives the same frequencies.
 
@@ -168,9 +195,15 @@ def gumbel_max_check(
     (100000, 0.633)
     >>> gumbel_max_check([1.0, 0.0, -1.0], draws=100_000, errors="normal", rng=0).p_value
     0.0
+    >>> nested = gumbel_max_check([0.0, 0.0, 0.0], draws=100_000, errors="nested",
+    ...                           nests=[[0, 1], [2]], iv=[0.5, 1.0], rng=0)
+    >>> nested.probabilities.round(4), nested.p_value > 0.001
+    (array([0.2929, 0.2929, 0.4142]), True)
     """
-    if errors not in ("gumbel", "normal"):
-        raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {errors!r}.")
+    if errors not in ERRORS:
+        raise SpecificationError(
+            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+        )
     T = _check_temperature(temperature)
     V, _, _ = _check_utilities(V, None)
     if V.ndim != 1:
@@ -178,10 +211,17 @@ def gumbel_max_check(
     R = int(draws)
     if R != draws or R < 1:
         raise ValueError(f"draws must be a positive integer, got {draws!r}.")
-    noise = _gumbel_noise if errors == "gumbel" else _normal_noise(None)
+    noise = _noise_for(errors, V.size, None, nests, iv)
     frequencies = _argmax_counts(V[None, :], T, R, noise, _generator(rng))
-    probabilities = _k.softmax(V, T)
+    nest_of = lam = None
+    if errors == "nested":
+        nest_of, lam = _check_nests(nests, iv, V.size)
+        with np.errstate(over="ignore"):
+            probabilities = np.exp(_gev.nested_logit_log_probabilities(V[None, :] / T, nest_of, lam)[0])
+    else:
+        probabilities = _k.softmax(V, T)
     statistic, df, p_value = _pearson(frequencies, probabilities, R)
-    for a in (frequencies, probabilities):
-        a.setflags(write=False)
-    return GumbelMaxCheck(frequencies, probabilities, statistic, p_value, df, R, T, errors)
+    for a in (frequencies, probabilities, nest_of, lam):
+        if a is not None:
+            a.setflags(write=False)
+    return GumbelMaxCheck(frequencies, probabilities, statistic, p_value, df, R, T, errors, lam, nest_of)

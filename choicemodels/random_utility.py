@@ -2,27 +2,31 @@
 
 A decision maker in situation :math:`n` chooses the alternative with the largest utility
 :math:`U_{nj} = V_{nj} + T \\varepsilon_{nj}`, with errors iid standard Gumbel
-(multinomial logit) or normal, iid or with a J x J covariance :math:`\\Sigma`
-(multinomial probit). The argmax runs over cache-sized blocks of situations with the
+(multinomial logit), normal, iid or with a J x J covariance :math:`\\Sigma`
+(multinomial probit), or nested GEV: Gumbel margins, logistic dependence inside each nest
+and independence across nests (nested logit), drawn exactly by Stephenson's (2003)
+positive-stable construction (:mod:`choicemodels.kernels.gev`). The argmax runs over cache-sized blocks of situations with the
 errors drawn in place; the dataset simulator and the Gumbel-max check use the same
 generators.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Literal
 
 import numpy as np
 
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
+from choicemodels.kernels import gev as _gev
 from choicemodels.kernels import softmax as _k
 from choicemodels.memory import check_memory
 from choicemodels.softmax import _check_temperature, _check_utilities
 
 __all__ = ["simulate_choices"]
 
-Errors = Literal["gumbel", "normal"]
+Errors = Literal["gumbel", "normal", "nested"]
+ERRORS = ("gumbel", "normal", "nested")
 RNG = int | np.random.Generator | None
 
 # Rows of V handled per pass of the simulators: small enough to stay in cache.
@@ -54,6 +58,101 @@ def _normal_noise(factor: np.ndarray | None) -> NoiseFn:
         np.add(D, keys, out=keys)
 
     return noise
+
+
+def _nested_noise(nest_of: np.ndarray, iv: np.ndarray) -> NoiseFn:
+    """Noise maker for :math:`D + \\varepsilon`, :math:`\\varepsilon` nested GEV
+    (:func:`choicemodels.kernels.gev.nested_errors`); each row takes J + 2M standard
+    exponentials (M nests with :math:`\\lambda < 1`), so the stream runs in row order."""
+    width = nest_of.size + 2 * int((iv < 1).sum())
+
+    def noise(keys: np.ndarray, D: np.ndarray, rng: np.random.Generator) -> None:
+        _gev.nested_errors(keys, rng.standard_exponential((keys.shape[0], width)), nest_of, iv)
+        np.add(D, keys, out=keys)
+
+    return noise
+
+
+def _check_nests(nests, iv, J: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validated nesting of J alternatives -> ``nest_of`` (J,) int and ``iv`` (K,).
+
+    ``nests``: a list of lists of alternative indices, or a mapping nest name -> such a
+    list; every alternative in exactly one nest. ``iv``: one value per nest, a sequence in
+    the nests' order or a mapping by nest name, each in (0, 1].
+    """
+    if nests is None or iv is None:
+        raise SpecificationError(
+            "errors='nested' needs nests (lists of alternative indices, or a dict name -> list) "
+            "and iv (one value in (0, 1] per nest)."
+        )
+    if isinstance(nests, Mapping):
+        names, members = list(nests), list(nests.values())
+    elif isinstance(nests, (str, bytes)) or not hasattr(nests, "__iter__"):
+        raise SpecificationError(f"nests must be a list of lists of alternative indices or a dict, got {nests!r}.")
+    else:
+        members = list(nests)
+        names = list(range(len(members)))
+    if not members:
+        raise SpecificationError("nests is empty; give every alternative a nest.")
+    nest_of = np.full(J, -1, np.intp)
+    for k, (name, alts) in enumerate(zip(names, members)):
+        alts = [alts] if np.ndim(alts) == 0 else np.asarray(alts, dtype=object).ravel().tolist()
+        if not alts:
+            raise SpecificationError(f"nest {name!r} is empty; drop it or give it alternatives.")
+        for j in alts:
+            if not (isinstance(j, (int, np.integer)) and not isinstance(j, (bool, np.bool_)) and 0 <= j < J):
+                raise SpecificationError(
+                    f"nest {name!r} names alternative {(int(j) if isinstance(j, np.integer) else j)!r}, but the alternatives are the column "
+                    f"indices 0..{J - 1} of V."
+                )
+            if nest_of[j] >= 0:
+                raise SpecificationError(
+                    f"alternative {int(j)} is in two nests, {names[nest_of[j]]!r} and {name!r}; "
+                    "put every alternative in exactly one nest."
+                )
+            nest_of[j] = k
+    missing = np.flatnonzero(nest_of < 0)
+    if missing.size:
+        raise SpecificationError(
+            f"alternatives {missing.tolist()} are in no nest; put every alternative in exactly "
+            "one nest (a nest of one alternative with iv 1 leaves it on its own)."
+        )
+    if isinstance(iv, Mapping):
+        if set(iv) != set(names):
+            raise SpecificationError(
+                f"iv must give one value for each nest {names}; got values for {list(iv)}."
+            )
+        iv = [iv[name] for name in names]
+    try:
+        lam = np.asarray(iv, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SpecificationError(f"iv must be numbers, one per nest: {exc}") from None
+    if lam.shape != (len(names),):
+        raise SpecificationError(f"iv must have one value per nest ({len(names)}), got shape {lam.shape}.")
+    bad = ~((lam > 0) & (lam <= 1))  # NaN is bad too
+    if bad.any():
+        culprits = ", ".join(f"{names[k]!r}: {lam[k]!r}" for k in np.flatnonzero(bad))
+        raise SpecificationError(
+            f"iv must lie in (0, 1] for the errors to be a GEV distribution; nests {culprits}."
+        )
+    return nest_of, lam
+
+
+def _noise_for(errors: str, J: int, cov, nests, iv) -> NoiseFn:
+    """Validated error options -> the noise maker of :func:`_argmax_blocks`."""
+    if errors not in ERRORS:
+        raise SpecificationError(
+            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+        )
+    if cov is not None and errors != "normal":
+        raise SpecificationError("cov applies to normal errors only; drop it or use errors='normal'.")
+    if errors != "nested" and (nests is not None or iv is not None):
+        raise SpecificationError("nests and iv apply to nested errors only; drop them or use errors='nested'.")
+    if errors == "gumbel":
+        return _gumbel_noise
+    if errors == "normal":
+        return _normal_noise(None if cov is None else _covariance_factor(cov, J))
+    return _nested_noise(*_check_nests(nests, iv, J))
 
 
 def _argmax_blocks(
@@ -158,6 +257,8 @@ def simulate_choices(
     cov=None,
     avail=None,
     *,
+    nests=None,
+    iv=None,
     rng: RNG = None,
 ) -> np.ndarray:
     """Simulate random-utility choices :math:`\\arg\\max_j V_{nj} + T\\varepsilon_{nj}`.
@@ -166,16 +267,26 @@ def simulate_choices(
     ----------
     V : array_like, shape (N, J)
         Systematic utilities; ``-inf`` marks an unavailable alternative.
-    errors : {"gumbel", "normal"}
+    errors : {"gumbel", "normal", "nested"}
         ``"gumbel"``: iid standard Gumbel, so that
         :math:`P(j) = \\operatorname{softmax}(V/T)_j` (logit). ``"normal"``: standard
-        normal, iid or with covariance ``cov`` (probit).
+        normal, iid or with covariance ``cov`` (probit). ``"nested"``: nested GEV with
+        ``nests`` and ``iv``, joint distribution function
+        :math:`\\exp(-\\sum_k (\\sum_{j \\in k} e^{-\\varepsilon_j/\\lambda_k})^{\\lambda_k})`, so that
+        :math:`P(j) = e^{V_j/\\lambda_k} S_k^{\\lambda_k - 1} / \\sum_m S_m^{\\lambda_m}`,
+        :math:`S_k = \\sum_{i \\in k} e^{V_i/\\lambda_k}` (nested logit, with V/T for V).
     temperature : float > 0
         Error scale T, for both error families.
     cov : array_like, shape (J, J), optional
         Covariance :math:`\\Sigma` of normal errors (positive semi-definite); default identity.
     avail : array_like of bool, broadcastable to (N, J), optional
         Unavailable alternatives are never chosen.
+    nests : list of lists of int, or dict of str to list of int, optional
+        Nested errors only: the nests, as column indices of V; every alternative in
+        exactly one nest.
+    iv : sequence of float, or dict of str to float, optional
+        Nested errors only: the nest parameters :math:`\\lambda_k \\in (0, 1]`, in the
+        order of ``nests`` or keyed by nest name (1: independent errors in the nest).
     rng : int or numpy.random.Generator, optional
         Seed or generator; the same seed gives the same choices.
 
@@ -188,9 +299,14 @@ def simulate_choices(
     --------
     >>> simulate_choices([[0.0, 1.0, -2.0], [5.0, 0.0, 0.0]], rng=0).shape
     (2,)
+    >>> simulate_choices([[0.0, 0.0, 0.0]], "nested", nests={"a": [0, 1], "b": [2]},
+    ...                  iv={"a": 0.5, "b": 1.0}, rng=0).shape
+    (1,)
     """
-    if errors not in ("gumbel", "normal"):
-        raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {errors!r}.")
+    if errors not in ERRORS:
+        raise SpecificationError(
+            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+        )
     T = _check_temperature(temperature)
     try:
         V = np.asarray(V)
@@ -208,10 +324,5 @@ def simulate_choices(
     V, avail, _ = _check_utilities(V, avail)
     if V.ndim != 2:
         raise ChoiceDataError(f"V must have shape (N, J), got {V.ndim} dimensions {V.shape}.")
-    if errors == "gumbel":
-        if cov is not None:
-            raise SpecificationError("cov applies to normal errors only; drop it or use errors='normal'.")
-        noise = _gumbel_noise
-    else:
-        noise = _normal_noise(None if cov is None else _covariance_factor(cov, V.shape[1]))
+    noise = _noise_for(errors, V.shape[1], cov, nests, iv)
     return _argmax_choices(_mask_unavailable(V, avail), T, V.shape[0], noise, _generator(rng))

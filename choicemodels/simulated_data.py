@@ -18,12 +18,12 @@ from choicemodels.memory import check_memory
 from choicemodels.random_utility import (
     RNG,
     Errors,
+    ERRORS,
     _argmax_choices,
-    _covariance_factor,
+    _check_nests,
     _generator,
-    _gumbel_noise,
     _mask_unavailable,
-    _normal_noise,
+    _noise_for,
 )
 from choicemodels.softmax import _check_temperature
 
@@ -51,14 +51,19 @@ class SimulatedData:
         Three-part formula whose coefficients are exactly ``params``.
     params : pandas.Series
         True coefficients on the utility scale of :math:`U = V + T\varepsilon`.
-    errors : {"gumbel", "normal"}
+    errors : {"gumbel", "normal", "nested"}
         Distribution of the errors :math:`\varepsilon`.
     temperature : float
         Error scale T.
     cov : ndarray, shape (J, J), or None
-        Covariance of the normal errors before scaling by T (identity when iid); None for Gumbel.
+        Covariance of the normal errors before scaling by T (identity when iid); None for
+        Gumbel and nested errors.
     alternatives : tuple of str
         Labels ``alt0, alt1, ...``; the first (sorted) is the reference with constant 0.
+    nests : dict of str to tuple of str, or None
+        Nested errors: the nests, by alternative label (``NestedLogit``'s ``nests``).
+    iv : dict of str to float, or None
+        Nested errors: the true nest parameters :math:`\lambda_k` (``iv:<nest>``).
 
     Examples
     --------
@@ -78,6 +83,8 @@ class SimulatedData:
     temperature: float
     cov: np.ndarray | None = field(repr=False)
     alternatives: tuple[str, ...]
+    nests: dict[str, tuple[str, ...]] | None = None
+    iv: dict[str, float] | None = None
 
     @property
     def columns(self) -> dict[str, str]:
@@ -97,7 +104,9 @@ class SimulatedData:
 
         :math:`M` maps the J errors to :math:`\varepsilon_j - \varepsilon_{ref}` for the
         other alternatives ((J-1) x (J-1), indexed by them). For Gumbel errors
-        :math:`\Sigma = (\pi^2/6) I`.
+        :math:`\Sigma = (\pi^2/6) I`; for nested errors
+        :math:`\Sigma_{ij} = (\pi^2/6)(1 - \lambda_k^2)` for :math:`i \ne j` in nest k (the
+        correlation of the logistic model), 0 across nests.
 
         Returns
         -------
@@ -118,6 +127,13 @@ class SimulatedData:
         """
         J = len(self.alternatives)
         S = np.eye(J) * np.pi**2 / 6 if self.cov is None else self.cov
+        if self.nests is not None:
+            position = {a: j for j, a in enumerate(self.alternatives)}
+            for name, alts in self.nests.items():
+                idx = [position[a] for a in alts]
+                block = np.full((len(idx), len(idx)), 1 - self.iv[name] ** 2)
+                np.fill_diagonal(block, 1.0)
+                S[np.ix_(idx, idx)] = block * np.pi**2 / 6
         M = np.hstack([-np.ones((J - 1, 1)), np.eye(J - 1)])
         labels = list(self.alternatives[1:])
         return pd.DataFrame(self.temperature**2 * M @ S @ M.T, index=labels, columns=labels)
@@ -129,7 +145,8 @@ class SimulatedData:
         -------
         dict
             ``formula``, ``params``, ``errors``, ``temperature``, ``cov`` (nested lists or
-            None), ``alternatives``, ``columns`` and ``n_obs``.
+            None), ``alternatives``, ``columns``, ``n_obs``, and for nested errors ``nests``
+            and ``iv``.
 
         Examples
         --------
@@ -148,7 +165,8 @@ class SimulatedData:
             "alternatives": list(self.alternatives),
             "columns": self.columns,
             "n_obs": int(self.data["obs"].nunique()),
-        }
+        } | ({} if self.nests is None else
+             {"nests": {k: list(v) for k, v in self.nests.items()}, "iv": dict(self.iv)})
 
 
 def _coefficients(beta, default_prefix: str) -> dict[str, float]:
@@ -180,6 +198,8 @@ def simulate_dataset(
     cov=None,
     temperature: float = 1.0,
     avail_prob: float | None = None,
+    nests=None,
+    iv=None,
     rng: RNG = None,
 ) -> SimulatedData:
     r"""Simulate a long-format random-utility dataset with known coefficients.
@@ -205,8 +225,9 @@ def simulate_dataset(
         Constants of ``alt1..``; default 0 (they are estimated all the same).
     gamma : mapping name -> J-1 floats, optional
         Situation-level variables and their coefficients for ``alt1..`` (formula part 2).
-    errors : {"gumbel", "normal"}, default "gumbel"
-        Error distribution, as in :func:`simulate_choices`.
+    errors : {"gumbel", "normal", "nested"}, default "gumbel"
+        Error distribution, as in :func:`simulate_choices`; ``"nested"`` draws the exact
+        nested GEV errors of a nested logit with ``nests`` and ``iv``.
     cov : array_like, shape (J, J), optional
         Covariance of normal errors, as in :func:`simulate_choices`; default identity.
     temperature : float > 0, default 1.0
@@ -214,6 +235,11 @@ def simulate_dataset(
     avail_prob : float in (0, 1], optional
         Each alternative is available with this probability, independently; situations
         with none available are redrawn. Adds the 0/1 column ``avail``.
+    nests : list of lists, or dict of str to list, optional
+        Nested errors only: the nests, by alternative index (0..J-1) or label
+        (``alt0``..); a list names them ``nest0, nest1, ...``.
+    iv : sequence of float, or dict of str to float, optional
+        Nested errors only: the nest parameters :math:`\lambda_k \in (0, 1]`.
     rng : int or numpy.random.Generator, optional
         Seed or generator; the same seed gives the same data.
 
@@ -232,6 +258,10 @@ def simulate_dataset(
     0    0  alt0       0  0.125730 -0.132105
     1    0  alt1       1  0.640423  0.104900
     2    0  alt2       0 -0.535669  0.361595
+    >>> nested = simulate_dataset(500, 3, [1.0], errors="nested",
+    ...                           nests={"a": ["alt0", "alt1"], "b": ["alt2"]}, iv=[0.5, 1.0], rng=0)
+    >>> nested.nests, nested.iv
+    ({'a': ('alt0', 'alt1'), 'b': ('alt2',)}, {'a': 0.5, 'b': 1.0})
     """
     N, J = int(n_obs), int(n_alts)
     if N != n_obs or N < 1:
@@ -261,11 +291,14 @@ def simulate_dataset(
         raise SpecificationError(f"beta must be finite, got {generic}.")
     if avail_prob is not None and not 0 < avail_prob <= 1:
         raise ValueError(f"avail_prob must lie in (0, 1], got {avail_prob!r}.")
-    if errors not in ("gumbel", "normal"):
-        raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {errors!r}.")
-    if errors == "gumbel" and cov is not None:
-        raise SpecificationError("cov applies to normal errors only; drop it or use errors='normal'.")
-    factor = None if cov is None else _covariance_factor(cov, J)
+    if errors not in ERRORS:
+        raise SpecificationError(
+            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+        )
+    width = len(str(J - 1))
+    alternatives = tuple(f"alt{j:0{width}d}" for j in range(J))
+    nests = _nest_indices(nests, alternatives)
+    noise = _noise_for(errors, J, cov, nests, iv)
     gen = _generator(rng)
 
     X = gen.standard_normal((N, J, len(generic)))
@@ -280,11 +313,8 @@ def simulate_dataset(
         while empty.any():
             avail[empty] = gen.random((int(empty.sum()), J)) < avail_prob
             empty = ~avail.any(axis=1)
-    noise = _gumbel_noise if errors == "gumbel" else _normal_noise(factor)
     chosen = _argmax_choices(_mask_unavailable(V, avail), T, N, noise, gen)
 
-    width = len(str(J - 1))
-    alternatives = tuple(f"alt{j:0{width}d}" for j in range(J))
     frame = {
         "obs": np.repeat(np.arange(N), J),
         "alt": np.tile(np.array(alternatives, dtype=object), N),
@@ -305,6 +335,13 @@ def simulate_dataset(
     if errors == "normal":
         cov_out = np.eye(J) if cov is None else np.array(cov, dtype=np.float64)
         cov_out.setflags(write=False)
+    nests_out = iv_out = None
+    if errors == "nested":
+        nest_of, lam = _check_nests(nests, iv, J)
+        names = list(nests) if isinstance(nests, Mapping) else [f"nest{k}" for k in range(lam.size)]
+        nests_out = {str(name): tuple(alternatives[j] for j in np.flatnonzero(nest_of == k))
+                     for k, name in enumerate(names)}
+        iv_out = {str(name): float(v) for name, v in zip(names, lam)}
     return SimulatedData(
         data=pd.DataFrame(frame),
         formula=f"choice ~ {part1} | {part2}",
@@ -313,4 +350,22 @@ def simulate_dataset(
         temperature=T,
         cov=cov_out,
         alternatives=alternatives,
+        nests=nests_out,
+        iv=iv_out,
     )
+
+
+def _nest_indices(nests, alternatives: tuple[str, ...]):
+    """``nests`` with alternative labels replaced by their indices (indices and other values kept)."""
+    if nests is None or isinstance(nests, (str, bytes)):
+        return nests
+    position = {a: j for j, a in enumerate(alternatives)}
+
+    def index(alts):
+        if isinstance(alts, (str, bytes)) or not hasattr(alts, "__iter__"):
+            alts = [alts]
+        return [position.get(a, a) if isinstance(a, str) else a for a in alts]
+
+    if isinstance(nests, Mapping):
+        return {name: index(alts) for name, alts in nests.items()}
+    return [index(alts) for alts in nests]
