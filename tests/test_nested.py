@@ -306,3 +306,24 @@ def test_recovers_the_truth_of_the_exact_gev_simulator():
     z = (r.params[truth.index] - truth) / r.bse[truth.index]
     assert (z.abs() < 3).all(), z
     assert r.params["iv:a"] + 3 * r.bse["iv:a"] < 1  # the nesting is detected
+
+
+def test_without_alternatives_drops_them_from_their_nests(travel):
+    """The restricted model of the Hausman-McFadden test: omitted alternatives leave their
+    nests, a nest left empty is dropped, and the restricted fit equals a fit on the reduced
+    data with the reduced nests."""
+    nests = {"fly": ["air"], "rail": ["train", "bus"], "road": ["car"]}
+    m = cm.NestedLogit("choice ~ gc + ttme", travel, obs="individual", alt="mode", ref="car", nests=nests)
+    restricted = m.without_alternatives(["bus", "air"])
+    assert restricted.nests == {"rail": ["train"], "road": ["car"]}
+    m = cm.NestedLogit("choice ~ gc + ttme", travel, obs="individual", alt="mode", ref="car",
+                       nests={"fly": ["air"], "ground": ["train", "bus", "car"]})
+    restricted = m.without_alternatives(["bus"])
+    assert restricted.nests == {"fly": ["air"], "ground": ["train", "car"]}
+    chose_bus = travel.loc[(travel["mode"] == "bus") & (travel["choice"] == 1), "individual"]
+    reduced = travel[~travel["individual"].isin(chose_bus) & (travel["mode"] != "bus")]
+    direct = cm.NestedLogit("choice ~ gc + ttme", reduced, obs="individual", alt="mode", ref="car",
+                            nests={"fly": ["air"], "ground": ["train", "car"]}).fit()
+    r = restricted.fit()
+    assert r.converged and r.nobs == direct.nobs == 180
+    np.testing.assert_allclose(r.params, direct.params, rtol=1e-8)

@@ -863,7 +863,7 @@ class ChoiceModel:
             used = np.any(X != 0, axis=(0, 1))
             remap = np.cumsum(np.isin(np.arange(d.n_alts), keep)) - 1
             model = self.__class__.__new__(self.__class__)
-            model._set_options(**self._options())
+            model._set_options(**self._options_without(omit))
             model._init_arrays(
                 X[:, :, used], remap[d.chosen[keep_obs]], d.avail[keep_obs][:, keep],
                 [n for n, u in zip(d.names, used) if u],
@@ -873,14 +873,18 @@ class ChoiceModel:
             return model
         obs_keep = set(np.asarray(d.obs_ids)[keep_obs].tolist())
         frame = self.data[self.data[s["obs"]].isin(obs_keep) & ~self.data[s["alt"]].isin(omit)]
-        return self._same_spec(frame)
+        return self._same_spec(frame, self._options_without(omit))
 
-    def _same_spec(self, data: pd.DataFrame) -> ChoiceModel:
+    def _options_without(self, omit: list) -> dict:
+        """The model's options for the same specification without the alternatives ``omit``."""
+        return self._options()
+
+    def _same_spec(self, data: pd.DataFrame, options: dict) -> ChoiceModel:
         s = self.spec
         return self.__class__(
             s["formula"], data, obs=s["obs"], alt=s["alt"], ref=s["ref"], avail=s["avail"],
             weights=s["weights"], weight_type=s.get("weight_type") or "frequency",
-            functions=self.functions, **s["options"],
+            functions=self.functions, **options,
         )
 
     def __repr__(self) -> str:

@@ -186,6 +186,11 @@ class NestedLogit(ChoiceModel):
     def _options(self) -> dict:
         return {"nests": {k: list(v) for k, v in self.nests.items()}, "equal_iv": self.equal_iv}
 
+    def _options_without(self, omit: list) -> dict:
+        """The nests without the alternatives ``omit`` (a nest left empty is dropped)."""
+        nests = {k: [a for a in v if a not in omit] for k, v in self.nests.items()}
+        return {"nests": {k: v for k, v in nests.items() if v}, "equal_iv": self.equal_iv}
+
     def _init(self, design, data, spec) -> None:
         alts = [engine.plain_label(a) for a in design.alternatives]
         index = {a: j for j, a in enumerate(alts)}
