@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from choicemodels.kernels.nested import nested_log_probabilities
+
 __all__ = ["positive_stable_log", "nested_errors", "nested_logit_log_probabilities"]
 
 
@@ -135,18 +137,5 @@ def nested_logit_log_probabilities(V: np.ndarray, nest_of: np.ndarray, iv: np.nd
     >>> np.exp(nested_logit_log_probabilities(V, np.array([0, 0, 1]), np.array([0.5, 1.0]))).round(4)
     array([[0.2929, 0.2929, 0.4142]])
     """
-    N = V.shape[0]
-    K = iv.size
-    W = V / iv[nest_of]
-    log_s = np.empty((N, K))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k in range(K):
-            Wk = W[:, nest_of == k]
-            m = Wk.max(axis=1)
-            m = np.where(np.isfinite(m), m, 0.0)
-            log_s[:, k] = m + np.log(np.exp(Wk - m[:, None]).sum(axis=1))
-        top = iv * log_s  # -inf for a nest with no available alternative
-        m = top.max(axis=1)
-        log_denominator = m + np.log(np.exp(top - m[:, None]).sum(axis=1))
-        log_p = W + ((iv - 1) * log_s)[:, nest_of] - log_denominator[:, None]
-    return np.where(W == -np.inf, -np.inf, log_p)
+    available = V > -np.inf
+    return nested_log_probabilities(np.where(available, V, 0.0), iv, available, nest_of)
