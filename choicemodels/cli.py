@@ -20,6 +20,7 @@ import pandas as pd
 from choicemodels.cli_io import Roles, load_bundled, read_table, situation_labels
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
 from choicemodels.formula import check_formula
+from choicemodels.inference import COV_TYPES
 
 __all__ = ["main", "build_parser"]
 
@@ -99,7 +100,7 @@ def _add_probit_options(p: argparse.ArgumentParser) -> None:
 
 def _add_estimation_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("estimation and output")
-    g.add_argument("--cov-type", default=None, choices=["nonrobust", "robust", "cluster"],
+    g.add_argument("--cov-type", default=None, choices=list(COV_TYPES),
                    help="covariance of the estimates (default nonrobust, robust with sampling "
                         "weights); cluster needs --groups")
     g.add_argument("--groups", metavar="COL",

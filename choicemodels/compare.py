@@ -85,7 +85,7 @@ def compare_models(
         Seed of the probits' draws.
     method : str, optional
         Optimiser of the probit fits (``None``: the probit's default).
-    cov_type : {"nonrobust", "robust", "cluster"}, optional
+    cov_type : {"nonrobust", "robust", "cluster", "opg"}, optional
         Covariance of the estimates for every model (default: each model's, nonrobust or
         robust with sampling weights).
     groups : array_like, shape (N,), optional

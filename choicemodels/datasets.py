@@ -6,7 +6,7 @@ folder is read directly.
 
 Each loader returns a new DataFrame; with ``return_descr=True`` it returns
 ``(frame, description)`` instead. The descriptions are also the module constants
-``TRAVEL_MODE_DESCR``, ``SWISSMETRO_DESCR`` and ``FISHING_DESCR``. Provenance and licences:
+``TRAVEL_MODE_DESCR``, ``SWISSMETRO_DESCR``, ``FISHING_DESCR`` and ``HEATING_COOLING_DESCR``. Provenance and licences:
 ``data/README.md``.
 """
 
@@ -27,9 +27,11 @@ __all__ = [
     "load_travel_mode",
     "load_swissmetro",
     "load_fishing",
+    "load_heating_cooling",
     "TRAVEL_MODE_DESCR",
     "SWISSMETRO_DESCR",
     "FISHING_DESCR",
+    "HEATING_COOLING_DESCR",
 ]
 
 TRAVEL_MODE_DESCR = """\
@@ -89,6 +91,28 @@ price.beach .. price.charter, catch.beach .. catch.charter, income.
 Use: Logit("mode ~ price + catch", data, obs="id", alt="alt") is mlogit's
 mlogit(mode ~ price + catch, data = Fish) (reference alternative 'beach').
 Licence: GPL (>= 2), as the R packages Ecdat and mlogit that distribute it.
+"""
+
+HEATING_COOLING_DESCR = """\
+HC: choice of heating and central-cooling system for 250 new single-family houses in
+California (Train and Croissant, mlogit's exercise 2 "Nested logit model"; Ecdat's and
+mlogit's "HC"). Long format: 250 situations x 7 systems = 1,750 rows.
+
+id       situation id, 1..250 (the row of the wide file)
+alt      'gcc' gas central heat with cooling, 'ecc' electric central resistance heat with
+         cooling, 'erc' electric room resistance heat with cooling, 'hpc' heat pump (heats
+         and cools), 'gc', 'ec', 'er' the same heating without cooling
+ich      installation cost of the heating part (US dollars)
+och      operating cost of the heating part (US dollars per year)
+icca     installation cost of central cooling (US dollars), situation-level
+occa     operating cost of central cooling (US dollars per year), situation-level
+income   annual household income ($1000s), situation-level
+depvar   1 for the chosen system, else 0
+
+The full cost of a cooling system is the heating part plus icca (occa). The costs are in
+dollars, as in mlogit 2.0 and Ecdat; mlogit's exercises were printed with costs in
+hundreds of dollars (mlogit before 2.0): divide ich, och, icca and occa by 100 to
+reproduce them. Licence: GPL (>= 2), as the R packages Ecdat and mlogit.
 """
 
 _TRAVEL_MODE_DTYPES = {
@@ -234,7 +258,56 @@ def load_fishing(
                              choice="mode", obs="id", sep=".")
     return (frame, FISHING_DESCR) if return_descr else frame
 
-_LOADERS = {"travel_mode": load_travel_mode, "swissmetro": load_swissmetro, "fishing": load_fishing}
+_HEATING_COOLING_SYSTEMS = ("gcc", "ecc", "erc", "hpc", "gc", "ec", "er")  # the file's order
+
+
+def load_heating_cooling(
+    *, wide: bool = False, return_descr: bool = False
+) -> pd.DataFrame | tuple[pd.DataFrame, str]:
+    """The heating and cooling system data (mlogit's and Ecdat's ``HC``), long by default.
+
+    Long: 1,750 rows (250 situations x 7 systems) with the columns id, alt, icca, occa,
+    income, ich, och and depvar (0/1). ``wide=True``: the file itself, one row per house
+    with mlogit's columns. See ``HEATING_COOLING_DESCR``; the costs are in dollars (mlogit's
+    exercises print them in hundreds).
+
+    Parameters
+    ----------
+    wide : bool, default False
+        Return the file as it is: 250 rows with the columns depvar (the chosen label),
+        ich.gcc .. ich.er, icca, och.gcc .. och.er, occa and income.
+    return_descr : bool, default False
+        Also return the description ``HEATING_COOLING_DESCR``.
+
+    Returns
+    -------
+    pandas.DataFrame or tuple of (pandas.DataFrame, str)
+        A new frame each call; ``(frame, description)`` with ``return_descr=True``.
+
+    Examples
+    --------
+    >>> df = load_heating_cooling()
+    >>> df.shape
+    (1750, 8)
+    >>> df.head(2)
+       id  alt  icca  occa  income  ich  och  depvar
+    0   1  gcc  2728   295      20  970  226       0
+    1   1  ecc  2728   295      20  786  409       0
+    >>> load_heating_cooling(wide=True).shape
+    (250, 18)
+    """
+    from choicemodels.data import wide_to_long
+
+    with _path("heating_cooling.csv").open("r", encoding="utf-8") as f:
+        frame = pd.read_csv(f)
+    if not wide:
+        frame = wide_to_long(frame.assign(id=range(1, len(frame) + 1)),
+                             alternatives=_HEATING_COOLING_SYSTEMS, choice="depvar", obs="id", sep=".")
+    return (frame, HEATING_COOLING_DESCR) if return_descr else frame
+
+
+_LOADERS = {"travel_mode": load_travel_mode, "swissmetro": load_swissmetro, "fishing": load_fishing,
+            "heating_cooling": load_heating_cooling}
 
 
 def list_datasets() -> list[str]:

@@ -29,7 +29,8 @@ __all__ = [
     "t_test",
 ]
 
-CovType = Literal["nonrobust", "robust", "cluster"]
+CovType = Literal["nonrobust", "robust", "cluster", "opg"]
+COV_TYPES: tuple[str, ...] = ("nonrobust", "robust", "cluster", "opg")
 
 
 def covariance(
@@ -44,14 +45,15 @@ def covariance(
     .. math::
         V_{\text{nonrobust}} = (-H)^{-1}, \qquad
         V_{\text{robust}} = H^{-1} \Big(\sum_i s_i s_i'\Big) H^{-1}, \qquad
-        V_{\text{cluster}} = \tfrac{G}{G-1} H^{-1} \Big(\sum_g S_g S_g'\Big) H^{-1}
+        V_{\text{cluster}} = \tfrac{G}{G-1} H^{-1} \Big(\sum_g S_g S_g'\Big) H^{-1}, \qquad
+        V_{\text{opg}} = \Big(\sum_i s_i s_i'\Big)^{-1}
 
     with :math:`H` the Hessian of the (weighted) log-likelihood, :math:`s_i` the score
     row of situation *i* and :math:`S_g` the sum of the rows in cluster *g*. With weights
     :math:`w_i` the rows are (the models build them):
 
     * frequency weights: :math:`\sqrt{w_i}\,\partial\ell_i/\partial\beta` for
-      ``"robust"`` (the meat :math:`\sum_i w_i s_i s_i'` of the data with situation *i*
+      ``"robust"`` and ``"opg"`` (the meat :math:`\sum_i w_i s_i s_i'` of the data with situation *i*
       repeated :math:`w_i` times) and :math:`w_i\,\partial\ell_i/\partial\beta` for
       ``"cluster"`` (a situation's copies share its cluster);
     * sampling weights, normalised to sum to the number of situations:
@@ -63,7 +65,7 @@ def covariance(
     Parameters
     ----------
     hessian : (K, K) Hessian of the log-likelihood at the estimate.
-    scores : (N, K) score rows as above; needed for robust and cluster.
+    scores : (N, K) score rows as above; needed for robust, cluster and opg.
     groups : (N,) cluster labels for ``cov_type="cluster"``.
 
     Returns
@@ -72,27 +74,11 @@ def covariance(
     note : empty string, or the reason the covariance is not available.
     """
     k = hessian.shape[0]
-    neg = -np.asarray(hessian, dtype=float)
-    if not np.all(np.isfinite(neg)):
-        return np.full((k, k), np.nan), "the Hessian has non-finite entries"
-    # scale-free checks: work on D^{-1/2}(-H)D^{-1/2}, D = diag(-H), so that rescaling a
-    # variable (x 1e6) does not make the Hessian look singular
-    diag = np.diag(neg)
-    if np.any(diag <= 0):
-        return np.full((k, k), np.nan), "the Hessian is not negative definite"
-    root = np.sqrt(diag)
-    scaled = neg / np.outer(root, root)
-    try:
-        chol = np.linalg.cholesky(scaled)
-    except np.linalg.LinAlgError:
-        return np.full((k, k), np.nan), "the Hessian is not negative definite"
-    eig = np.linalg.eigvalsh(scaled)
-    if eig[0] <= eig[-1] * 1e-13:
-        return np.full((k, k), np.nan), "the Hessian is numerically singular"
-    inv_chol = np.linalg.inv(chol)
-    bread = (inv_chol.T @ inv_chol) / np.outer(root, root)  # (-H)^{-1}
-    if cov_type == "nonrobust":
-        return bread, ""
+    bread, note = _inverse_information(-np.asarray(hessian, dtype=float), "the Hessian")
+    if note or cov_type == "nonrobust":
+        return bread, note
+    if cov_type == "opg":
+        return _inverse_information(scores.T @ scores, "the outer product of the scores")
     if cov_type == "robust":
         meat = scores.T @ scores
     else:
@@ -103,6 +89,33 @@ def covariance(
         meat = n_groups / (n_groups - 1) * (sums.T @ sums)
     cov = bread @ meat @ bread
     return (cov + cov.T) / 2, ""
+
+
+def _inverse_information(info: np.ndarray, what: str) -> tuple[np.ndarray, str]:
+    """Inverse of a symmetric positive-definite information matrix, or NaN and the reason.
+
+    The checks work on :math:`D^{-1/2} I D^{-1/2}`, :math:`D = \\operatorname{diag}(I)`, so
+    that rescaling a variable (x 1e6) does not make the matrix look singular.
+    """
+    k = info.shape[0]
+    nan = np.full((k, k), np.nan)
+    negative = "is not negative definite" if what == "the Hessian" else "is not positive definite"
+    if not np.all(np.isfinite(info)):
+        return nan, f"{what} has non-finite entries"
+    diag = np.diag(info)
+    if np.any(diag <= 0):
+        return nan, f"{what} {negative}"
+    root = np.sqrt(diag)
+    scaled = info / np.outer(root, root)
+    try:
+        chol = np.linalg.cholesky(scaled)
+    except np.linalg.LinAlgError:
+        return nan, f"{what} {negative}"
+    eig = np.linalg.eigvalsh(scaled)
+    if eig[0] <= eig[-1] * 1e-13:
+        return nan, f"{what} is numerically singular"
+    inv_chol = np.linalg.inv(chol)
+    return (inv_chol.T @ inv_chol) / np.outer(root, root), ""
 
 
 def check_cov_options(
@@ -122,13 +135,13 @@ def check_cov_options(
     """
     if cov_type is None:
         cov_type = "robust" if weight_type == "sampling" else "nonrobust"
-    if cov_type not in ("nonrobust", "robust", "cluster"):
+    if cov_type not in COV_TYPES:
         raise SpecificationError(
-            f"cov_type must be 'nonrobust', 'robust' or 'cluster', got {cov_type!r}."
+            f"cov_type must be one of {', '.join(map(repr, COV_TYPES))}; got {cov_type!r}."
         )
-    if cov_type == "nonrobust" and weight_type == "sampling":
+    if cov_type in ("nonrobust", "opg") and weight_type == "sampling":
         raise SpecificationError(
-            "cov_type='nonrobust' is not valid with sampling weights: the inverse of the "
+            f"cov_type={cov_type!r} is not valid with sampling weights: the inverse of the "
             "weighted information does not estimate the variance of the estimator. Use "
             "cov_type='robust' (the default with sampling weights) or 'cluster'."
         )

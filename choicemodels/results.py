@@ -21,6 +21,7 @@ from scipy import stats
 from choicemodels.design import DesignState
 from choicemodels.exceptions import SpecificationError
 from choicemodels.formula import check_formula
+from choicemodels.inference import COV_TYPES
 from choicemodels.rendering import PrintsAsSummary, Summary, Table, forg
 
 __all__ = ["ChoiceResults", "ModelKind", "Summary", "RatioResult", "load_results", "register_model_kind"]
@@ -175,7 +176,7 @@ class ChoiceResults(PrintsAsSummary):
     covariance : ndarray, shape (K + P, K + P)
         Estimated covariance of :math:`\hat\theta` (stored read-only); NaN when the Hessian
         is not negative definite.
-    cov_type : {"nonrobust", "robust", "cluster"}
+    cov_type : {"nonrobust", "robust", "cluster", "opg"}
         How ``covariance`` was estimated.
     cov_note : str
         Why the covariance is not available, or ``""``.
@@ -1376,8 +1377,8 @@ def _fields_from_file(raw: Any) -> dict[str, Any]:
     if _MODEL_KINDS:
         _check(out["model_name"] in _MODEL_KINDS,
                f"unknown model kind {out['model_name']!r} (known: {sorted(_MODEL_KINDS)})")
-    _check(out["cov_type"] in ("nonrobust", "robust", "cluster"),
-           f"cov_type must be 'nonrobust', 'robust' or 'cluster', got {out['cov_type']!r}")
+    _check(out["cov_type"] in COV_TYPES,
+           f"cov_type must be one of {', '.join(COV_TYPES)}, got {out['cov_type']!r}")
     for name in ("llf", "llnull", "ll_constants", "fit_time", "gradient_norm"):
         if name in out:
             _check(_is_number(out[name]), f"{name} must be a number, got {out[name]!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from choicemodels import datasets
 from choicemodels.datasets import list_datasets, load_dataset, load_swissmetro, load_travel_mode
@@ -89,6 +90,31 @@ def test_fishing_long_layout_matches_the_wide_file():
             np.testing.assert_array_equal(as_wide[mode].to_numpy(), wide[f"{stem}.{mode}"].to_numpy())
     pd.testing.assert_frame_equal(load_dataset("fishing"), long)
     assert "fishing" in list_datasets()
+
+
+def test_heating_cooling_published_properties():
+    """mlogit's HC data: 250 houses, seven systems; the shares of the chosen systems mlogit
+    prints in its nested-logit exercise (ec 0.004, ecc 0.016, er 0.032, erc 0.004, gc 0.096,
+    gcc 0.744, hpc 0.104) and the first row of ``head(HC)`` (mlogit 2.0-0, in dollars)."""
+    wide, descr = datasets.load_heating_cooling(wide=True, return_descr=True)
+    assert descr is datasets.HEATING_COOLING_DESCR and "Train" in descr
+    assert wide.shape == (250, 18)
+    shares = wide["depvar"].value_counts(normalize=True)
+    published = {"ec": 0.004, "ecc": 0.016, "er": 0.032, "erc": 0.004, "gc": 0.096, "gcc": 0.744, "hpc": 0.104}
+    assert shares.to_dict() == pytest.approx(published, abs=1e-12)
+    assert wide.iloc[0].tolist() == ["erc", 970, 786, 879, 1136, 2408, 2450, 737, 2728,
+                                     226, 409, 385, 173, 226, 409, 385, 295, 20]
+    long = datasets.load_heating_cooling()
+    assert long.shape == (1750, 8) and long.groupby("id")["depvar"].sum().eq(1).all()
+    chosen = long[long["depvar"] == 1].set_index("id")["alt"]
+    assert chosen.tolist() == wide["depvar"].tolist()
+    as_wide = long.pivot(index="id", columns="alt", values="och")
+    np.testing.assert_array_equal(as_wide["hpc"].to_numpy(), wide["och.hpc"].to_numpy())
+    pd.testing.assert_frame_equal(load_dataset("heating_cooling"), long)
+    import hashlib
+
+    digest = hashlib.sha256(datasets._path("heating_cooling.csv").read_bytes()).hexdigest()
+    assert digest == "2514df78addcdbe43ce03cfb5aea2e91892c190c7bea6bf780dbea561ffd9a6f"  # data/README.md
 
 
 def test_fishing_file_is_the_documented_one():

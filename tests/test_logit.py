@@ -106,6 +106,22 @@ def test_robust_and_cluster_covariance_match_statsmodels(travel):
     assert cluster.bse["hinc:train"] == pytest.approx(expected, rel=1e-6)
 
 
+def test_opg_covariance_is_the_inverse_outer_product_of_statsmodels_scores(travel):
+    """``cov_type="opg"`` (BHHH): the inverse of the sum of outer products of the
+    per-situation scores, here statsmodels' ``MNLogit.score_obs`` at its own estimate."""
+    wide, y = _wide(travel)
+    ref_model = sm.MNLogit(y, sm.add_constant(wide[["hinc"]]))
+    ref = ref_model.fit(method="newton", tol=1e-12, disp=False)
+    scores = ref_model.score_obs(ref.params.to_numpy().ravel(order="F"))
+    ref_bse = np.sqrt(np.diag(np.linalg.inv(scores.T @ scores))).reshape(2, 3, order="F")
+    r = cm.Logit("choice ~ 0 | hinc", data=travel, obs="individual", alt="mode", ref="air").fit(cov_type="opg")
+    assert r.cov_type == "opg"
+    for col, alt in enumerate(["bus", "car", "train"]):
+        assert r.bse[f"(Intercept):{alt}"] == pytest.approx(ref_bse[0, col], rel=1e-6)
+        assert r.bse[f"hinc:{alt}"] == pytest.approx(ref_bse[1, col], rel=1e-6)
+    assert not np.allclose(r.bse, r.model.fit().bse, rtol=1e-3)  # not the Hessian's errors
+
+
 def test_binary_logit_matches_statsmodels():
     rng = np.random.default_rng(3)
     n = 800

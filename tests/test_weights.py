@@ -53,7 +53,7 @@ def _assert_same_results(a, b, *, rtol: float, bse_rtol: float) -> None:
         assert getattr(a, name) == pytest.approx(getattr(b, name), rel=rtol), name
 
 
-@pytest.mark.parametrize("cov_type", ["nonrobust", "robust", "cluster"])
+@pytest.mark.parametrize("cov_type", ["nonrobust", "robust", "cluster", "opg"])
 def test_frequency_weighted_logit_equals_the_expanded_data(weighted, cov_type):
     frame, expanded, clusters, expanded_clusters, w = weighted
     fits = [
@@ -169,11 +169,12 @@ def test_sampling_weights_with_clusters(survey):
     np.testing.assert_allclose(r.cov_params().to_numpy(), V, rtol=1e-9)
 
 
-def test_sampling_weights_refuse_the_nonrobust_covariance(survey):
+@pytest.mark.parametrize("cov_type", ["nonrobust", "opg"])
+def test_sampling_weights_refuse_the_information_covariances(survey, cov_type):
     X, chosen, w = survey
     m = cm.Logit.from_arrays(X, chosen, weights=w, weight_type="sampling")
-    with pytest.raises(cm.SpecificationError, match=r"cov_type='nonrobust' is not valid with sampling weights"):
-        m.fit(cov_type="nonrobust")
+    with pytest.raises(cm.SpecificationError, match=rf"cov_type='{cov_type}' is not valid with sampling weights"):
+        m.fit(cov_type=cov_type)
 
 
 def test_sampling_weight_scale_does_not_matter(survey):

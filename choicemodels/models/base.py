@@ -608,10 +608,11 @@ class ChoiceModel:
         method : str, optional
             Optimiser: ``"newton"`` for the logit (the default and only choice); ``"bfgs"``
             (default) or ``"bhhh"`` for the probit, see :class:`~choicemodels.Probit`.
-        cov_type : {"nonrobust", "robust", "cluster"}, optional
-            Covariance of the estimates: inverse information, sandwich, or sandwich over the
-            clusters in ``groups``; default ``"nonrobust"``, or ``"robust"`` with sampling
-            weights.
+        cov_type : {"nonrobust", "robust", "cluster", "opg"}, optional
+            Covariance of the estimates: inverse information (the Hessian's), sandwich,
+            sandwich over the clusters in ``groups``, or ``"opg"``, the inverse of the outer
+            product of the scores (BHHH; the standard errors mlogit prints for nested logits);
+            default ``"nonrobust"``, or ``"robust"`` with sampling weights.
         groups : array_like, shape (N,), optional
             Cluster label of each situation, for ``cov_type="cluster"`` only.
         progress : bool or None, optional

@@ -141,7 +141,7 @@ def score_rows(
     weights, or times their square roots for frequency weights and ``"robust"``."""
     if weights is None:
         return scores
-    if cov_type == "robust" and weight_type == "frequency":
+    if cov_type in ("robust", "opg") and weight_type == "frequency":
         weights = np.sqrt(weights)
     return scores * weights[:, None]
 
