@@ -9,6 +9,7 @@ own).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,7 +32,9 @@ def bar(iterable: Iterable[T] | None = None, *, enabled: bool | None, total: int
     ``delay`` seconds (default :data:`DELAY`)."""
     if enabled is False:
         return None
-    from tqdm.auto import tqdm
+    with warnings.catch_warnings():  # Jupyter without ipywidgets: a text bar, not a warning
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from tqdm.auto import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=leave,
                 delay=DELAY if delay is None else delay,
