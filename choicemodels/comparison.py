@@ -654,7 +654,7 @@ class Comparison(PrintsAsSummary):
         ...                cm.NestedLogit("choice ~ gc + ttme | hinc", **kw, nests=nests).fit())
         >>> c.nest_substitution()["within / across"].round(3)
         logit           1.000
-        nested logit    1.834
+        nested logit    1.804
         Name: within / across, dtype: float64
         """
         if self.nests is None and nests is None:

@@ -131,7 +131,7 @@ def nested_error_scale(spec: Mapping, params: Mapping[str, float]) -> float:
     >>> spec = {"alternatives": ["a", "b", "c"], "ref": "a",
     ...         "options": {"nests": {"n1": ["a", "b"], "n2": ["c"]}, "equal_iv": False}}
     >>> round(nested_error_scale(spec, {"iv:n1": 0.5}), 4)  # sqrt(pi^2/6 * (0.25 + 1) / 2)
-    1.0138
+    1.0139
     """
     options = spec["options"]
     alternatives = [str(a) for a in spec["alternatives"]]

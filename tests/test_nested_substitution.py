@@ -119,3 +119,46 @@ def test_two_nests_at_given_parameters(travel, iv):
     if iv == (1.0, 1.0):  # the logit: every cross-elasticity in a row equal (IIA)
         cross = got[:, 0, 1:]
         np.testing.assert_allclose(cross, cross[:, :1].repeat(3, axis=1), rtol=1e-6)
+
+
+# ---- the substitution tables of a comparison ---------------------------------------------
+
+
+def test_comparison_tables_are_trains_closed_form(travel, fly_ground):
+    nests, nested = fly_ground
+    logit = cm.Logit(FORMULA, data=travel, obs="individual", alt="mode", ref="car").fit()
+    c = cm.compare(logit, nested)
+    cross = c.cross_elasticities()
+    for r, lab in ((logit, "logit"), (nested, "nested logit")):
+        iv_nests = nests if lab == "nested logit" else {"all": ALTS}  # the logit: one nest, iv 1
+        mean = closed_form(travel, r.params, iv_nests, "gc").mean(axis=0)  # [changed, responding]
+        for (m, i), value in cross[lab].items():
+            assert value == pytest.approx(mean[ALTS.index(m), ALTS.index(i)], rel=1e-6)
+        # within / across: per changed alternative with partners in and out of its nest
+        ratios = []
+        for m in ("bus", "car", "train"):  # air is alone in its nest
+            j = ALTS.index(m)
+            within = [mean[j, ALTS.index(i)] for i in nests["ground"] if i != m]
+            ratios.append(np.mean(within) / mean[j, ALTS.index("air")])
+        assert c.nest_substitution().loc[lab, "within / across"] == pytest.approx(np.mean(ratios), rel=1e-6)
+    assert list(cross["same nest"]) == [
+        (m in nests["ground"]) and (i in nests["ground"]) for m, i in cross.index]
+
+
+def test_red_bus_blue_bus_told_by_three_models():
+    # exact nested-GEV data: alt1 and alt2 (the buses) share a nest with iv 0.3, alt0 (the
+    # car) stands alone; the logit must substitute proportionally, the nested logit and the
+    # unstructured probit pull the substitution into the bus nest
+    nests = {"car": ["alt0"], "bus": ["alt1", "alt2"]}
+    sim = cm.simulate_dataset(3000, 3, {"x1": 1.0, "x2": -0.5}, asc=[0.3, 0.3], errors="nested",
+                              nests=nests, iv=[1.0, 0.3], rng=5)
+    c = cm.compare(sim.data, sim.formula, **sim.columns, models=["logit", "nested", "probit"],
+                   nests=nests, ratio_to="x1")
+    nested = c.results[c.labels.index("nested logit")]
+    assert abs(nested.params["iv:bus"] - 0.3) < 3 * nested.bse["iv:bus"]
+    ratio = c.nest_substitution()["within / across"]
+    assert ratio["logit"] == pytest.approx(1.0, abs=1e-6)
+    assert ratio["nested logit"] > 2.5
+    assert ratio["probit (unstructured)"] > 2.5
+    assert abs(ratio["probit (iid)"] - 1.0) < 0.2  # iid probit: close to proportional
+    assert c.tests().loc["logit vs nested logit", "p-value"] < 1e-10
