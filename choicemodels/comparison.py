@@ -731,6 +731,14 @@ class Comparison(PrintsAsSummary):
                 f"Cross-elasticity spread ((max-min)/|mean| within a row; 0 = IIA's "
                 f"proportional substitution): {parts}."
             )
+        for lab, r in zip(self.labels, self.results):
+            ivs = [n for n in r.param_names[r.n_beta:] if n == "iv" or n.startswith("iv:")]
+            if ivs:
+                parts = ", ".join(
+                    f"{n} = {r.params[n]:.4f} (s.e. {r.bse[n]:.4f}, z for iv = 1: "
+                    f"{(r.params[n] - 1) / r.bse[n]:.2f})" for n in ivs)
+                out.append(f"{lab}: {parts}; iv = 1 in every nest is the logit, 0 < iv <= 1 is "
+                           "consistent with random utility.")
         substitution = self._substitution()
         if substitution:
             ratio = substitution["nest_substitution"]["within / across"]
