@@ -11,7 +11,8 @@ Adding a model kind to the runner (for example a mixed logit with ``random=``): 
 builder ``_name(formula, data, columns, options) -> list[_Planned]`` beside ``_logit``,
 put it into ``_BUILDERS`` under the name users write in ``models``, add its options to
 ``_Options`` (and to :func:`compare_models`' keywords, validated in ``_check_models``),
-and, where its name should read differently in the tables, to ``comparison._NAMES``.
+and, where its name should read differently in the tables, to ``comparison._NAMES``
+(used by ``comparison.display_name``).
 """
 
 from __future__ import annotations

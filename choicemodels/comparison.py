@@ -32,10 +32,14 @@ __all__ = ["Comparison", "compare"]
 _NAMES = {"NestedLogit": "nested logit"}
 
 
-def _label(result: ChoiceResults) -> str:
-    cov = result.spec.get("options", {}).get("cov")
-    name = _NAMES.get(result.model_name, result.model_name.lower())
+def display_name(model_name: str, cov: str | None = None) -> str:
+    """A model's name in tables: ``"logit"``, ``"nested logit"``, ``"probit (iid)"``."""
+    name = _NAMES.get(model_name, model_name.lower())
     return f"{name} ({cov})" if cov else name
+
+
+def _label(result: ChoiceResults) -> str:
+    return display_name(result.model_name, result.spec.get("options", {}).get("cov"))
 
 
 def _restricts(small: ChoiceResults, big: ChoiceResults) -> bool:
