@@ -192,8 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="utilities of the alternatives (default 1 0 -1)")
     p.add_argument("--draws", type=int, default=1_000_000, help="simulated choices (default 1e6)")
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--errors", choices=["gumbel", "normal"], default="gumbel",
-                   help="'normal' draws normal errors, which the test should reject")
+    p.add_argument("--errors", choices=["gumbel", "normal", "nested"], default="gumbel",
+                   help="'normal' draws normal errors, which the test should reject; 'nested' "
+                        "draws exact nested-logit (GEV) errors, checked against the nested logit")
+    p.add_argument("--nests", metavar="SPEC",
+                   help='nested errors: nests of alternative indices 0..J-1, e.g. "a=0,1;b=2"')
+    p.add_argument("--iv", type=float, nargs="+", metavar="L",
+                   help="nested errors: one iv in (0, 1] per nest, in the order of --nests")
     p.add_argument("--rng", type=int, default=0)
     p.set_defaults(run=_run_gumbel_max)
     return parser
@@ -387,11 +392,29 @@ def _run_simulate(args: argparse.Namespace) -> list[str]:
     return []
 
 
+def _nest_indices(args: argparse.Namespace) -> dict[str, list[int]] | None:
+    """``--nests`` of alternative indices ("a=0,1;b=2") for nested errors (None if not given)."""
+    if args.errors != "nested":
+        raise SpecificationError("--nests and --iv apply to --errors nested.")
+    if args.nests is None or args.iv is None:
+        raise SpecificationError('--errors nested needs --nests (alternative indices, e.g. "a=0,1;b=2") '
+                                 "and --iv (one value in (0, 1] per nest, e.g. --iv 0.5 1).")
+    nests = parse_nests(args.nests)
+    bad = [a for members in nests.values() for a in members if not a.isdigit()]
+    if bad:
+        raise SpecificationError(f"--nests: {bad} are not alternative indices; with --utilities the "
+                                 'alternatives are 0..J-1, e.g. "a=0,1;b=2".')
+    return {k: [int(a) for a in v] for k, v in nests.items()}
+
+
 def _run_gumbel_max(args: argparse.Namespace) -> list[str]:
     from choicemodels.simulate import gumbel_max_check
 
+    nested = {}
+    if args.errors == "nested" or args.nests is not None or args.iv is not None:
+        nested = {"nests": _nest_indices(args), "iv": args.iv}
     print(gumbel_max_check(args.utilities, draws=args.draws, temperature=args.temperature,
-                           errors=args.errors, rng=args.rng))
+                           errors=args.errors, rng=args.rng, **nested))
     return []
 
 

@@ -710,3 +710,28 @@ def test_cli_model_names_are_the_runners():
     from choicemodels.compare import MODEL_NAMES as RUNNER_NAMES
 
     assert MODEL_NAMES == RUNNER_NAMES
+
+
+def test_gumbel_max_nested(capsys):
+    code, out, err = run(capsys, "gumbel-max", "-V", "1", "0", "-1", "--errors", "nested", "--nests", "a=0,1;b=2",
+                         "--iv", "0.4", "1", "--draws", "200000", "--rng", "4")
+    assert code == 0, err
+    check = cm.gumbel_max_check([1.0, 0.0, -1.0], draws=200_000, errors="nested", nests={"a": [0, 1], "b": [2]},
+                                iv=[0.4, 1.0], rng=4)
+    assert out.strip() == str(check).strip()
+    # the nested logit of V: log-sum-exp of the nest {0, 1} at iv 0.4 against alternative 2
+    s = np.exp(1 / 0.4) + np.exp(0 / 0.4)
+    p0 = np.exp(1 / 0.4) / s * s**0.4 / (s**0.4 + np.exp(-1.0))
+    assert check.probabilities[0] == pytest.approx(p0, rel=1e-12)
+    assert check.p_value > 1e-4
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["gumbel-max", "--errors", "nested", "--nests", "a=x,1;b=2", "--iv", "0.4", "1"], "['x'] are not alternative indices"),
+    (["gumbel-max", "--errors", "nested", "--iv", "0.4", "1"], "--errors nested needs --nests"),
+    (["gumbel-max", "--iv", "0.4", "1"], "--nests and --iv apply to --errors nested"),
+    (["gumbel-max", "--errors", "nested", "--nests", "a=0,1;b=5", "--iv", "0.4", "1"], "names alternative 5"),
+])
+def test_gumbel_max_nested_bad_input(capsys, argv, match):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and match in err and "Traceback" not in err
