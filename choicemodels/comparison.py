@@ -73,7 +73,8 @@ class Comparison(PrintsAsSummary):
     probabilities) with standard deviation :math:`\sigma = \pi/\sqrt 6 \approx 1.2825`; the
     iid probit's are :math:`N(0, 1)`, :math:`\sigma = 1`. So logit :math:`\beta / 1.2825`
     compares with iid-probit :math:`\beta`; ``coef / scale`` in :meth:`table` does this for
-    every model (:func:`error_scale`). In the binary case the textbook logit/probit ratio
+    every model (:func:`error_scale`; a nested logit's :math:`\sigma` comes from its error
+    differences against the reference, correlated by :math:`1 - \lambda_k^2` within a nest). In the binary case the textbook logit/probit ratio
     1.6-1.8 refers to a probit whose error difference has variance 1; ours has variance 2,
     so the ratio here is 1.6/:math:`\sqrt 2` to 1.8/:math:`\sqrt 2`, i.e. 1.128 (equal slopes
     at P = 1/2) to 1.283 (equal variances). The printed notes give the ratio measured on
