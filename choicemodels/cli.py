@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from choicemodels.cli_io import Roles, load_bundled, read_table, situation_labels
+from choicemodels.cli_io import Roles, load_bundled, parse_names, parse_nests, read_table, situation_labels
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
 from choicemodels.formula import check_formula
 from choicemodels.inference import COV_TYPES
@@ -25,6 +25,7 @@ from choicemodels.inference import COV_TYPES
 __all__ = ["main", "build_parser"]
 
 DEFAULT_DATASET = "travel_mode"
+MODEL_NAMES = ("logit", "nested", "probit")  # compare --models (choicemodels.compare.MODEL_NAMES)
 FORMATS = ("text", "json", "csv", "latex", "markdown")
 PROBIT_COVS = ("iid", "heteroskedastic", "unstructured")
 PLOT_EXTRA = 'pip install "choicemodels[plot]"'
@@ -98,6 +99,14 @@ def _add_probit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--method", choices=["bfgs", "bhhh"], help="probit optimiser")
 
 
+def _add_nest_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("nested logit options")
+    g.add_argument("--nests", metavar="SPEC",
+                   help='nests of the nested logit: "name=alt,alt;name=alt", e.g. '
+                        '"fly=air;ground=train,bus,car"; every alternative in one nest')
+    g.add_argument("--equal-iv", action="store_true", help="one iv for every nest")
+
+
 def _add_estimation_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("estimation and output")
     g.add_argument("--cov-type", default=None, choices=list(COV_TYPES),
@@ -121,10 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"choicemodels {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("compare", help="fit logit and probit on the same data and compare them",
-                       description="Fit a logit and probits (iid and unstructured by default) and print "
-                                   "coefficients on a common scale, fit, Vuong tests, shares and elasticities.")
+    p = sub.add_parser("compare", help="fit logit, nested logit and probit on the same data and compare them",
+                       description="Fit a logit and probits (iid and unstructured by default), and a "
+                                   "nested logit with --nests, and print coefficients on a common "
+                                   "scale, fit, LR and Vuong tests, shares, elasticities and, with "
+                                   "nests, the cross-elasticities within and across nests.")
     _add_data_options(p)
+    p.add_argument("--models", metavar="LIST",
+                   help=f"comma-separated models to fit, from {','.join(MODEL_NAMES)} (default "
+                        "logit,probit; logit,nested,probit with --nests); probit means one per "
+                        "--probit-cov")
+    _add_nest_options(p)
     p.add_argument("--probit-cov", nargs="+", default=["iid", "unstructured"], choices=PROBIT_COVS,
                    help="probit error structures (default iid unstructured)")
     _add_probit_options(p)
@@ -138,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit one model and print its summary",
                        description="Fit a logit or probit and print the summary table.")
     _add_data_options(p)
-    p.add_argument("--model", choices=["logit", "probit"], default="logit")
+    p.add_argument("--model", choices=["logit", "nested", "probit"], default="logit",
+                   help="nested needs --nests (default logit)")
+    _add_nest_options(p)
     p.add_argument("--probit-cov", default="iid", choices=PROBIT_COVS,
                    help="probit error structure (default iid)")
     p.add_argument("--cov", dest="probit_cov", choices=PROBIT_COVS, action=_Deprecated, new="--probit-cov")
@@ -154,7 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta", type=float, nargs="+", default=[1.0, -0.5],
                    help="generic coefficients of attributes x1..xK (default 1 -0.5)")
     p.add_argument("--asc", type=float, nargs="+", help="J-1 constants of alt1..")
-    p.add_argument("--errors", choices=["gumbel", "normal"], default="gumbel")
+    p.add_argument("--errors", choices=["gumbel", "normal", "nested"], default="gumbel",
+                   help="nested: exact nested-logit (GEV) errors, with --nests and --iv")
+    p.add_argument("--nests", metavar="SPEC",
+                   help='nests of nested errors by label: "a=alt0;b=alt1,alt2"')
+    p.add_argument("--iv", type=float, nargs="+", metavar="L",
+                   help="nested errors: one iv in (0, 1] per nest, in the order of --nests")
     p.add_argument("--error-cov", type=float, nargs="+", metavar="C",
                    help="J*J error covariance, row by row (normal errors)")
     p.add_argument("--cov", dest="error_cov", type=float, nargs="+", action=_Deprecated, new="--error-cov")
@@ -170,8 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="utilities of the alternatives (default 1 0 -1)")
     p.add_argument("--draws", type=int, default=1_000_000, help="simulated choices (default 1e6)")
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--errors", choices=["gumbel", "normal"], default="gumbel",
-                   help="'normal' draws normal errors, which the test should reject")
+    p.add_argument("--errors", choices=["gumbel", "normal", "nested"], default="gumbel",
+                   help="'normal' draws normal errors, which the test should reject; 'nested' "
+                        "draws exact nested-logit (GEV) errors, checked against the nested logit")
+    p.add_argument("--nests", metavar="SPEC",
+                   help='nested errors: nests of alternative indices 0..J-1, e.g. "a=0,1;b=2"')
+    p.add_argument("--iv", type=float, nargs="+", metavar="L",
+                   help="nested errors: one iv in (0, 1] per nest, in the order of --nests")
     p.add_argument("--rng", type=int, default=0)
     p.set_defaults(run=_run_gumbel_max)
     return parser
@@ -227,6 +255,16 @@ def _cluster_labels(args: argparse.Namespace, data: pd.DataFrame, obs: str) -> p
     return situation_labels(data, obs, args.groups)
 
 
+def _nests(args: argparse.Namespace, data: pd.DataFrame, alt: str) -> dict | None:
+    """The ``--nests`` option as a dict, its labels matched to the data's (CSV labels may be numbers)."""
+    if args.nests is None:
+        return None
+    nests = parse_nests(args.nests)
+    if alt in data.columns:
+        nests = {k: [_match_label(a, data[alt]) for a in v] for k, v in nests.items()}
+    return nests
+
+
 def _probit_options(args: argparse.Namespace) -> dict:
     opts = {"integration": args.integration, "draws": args.draws, "sequence": args.sequence}
     return {k: v for k, v in opts.items() if v is not None}
@@ -262,9 +300,24 @@ def _run_compare(args: argparse.Namespace) -> list[str]:
         extra["groups"] = labels.to_numpy()  # in order of first appearance, as the models' situations
     if args.maxiter is not None:
         extra["maxiter"] = args.maxiter
-    c = compare_models(formula, data, **roles, probit_cov=args.probit_cov, rng=args.rng,
-                       method=args.method, cov_type=args.cov_type, ratio_to=args.ratio_to,
-                       variable=args.variable, **extra, **_probit_options(args))
+    nests = _nests(args, data, roles["alt"])
+    if args.models is not None:
+        models = parse_names(args.models, MODEL_NAMES, "--models")
+    else:
+        models = ["logit", "nested", "probit"] if nests is not None else ["logit", "probit"]
+    if "nested" in models and nests is None:
+        raise SpecificationError('--models includes nested, which needs --nests, e.g. '
+                                 '--nests "fly=air;ground=train,bus,car".')
+    if "nested" not in models and (nests is not None or args.equal_iv):
+        given = "--nests" if nests is not None else "--equal-iv"
+        raise SpecificationError(f"{given} applies to the nested logit; add nested to --models "
+                                 f"(e.g. --models {','.join(models + ['nested'])}) or drop {given}.")
+    if "nested" in models:
+        extra.update(nests=nests, equal_iv=args.equal_iv)
+    c = compare_models(formula, data, **roles, models=models, probit_cov=args.probit_cov,
+                       rng=args.rng, method=args.method, cov_type=args.cov_type,
+                       ratio_to=args.ratio_to, variable=args.variable, **extra,
+                       **_probit_options(args))
     if args.plot:
         _save_figure(c.plot(alpha=args.alpha), args.plot)
     if args.format == "json":
@@ -281,8 +334,17 @@ def _run_fit(args: argparse.Namespace) -> list[str]:
 
     data, formula, roles = _load(args)
     method = None
+    nests = _nests(args, data, roles["alt"])
+    if args.model != "nested" and (nests is not None or args.equal_iv):
+        raise SpecificationError(f"--nests and --equal-iv apply to --model nested, not --model {args.model}.")
     if args.model == "logit":
         model = Logit(formula, data, **roles)
+    elif args.model == "nested":
+        from choicemodels.models.nested import NestedLogit
+
+        if nests is None:
+            raise SpecificationError('--model nested needs --nests, e.g. --nests "fly=air;ground=train,bus,car".')
+        model = NestedLogit(formula, data, **roles, nests=nests, equal_iv=args.equal_iv)
     else:
         from choicemodels.models.probit import Probit
 
@@ -312,8 +374,15 @@ def _run_simulate(args: argparse.Namespace) -> list[str]:
             raise SpecificationError(f"--error-cov needs {J * J} numbers (a {J} x {J} matrix row by row), "
                                      f"got {len(args.error_cov)}.")
         cov = np.reshape(args.error_cov, (J, J))
+    nests = None if args.nests is None else parse_nests(args.nests)
+    if args.errors == "nested" and (nests is None or args.iv is None):
+        raise SpecificationError('--errors nested needs --nests (e.g. "a=alt0;b=alt1,alt2") and --iv '
+                                 "(one value in (0, 1] per nest, e.g. --iv 1 0.5).")
+    if args.errors != "nested" and (nests is not None or args.iv is not None):
+        raise SpecificationError("--nests and --iv apply to --errors nested.")
     sim = simulate_dataset(args.n_obs, args.n_alts, args.beta, asc=args.asc, errors=args.errors,
-                           cov=cov, temperature=args.temperature, rng=args.rng)
+                           cov=cov, temperature=args.temperature, nests=nests, iv=args.iv,
+                           rng=args.rng)
     if args.out == "-":
         sim.data.to_csv(sys.stdout, index=False)
         return []
@@ -324,11 +393,29 @@ def _run_simulate(args: argparse.Namespace) -> list[str]:
     return []
 
 
+def _nest_indices(args: argparse.Namespace) -> dict[str, list[int]] | None:
+    """``--nests`` of alternative indices ("a=0,1;b=2") for nested errors (None if not given)."""
+    if args.errors != "nested":
+        raise SpecificationError("--nests and --iv apply to --errors nested.")
+    if args.nests is None or args.iv is None:
+        raise SpecificationError('--errors nested needs --nests (alternative indices, e.g. "a=0,1;b=2") '
+                                 "and --iv (one value in (0, 1] per nest, e.g. --iv 0.5 1).")
+    nests = parse_nests(args.nests)
+    bad = [a for members in nests.values() for a in members if not a.isdigit()]
+    if bad:
+        raise SpecificationError(f"--nests: {bad} are not alternative indices; with --utilities the "
+                                 'alternatives are 0..J-1, e.g. "a=0,1;b=2".')
+    return {k: [int(a) for a in v] for k, v in nests.items()}
+
+
 def _run_gumbel_max(args: argparse.Namespace) -> list[str]:
     from choicemodels.simulate import gumbel_max_check
 
+    nested = {}
+    if args.errors == "nested" or args.nests is not None or args.iv is not None:
+        nested = {"nests": _nest_indices(args), "iv": args.iv}
     print(gumbel_max_check(args.utilities, draws=args.draws, temperature=args.temperature,
-                           errors=args.errors, rng=args.rng))
+                           errors=args.errors, rng=args.rng, **nested))
     return []
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 from choicemodels.data import check_columns
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 
-__all__ = ["read_table", "load_bundled", "situation_labels", "Roles", "PARQUET_SUFFIXES"]
+__all__ = ["read_table", "load_bundled", "situation_labels", "parse_nests", "parse_names", "Roles",
+           "PARQUET_SUFFIXES"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _SNIFF_BYTES = 64 * 1024
@@ -147,3 +148,55 @@ def situation_labels(data: pd.DataFrame, obs: str, column: str) -> pd.Series:
         )
     return per_situation.first()
 
+
+
+def parse_nests(text: str, option: str = "--nests") -> dict[str, list[str]]:
+    """``"fly=air;ground=train,bus,car"`` -> ``{"fly": ["air"], "ground": ["train", "bus", "car"]}``.
+
+    Nests are separated by ``;``, each ``name=alternative,alternative,...``; spaces around
+    the parts are dropped. Raises :class:`SpecificationError` naming the part at fault: no
+    ``=``, an empty name or nest, an empty alternative (``a,,b``), a nest named twice, an
+    alternative in two nests. Whether the alternatives exist is the model's check.
+    """
+    example = f'{option} "fly=air;ground=train,bus,car"'
+    parts = [p.strip() for p in str(text).split(";")]
+    if not any(parts):
+        raise SpecificationError(f"{option} is empty; give the nests as {example}.")
+    nests: dict[str, list[str]] = {}
+    home: dict[str, str] = {}
+    for part in parts:
+        if not part:
+            raise SpecificationError(f"{option} {text!r} has an empty nest (';;' or a ';' at an end); "
+                                     f"write {example}.")
+        name, eq, members = (x.strip() for x in part.partition("="))
+        if not eq:
+            raise SpecificationError(f"{option}: nest {part!r} has no '='; write name=alternative,..., "
+                                     f"e.g. {example}.")
+        if not name:
+            raise SpecificationError(f"{option}: nest {part!r} has no name before '='.")
+        if name in nests:
+            raise SpecificationError(f"{option}: nest {name!r} is given twice; list its alternatives once.")
+        alts = [a.strip() for a in members.split(",")]
+        if not members.strip():
+            raise SpecificationError(f"{option}: nest {name!r} is empty; give it at least one alternative.")
+        if not all(alts):
+            raise SpecificationError(f"{option}: nest {name!r} has an empty alternative in {members!r} "
+                                     "(two commas, or one at an end).")
+        for a in alts:
+            if a in home:
+                where = "twice in nest" if home[a] == name else f"in nests {home[a]!r} and"
+                raise SpecificationError(f"{option}: alternative {a!r} is {where} {name!r}; put every "
+                                         "alternative in exactly one nest.")
+            home[a] = name
+        nests[name] = alts
+    return nests
+
+
+def parse_names(text: str, known: tuple[str, ...], option: str) -> list[str]:
+    """``"logit,nested,probit"`` -> ``["logit", "nested", "probit"]``, each one of ``known``."""
+    names = [n.strip() for n in str(text).split(",")]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SpecificationError(f"{option}: unknown name(s) {unknown} in {text!r}; choose from "
+                                 f"{', '.join(known)} (comma-separated).")
+    return names

@@ -1,21 +1,33 @@
-"""Logit and probit side by side: :func:`compare_models` fits them and compares.
+"""Logit, nested logit and probit side by side: :func:`compare_models` fits them and compares.
 
-The runner behind ``choicemodels compare``: one logit and one probit per error structure
-on the same data, handed to :func:`compare`. The module also gathers the public names of
-the comparison layer: :class:`Comparison` and :func:`compare`
-(:mod:`choicemodels.comparison`), the error scales (:mod:`choicemodels.scales`).
+The runner behind ``choicemodels compare``: the models named in ``models`` (a logit, a
+nested logit, one probit per error structure) on the same data, handed to
+:class:`Comparison`. :func:`compare` takes fitted results, or data and a formula (then it
+runs :func:`compare_models`). The module also gathers the public names of the comparison
+layer: :class:`Comparison` (:mod:`choicemodels.comparison`), the error scales
+(:mod:`choicemodels.scales`).
+
+Adding a model kind to the runner (for example a mixed logit with ``random=``): write a
+builder ``_name(formula, data, columns, options) -> list[_Planned]`` beside ``_logit``,
+put it into ``_BUILDERS`` under the name users write in ``models``, add its options to
+``_Options`` (and to :func:`compare_models`' keywords, validated in ``_check_models``),
+and, where its name should read differently in the tables, to ``comparison._NAMES``
+(used by ``comparison.display_name``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from choicemodels.comparison import Comparison, compare
+from choicemodels.comparison import Comparison
+from choicemodels.comparison import compare as _compare_results
+from choicemodels.exceptions import SpecificationError
 from choicemodels.progress import bar
+from choicemodels.results import ChoiceResults
 from choicemodels.scales import LOGIT_SCALE, SLOPE_RATIO, error_scale
 
 __all__ = [
@@ -24,8 +36,93 @@ __all__ = [
     "compare_models",
     "error_scale",
     "LOGIT_SCALE",
+    "MODEL_NAMES",
     "SLOPE_RATIO",
 ]
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The per-kind options of one :func:`compare_models` run (what a builder may read)."""
+
+    nests: Mapping[str, Sequence] | None
+    equal_iv: bool
+    probit_cov: tuple[str, ...]
+    probit: dict  # integration, draws, sequence: those given
+    rng: Any
+    method: str | None
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One model to fit: what the progress bar says, how to build it, extra fit options."""
+
+    description: str
+    build: Callable[[], Any]
+    fit_options: dict
+
+
+def _logit(formula, data, columns, options: _Options) -> list[_Planned]:
+    from choicemodels.models.logit import Logit
+
+    return [_Planned("logit", lambda: Logit(formula, data, **columns), {})]
+
+
+def _nested(formula, data, columns, options: _Options) -> list[_Planned]:
+    from choicemodels.models.nested import NestedLogit
+
+    return [_Planned("nested logit", lambda: NestedLogit(formula, data, **columns, nests=options.nests,
+                                                         equal_iv=options.equal_iv), {})]
+
+
+def _probit(formula, data, columns, options: _Options) -> list[_Planned]:
+    from choicemodels.models.probit import Probit
+
+    def build(cov):
+        return lambda: Probit(formula, data, **columns, cov=cov, rng=options.rng, **options.probit)
+
+    return [_Planned(f"probit ({cov})", build(cov), {"method": options.method})
+            for cov in options.probit_cov]
+
+
+_BUILDERS: dict[str, Callable[..., list[_Planned]]] = {
+    "logit": _logit, "nested": _nested, "probit": _probit,
+}
+MODEL_NAMES = tuple(_BUILDERS)
+"""The names :func:`compare_models` and ``choicemodels compare --models`` accept."""
+
+
+def _check_models(models: Sequence[str] | str, nests, equal_iv) -> list[str]:
+    """The validated list of model names (the faults named, with the fix)."""
+    names = [models] if isinstance(models, str) else list(models)
+    if not names:
+        raise SpecificationError(f"models is empty; name two or more of {list(MODEL_NAMES)}.")
+    unknown = [n for n in names if n not in _BUILDERS]
+    if unknown:
+        raise SpecificationError(
+            f"unknown model(s) {unknown} in models; choose from {list(MODEL_NAMES)}.")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SpecificationError(f"models names {twice} more than once; name each model once.")
+    if "nested" in names and nests is None:
+        raise SpecificationError(
+            "models includes 'nested', which needs nests: a dict nest name -> alternatives, "
+            "e.g. nests={'fly': ['air'], 'ground': ['train', 'bus', 'car']}.")
+    if "nested" not in names and (nests is not None or equal_iv):
+        given = "nests" if nests is not None else "equal_iv"
+        raise SpecificationError(
+            f"{given} applies to the nested logit, which models {names} does not include; add "
+            "'nested' to models (e.g. models=['logit', 'nested', 'probit']) or drop it.")
+    return names
+
+
+def _n_alternatives(data, alt: str) -> int | None:
+    """Distinct labels of the ``alt`` column (None when it cannot be read here)."""
+    try:
+        count = data[alt].nunique()
+    except (KeyError, TypeError, AttributeError):
+        return None  # the model's own checks name the fault
+    return int(count.compute() if hasattr(count, "compute") else count)
 
 
 def compare_models(
@@ -38,6 +135,9 @@ def compare_models(
     avail: str | None = None,
     weights: str | None = None,
     weight_type: str = "frequency",
+    models: Sequence[str] = ("logit", "probit"),
+    nests: Mapping[str, Sequence] | None = None,
+    equal_iv: bool = False,
     probit_cov: Sequence[str] = ("iid", "unstructured"),
     integration: str | None = None,
     draws: int | None = None,
@@ -51,7 +151,10 @@ def compare_models(
     variable: str | None = None,
     progress: bool | None = None,
 ) -> Comparison:
-    """Fit a logit and one probit per ``probit_cov`` on the same data and compare them.
+    """Fit a logit, a nested logit and probits on the same data and compare them.
+
+    By default a logit and one probit per ``probit_cov``; ``models`` chooses the kinds, in
+    the order of the output (``"probit"`` stands for one probit per ``probit_cov``).
 
     Parameters
     ----------
@@ -71,6 +174,13 @@ def compare_models(
         Per-situation weight column.
     weight_type : {"frequency", "sampling"}, default "frequency"
         How the weights count, as for :class:`~choicemodels.Logit`.
+    models : sequence of {"logit", "nested", "probit"}, default ("logit", "probit")
+        The model kinds to fit (``MODEL_NAMES``), each once.
+    nests : dict of str to list, optional
+        Nest name -> alternatives, for the nested logit (needed with ``"nested"`` and only
+        then), as for :class:`~choicemodels.NestedLogit`.
+    equal_iv : bool, default False
+        One ``iv`` for every nest of the nested logit.
     probit_cov : str or sequence of str, default ("iid", "unstructured")
         Probit error structures to fit (``"iid"``, ``"heteroskedastic"``,
         ``"unstructured"``). With two alternatives only ``"iid"`` is identified; the others
@@ -103,7 +213,13 @@ def compare_models(
     Returns
     -------
     Comparison
-        The logit first, then the probits in the order of ``probit_cov``.
+        The models in the order of ``models``, the probits in the order of ``probit_cov``.
+
+    Raises
+    ------
+    SpecificationError
+        For an unknown or repeated model name, ``"nested"`` without ``nests``, ``nests``
+        (or ``equal_iv``) without ``"nested"``, and as the models do for their inputs.
 
     Examples
     --------
@@ -115,33 +231,153 @@ def compare_models(
     ('logit', 'probit (iid)')
     >>> c.fit_statistics()["converged"].tolist()
     [True, True]
+    >>> c3 = cm.compare_models("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode",
+    ...                        ref="car", models=["logit", "nested", "probit"], probit_cov="iid",
+    ...                        nests={"fly": ["air"], "ground": ["train", "bus", "car"]})
+    >>> c3.labels
+    ('logit', 'nested logit', 'probit (iid)')
+    >>> c3.tests()["test"].tolist()
+    ['LR (nested)', 'Vuong', 'Vuong']
     """
-    from choicemodels.models.logit import Logit
-    from choicemodels.models.probit import Probit
-
+    names = _check_models(models, nests, equal_iv)
     columns = dict(obs=obs, alt=alt, ref=ref, avail=avail, weights=weights, weight_type=weight_type)
-    logit = Logit(formula, data, **columns)
     covs = [probit_cov] if isinstance(probit_cov, str) else list(probit_cov)
     remarks = []
-    if logit.design.n_alts == 2 and any(c != "iid" for c in covs):
+    if "probit" in names and any(c != "iid" for c in covs) and _n_alternatives(data, alt) == 2:
         skipped = [c for c in covs if c != "iid"]
         covs = [c for c in covs if c == "iid"]
         remarks.append(f"Two alternatives: only the iid probit is identified; skipped {skipped}.")
-    options = {k: v for k, v in dict(integration=integration, draws=draws, sequence=sequence).items()
-               if v is not None}
+    options = _Options(
+        nests=nests, equal_iv=equal_iv, probit_cov=tuple(covs), rng=rng, method=method,
+        probit={k: v for k, v in dict(integration=integration, draws=draws, sequence=sequence).items()
+                if v is not None},
+    )
+    plan = [p for name in names for p in _BUILDERS[name](formula, data, columns, options)]
     fit_options = dict(cov_type=cov_type, groups=groups, maxiter=maxiter, progress=progress)
-    models = bar(enabled=progress, total=1 + len(covs), desc="compare: fitting logit",
-                 unit=" models")
+    shown = bar(enabled=progress, total=len(plan), desc=f"compare: fitting {plan[0].description}",
+                unit=" models")
+    results = []
     try:
-        results = [logit.fit(**fit_options)]
-        for cov in covs:
-            if models is not None:
-                models.update(1)
-                models.set_description(f"compare: fitting probit ({cov})", refresh=False)
-            probit = Probit(formula, data, **columns, cov=cov, rng=rng, **options)
-            results.append(probit.fit(**fit_options, method=method))
+        for i, planned in enumerate(plan):
+            if shown is not None and i:
+                shown.update(1)
+                shown.set_description(f"compare: fitting {planned.description}", refresh=False)
+            results.append(planned.build().fit(**fit_options, **planned.fit_options))
     finally:
-        if models is not None:
-            models.close()
-    c = compare(*results, ratio_to=ratio_to, variable=variable)
+        if shown is not None:
+            shown.close()
+    c = _compare_results(*results, ratio_to=ratio_to, variable=variable)
     return Comparison(c.results, c.labels, c.ratio_to, c.variable, tuple(remarks))
+
+
+def compare(
+    *results: Any,
+    labels: Sequence[str] | None = None,
+    ratio_to: str | None = None,
+    variable: str | None = None,
+    formula: str | None = None,
+    obs: str | None = None,
+    alt: str | None = None,
+    ref: Any = None,
+    avail: str | None = None,
+    weights: str | None = None,
+    models: Sequence[str] = ("logit", "probit"),
+    nests: Mapping[str, Sequence] | None = None,
+    equal_iv: bool = False,
+    rng: int | np.random.Generator | None = 0,
+    progress: bool | None = None,
+) -> Comparison:
+    """Compare fitted models of the same choice situations, or fit them on data and compare.
+
+    ``compare(r1, r2, ...)`` takes fitted results. ``compare(data, formula, obs=..., alt=...,
+    models=[...], nests=...)`` fits the models first, with :func:`compare_models` (which
+    has every option: probit structures, integration, covariance type, ...).
+
+    Parameters
+    ----------
+    *results : ChoiceResults, or a DataFrame and a formula
+        Two or more fitted results (``Logit(...).fit()``, ``NestedLogit(...).fit()``,
+        ``Probit(...).fit()``) of the same N situations; or long data and (unless given
+        as ``formula=``) the three-part formula.
+    labels : sequence of str, optional
+        Names of the models (default from the model and its covariance option).
+    ratio_to : str, optional
+        Coefficient for the scale-free ratios (default: first shared non-constant).
+    variable : str, optional
+        Variable of the elasticity matrices (default: ``ratio_to``; ``""`` for none).
+    formula : str, optional
+        With data: the formula, if not given after the data.
+    obs, alt : str, optional
+        With data: the columns of the situation id and of the alternative label.
+    ref : object, optional
+        With data: the reference alternative.
+    avail, weights : str, optional
+        With data: the 0/1 availability and the per-situation weight columns.
+    models : sequence of {"logit", "nested", "probit"}, default ("logit", "probit")
+        With data: the models to fit, as for :func:`compare_models`.
+    nests : dict of str to list, optional
+        With data: the nested logit's nests (with ``"nested"`` in ``models`` only).
+    equal_iv : bool, default False
+        With data: one ``iv`` for every nest of the nested logit.
+    rng : int, numpy.random.Generator or None, default 0
+        With data: seed of the probits' draws.
+    progress : bool or None, optional
+        With data: progress bars of the fits, as for :func:`compare_models`.
+
+    Returns
+    -------
+    Comparison
+        The models side by side; ``print()`` it or read its tables.
+
+    Raises
+    ------
+    SpecificationError
+        Fewer than two models, models of different situations, bad ``labels`` or
+        ``ratio_to``; data options given with fitted results; as :func:`compare_models`.
+
+    Examples
+    --------
+    >>> import choicemodels as cm
+    >>> df = cm.datasets.load_travel_mode()
+    >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+    >>> c = cm.compare(cm.Logit("choice ~ gc + ttme | hinc", **kw).fit(),
+    ...                cm.Probit("choice ~ gc + ttme | hinc", **kw).fit())
+    >>> c.labels
+    ('logit', 'probit (iid)')
+    >>> c.table()["coef / scale"].loc["gc"].round(4)
+    model
+    logit          -0.0085
+    probit (iid)   -0.0082
+    Name: gc, dtype: float64
+    >>> c = cm.compare(df, "choice ~ gc + ttme | hinc", obs="individual", alt="mode", ref="car",
+    ...                models=["logit", "nested", "probit"],
+    ...                nests={"fly": ["air"], "ground": ["train", "bus", "car"]})
+    >>> c.labels
+    ('logit', 'nested logit', 'probit (iid)', 'probit (unstructured)')
+    """
+    if results and not isinstance(results[0], ChoiceResults):
+        data, rest = results[0], results[1:]
+        if len(rest) > 1 or (rest and (formula is not None or not isinstance(rest[0], str))):
+            raise SpecificationError(
+                "compare(data, formula, obs=..., alt=...) takes the data and one formula "
+                f"(a string, or formula=); got {len(rest)} more positional argument(s).")
+        formula = rest[0] if rest else formula
+        missing = [k for k, v in (("formula", formula), ("obs", obs), ("alt", alt)) if v is None]
+        if missing:
+            raise SpecificationError(f"compare with data needs {', '.join(missing)} as well.")
+        c = compare_models(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
+                           models=models, nests=nests, equal_iv=equal_iv, rng=rng,
+                           ratio_to=ratio_to, variable=variable, progress=progress)
+        if labels is None:
+            return c
+        relabelled = _compare_results(*c.results, labels=labels, ratio_to=c.ratio_to,
+                                      variable=c.variable or "")
+        return Comparison(relabelled.results, relabelled.labels, c.ratio_to, c.variable, c.remarks)
+    given = [k for k, v in dict(formula=formula, obs=obs, alt=alt, ref=ref, avail=avail,
+                                weights=weights, nests=nests).items() if v is not None]
+    given += [k for k, v in (("models", tuple(models) != ("logit", "probit")), ("equal_iv", equal_iv)) if v]
+    if given:
+        raise SpecificationError(
+            f"{', '.join(given)} apply when compare is given data (compare(data, formula, ...)); "
+            "with fitted results, fit the models yourself and pass the results.")
+    return _compare_results(*results, labels=labels, ratio_to=ratio_to, variable=variable)

@@ -7,7 +7,7 @@ coefficients differ), scale-free ratios, fit statistics, predicted shares, tests
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -28,10 +28,31 @@ if TYPE_CHECKING:
 __all__ = ["Comparison", "compare"]
 
 
-def _label(result: ChoiceResults) -> str:
-    cov = result.spec.get("options", {}).get("cov")
-    name = result.model_name.lower()
+# how a model kind is named in the tables (default: its model_name in lower case)
+_NAMES = {"NestedLogit": "nested logit"}
+
+
+def display_name(model_name: str, cov: str | None = None) -> str:
+    """A model's name in tables: ``"logit"``, ``"nested logit"``, ``"probit (iid)"``."""
+    name = _NAMES.get(model_name, model_name.lower())
     return f"{name} ({cov})" if cov else name
+
+
+def _label(result: ChoiceResults) -> str:
+    return display_name(result.model_name, result.spec.get("options", {}).get("cov"))
+
+
+def _restricts(small: ChoiceResults, big: ChoiceResults) -> bool:
+    """Whether ``small`` is ``big`` with some parameters fixed (the LR test applies).
+
+    Within a family: fewer parameters and coefficients among the other's (iid probit in
+    unstructured probit, a smaller logit in a larger one). Across: a logit is the nested
+    logit with every ``iv`` at 1, an interior point of the parameter space.
+    """
+    if small.k_params >= big.k_params or not set(small.beta.index) <= set(big.beta.index):
+        return False
+    kinds = (small.model_name, big.model_name)
+    return kinds[0] == kinds[1] or kinds == ("Logit", "NestedLogit")
 
 
 def _unique(labels: list[str]) -> tuple[str, ...]:
@@ -52,7 +73,8 @@ class Comparison(PrintsAsSummary):
     probabilities) with standard deviation :math:`\sigma = \pi/\sqrt 6 \approx 1.2825`; the
     iid probit's are :math:`N(0, 1)`, :math:`\sigma = 1`. So logit :math:`\beta / 1.2825`
     compares with iid-probit :math:`\beta`; ``coef / scale`` in :meth:`table` does this for
-    every model (:func:`error_scale`). In the binary case the textbook logit/probit ratio
+    every model (:func:`error_scale`; a nested logit's :math:`\sigma` comes from its error
+    differences against the reference, correlated by :math:`1 - \lambda_k^2` within a nest). In the binary case the textbook logit/probit ratio
     1.6-1.8 refers to a probit whose error difference has variance 1; ours has variance 2,
     so the ratio here is 1.6/:math:`\sqrt 2` to 1.8/:math:`\sqrt 2`, i.e. 1.128 (equal slopes
     at P = 1/2) to 1.283 (equal variances). The printed notes give the ratio measured on
@@ -397,8 +419,9 @@ class Comparison(PrintsAsSummary):
         :math:`z_S = (\sum_i m_i - \tfrac{k_a - k_b}{2} \log N) / (\sqrt N \operatorname{sd}(m))`;
         two-sided p-values; positive z favours the first model. Models of one family whose
         coefficients include the other's and that have more parameters (iid probit inside
-        unstructured probit, a logit inside a larger logit) are taken as nested, where
-        Vuong's normal limit does not apply: they get the LR test.
+        unstructured probit, a logit inside a larger logit), and a logit beside a nested
+        logit with the same coefficients (the logit is every ``iv`` at 1), are taken as
+        nested, where Vuong's normal limit does not apply: they get the LR test.
 
         Returns
         -------
@@ -422,9 +445,7 @@ class Comparison(PrintsAsSummary):
                 a, b = self.results[i], self.results[j]
                 pair = f"{self.labels[i]} vs {self.labels[j]}"
                 small, big = (a, b) if a.k_params <= b.k_params else (b, a)
-                nested = (a.model_name == b.model_name and small.k_params < big.k_params
-                          and set(small.beta.index) <= set(big.beta.index))
-                if not nested:
+                if not _restricts(small, big):
                     rows.append(_vuong_row(pair, a, b, self.labels[i], self.labels[j]))
                     continue
                 t = lr_test(small, big)
@@ -508,6 +529,161 @@ class Comparison(PrintsAsSummary):
             out[lab] = max(spreads) if spreads else np.nan
         return pd.Series(out, name="cross-elasticity spread", dtype=float)
 
+    @property
+    def nests(self) -> dict[str, list] | None:
+        """The nests of the first nested logit among the models (nest name -> alternatives), or None."""
+        for r in self.results:
+            nests = r.spec.get("options", {}).get("nests")
+            if nests is not None:
+                return {k: list(v) for k, v in nests.items()}
+        return None
+
+    def _nest_of(self, nests: Mapping[str, Sequence] | None) -> dict[str, str] | None:
+        """Alternative label (as text) -> its nest, from ``nests`` or :attr:`nests`."""
+        nests = self.nests if nests is None else nests
+        if nests is None:
+            return None
+        alternatives = [str(a) for a in self.results[0].alternatives]
+        home: dict[str, str] = {}
+        for name, members in nests.items():
+            for a in members:
+                if str(a) not in alternatives:
+                    raise SpecificationError(
+                        f"nest {name!r} names {a!r}, which is not an alternative; the "
+                        f"alternatives are {alternatives}.")
+                if str(a) in home:
+                    raise SpecificationError(
+                        f"alternative {a!r} is in nests {home[str(a)]!r} and {name!r}; put it in one.")
+                home[str(a)] = str(name)
+        # an alternative left out stands in a nest of its own
+        return {a: home.get(a, f"({a})") for a in alternatives}
+
+    def _square_elasticities(self) -> dict[str, pd.DataFrame]:
+        if self.variable is None:
+            raise SpecificationError("no elasticity variable: pass variable= to compare.")
+        mats = self._elasticities
+        if any(e.shape[0] != e.shape[1] for e in mats.values()):
+            raise SpecificationError(
+                f"{self.variable!r} is a situation-level variable (one elasticity row, 'all'); "
+                "cross-elasticities need an attribute that varies over the alternatives.")
+        return mats
+
+    def cross_elasticities(self, nests: Mapping[str, Sequence] | None = None) -> pd.DataFrame:
+        r"""Cross-elasticities side by side: how each model lets the alternatives substitute.
+
+        Entry (m, i) of a model is its mean :math:`\partial \log P_i / \partial \log x_m`
+        for ``variable`` x, m the alternative whose x changes and i another one (as in
+        :meth:`elasticities`). Under the logit's IIA all entries of one m are equal; a nested
+        logit makes them larger within m's nest (by :math:`(1/\lambda_k - 1) P_{m|k}`
+        before weighting, Train 2009, sec. 4.2.3); a probit's follow its error correlations.
+
+        Parameters
+        ----------
+        nests : dict of str to list, optional
+            Nest name -> alternatives, to mark the pairs within a nest; default :attr:`nests`
+            (the nested logit's). An alternative in no nest stands alone.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: the (``changed``, ``responding``) pairs of distinct alternatives; columns:
+            ``same nest`` (when nests are known), then one per model.
+
+        Raises
+        ------
+        SpecificationError
+            Without ``variable``, for a situation-level variable, or for nests that name
+            unknown alternatives or one alternative twice.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+        >>> nests = {"fly": ["air"], "ground": ["train", "bus", "car"]}
+        >>> c = cm.compare(cm.Logit("choice ~ gc + ttme | hinc", **kw).fit(),
+        ...                cm.NestedLogit("choice ~ gc + ttme | hinc", **kw, nests=nests).fit())
+        >>> c.cross_elasticities().loc["train"].round(3)  # doctest: +NORMALIZE_WHITESPACE
+                    same nest  logit  nested logit
+        responding
+        air             False  0.353         0.387
+        bus              True  0.353         0.668
+        car              True  0.353         0.668
+        """
+        mats = self._square_elasticities()
+        home = self._nest_of(nests)
+        first = next(iter(mats.values()))
+        pairs = [(m, i) for m in first.index for i in first.columns if m != i]
+        index = pd.MultiIndex.from_tuples(pairs, names=["changed", "responding"])
+        cols: dict[str, Any] = {}
+        if home is not None:
+            cols["same nest"] = [home[str(m)] == home[str(i)] for m, i in pairs]
+        for lab, e in mats.items():
+            cols[lab] = [float(e.loc[m, i]) for m, i in pairs]
+        return pd.DataFrame(cols, index=index)
+
+    def nest_substitution(self, nests: Mapping[str, Sequence] | None = None) -> pd.DataFrame:
+        r"""Within-nest against across-nest cross-elasticities, one row per model.
+
+        For each alternative m with a partner in its own nest and one outside it, the ratio
+        of its mean within-nest to its mean across-nest cross-elasticity (from
+        :meth:`cross_elasticities`); ``within / across`` averages these ratios over m. The
+        logit's is 1 (IIA: proportional substitution); a nested logit with
+        :math:`\lambda < 1` gives more than 1, the red bus drawing more from the blue bus
+        than from the car; a probit's follows its estimated error correlations.
+
+        Parameters
+        ----------
+        nests : dict of str to list, optional
+            As for :meth:`cross_elasticities`; default :attr:`nests`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``within nest`` and ``across nests`` (means of the cross-elasticities of
+            each kind) and ``within / across``; one row per model.
+
+        Raises
+        ------
+        SpecificationError
+            Without nests, or when no alternative has partners both inside and outside
+            its nest, or as :meth:`cross_elasticities`.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> kw = dict(data=df, obs="individual", alt="mode", ref="car")
+        >>> nests = {"fly": ["air"], "ground": ["train", "bus", "car"]}
+        >>> c = cm.compare(cm.Logit("choice ~ gc + ttme | hinc", **kw).fit(),
+        ...                cm.NestedLogit("choice ~ gc + ttme | hinc", **kw, nests=nests).fit())
+        >>> c.nest_substitution()["within / across"].round(3)
+        logit           1.000
+        nested logit    1.804
+        Name: within / across, dtype: float64
+        """
+        if self.nests is None and nests is None:
+            raise SpecificationError("no nests to split the cross-elasticities by: pass nests=.")
+        table = self.cross_elasticities(nests)
+        same = table.pop("same nest").to_numpy(bool)
+        changed = table.index.get_level_values("changed")
+        rows = {}
+        for lab in table.columns:
+            e = table[lab].to_numpy()
+            ratios = []
+            for m in pd.unique(changed):
+                mine = np.asarray(changed == m)
+                within, across = e[mine & same], e[mine & ~same]
+                if within.size and across.size:
+                    ratios.append(within.mean() / across.mean())
+            if not ratios:
+                raise SpecificationError(
+                    "no alternative has partners both inside and outside its nest; the nests "
+                    "put every alternative alone or all together.")
+            rows[lab] = {"within nest": e[same].mean(), "across nests": e[~same].mean(),
+                         "within / across": float(np.mean(ratios))}
+        return pd.DataFrame(rows).T
+
     # ---- rendering ----------------------------------------------------------------
     def notes(self) -> tuple[str, ...]:
         """Printed notes: the scale facts and the logit/probit ratios measured on these data.
@@ -531,6 +707,11 @@ class Comparison(PrintsAsSummary):
              f"pi/sqrt(6) = {LOGIT_SCALE:.4f}; iid probit errors have sd 1 (differences: "
              "variance 2); 'coef / scale' divides by each model's sigma."),
         ]
+        if any(r.model_name == "NestedLogit" for r in self.results):
+            out[0] = out[0][:-1] + (
+                "; nested-logit errors are standard Gumbel with correlation 1 - iv^2 within a "
+                "nest, so its sigma^2 is half the mean variance of the error differences "
+                "against the reference.")
         for pair, row in self.measured_scale_ratio().iterrows():
             if row["coefficients"] == 0:
                 out.append(f"Measured {pair}: no coefficient has |z| >= 2 in both models.")
@@ -555,6 +736,22 @@ class Comparison(PrintsAsSummary):
                 f"Cross-elasticity spread ((max-min)/|mean| within a row; 0 = IIA's "
                 f"proportional substitution): {parts}."
             )
+        for lab, r in zip(self.labels, self.results):
+            ivs = [n for n in r.param_names[r.n_beta:] if n == "iv" or n.startswith("iv:")]
+            if ivs:
+                parts = ", ".join(
+                    f"{n} = {r.params[n]:.4f} (s.e. {r.bse[n]:.4f}, z for iv = 1: "
+                    f"{(r.params[n] - 1) / r.bse[n]:.2f})" for n in ivs)
+                out.append(f"{lab}: {parts}; iv = 1 in every nest is the logit, 0 < iv <= 1 is "
+                           "consistent with random utility.")
+        substitution = self._substitution()
+        if substitution:
+            ratio = substitution["nest_substitution"]["within / across"]
+            parts = ", ".join(f"{k} {v:.3f}" for k, v in ratio.items())
+            out.append(
+                "Within-nest / across-nest cross-elasticity (1 = IIA; above 1: an alternative "
+                f"draws more from its own nest): {parts}."
+            )
         if self.ratio_to is not None:
             out.append(f"Ratios divide by {self.ratio_to!r}; they do not depend on the scale.")
         return tuple(out) + self.remarks
@@ -573,7 +770,29 @@ class Comparison(PrintsAsSummary):
         ]
         tables += [Table(f"Elasticities w.r.t. {self.variable}: {lab} (columns: responding)", e)
                     for lab, e in self._elasticities.items()]
+        substitution = self._substitution()
+        if substitution:
+            cross = substitution["cross_elasticities"].copy()
+            cross["same nest"] = cross["same nest"].map({True: "yes", False: "no"})
+            tables += [
+                Table(f"Cross-elasticities w.r.t. {self.variable}, side by side", cross),
+                Table("Substitution within and across nests (cross-elasticities)",
+                      substitution["nest_substitution"]),
+            ]
         return tables
+
+    def _substitution(self) -> dict[str, pd.DataFrame]:
+        """:meth:`cross_elasticities` and :meth:`nest_substitution` when the comparison has
+        nests and an alternative-varying ``variable`` (else empty): the summary's tables."""
+        mats = self._elasticities
+        if self.nests is None or not mats or any(e.shape[0] != e.shape[1] for e in mats.values()):
+            return {}
+        out = {"cross_elasticities": self.cross_elasticities()}
+        try:
+            out["nest_substitution"] = self.nest_substitution()
+        except SpecificationError:  # every alternative alone or all in one nest
+            return {}
+        return out
 
     def summary(self) -> Summary:
         """Every table and note as a :class:`~choicemodels.rendering.Summary`: ``print`` it, or
@@ -581,8 +800,9 @@ class Comparison(PrintsAsSummary):
 
         The tables, in order: coefficients, standard errors, coefficients divided by the
         error scale, ratios to ``ratio_to`` (when set), :meth:`fit_statistics`,
-        :meth:`shares`, :meth:`tests` and the :meth:`elasticities` of each model; then the
-        :meth:`notes`.
+        :meth:`shares`, :meth:`tests` and the :meth:`elasticities` of each model; with
+        nests (a nested logit among the models) and an alternative-varying ``variable``,
+        :meth:`cross_elasticities` and :meth:`nest_substitution`; then the :meth:`notes`.
 
         Returns
         -------
@@ -624,7 +844,10 @@ class Comparison(PrintsAsSummary):
         dict
             Keys ``models``, ``ratio_to``, ``variable``, ``coefficients``, ``fit``, ``shares``,
             ``tests``, ``scale_ratios``, ``measured_scale_ratio``, ``scales``,
-            ``elasticities``, ``notes``; tables as ``{row: {column: value}}``.
+            ``elasticities``, ``notes``; with nests (a nested logit among the models) and an
+            alternative-varying ``variable`` also ``cross_elasticities`` (rows
+            ``"changed -> responding"``) and ``nest_substitution``; tables as
+            ``{row: {column: value}}``.
 
         Examples
         --------
@@ -647,6 +870,10 @@ class Comparison(PrintsAsSummary):
             out[key] = _records(frame)
         out["scales"] = {k: float(v) for k, v in self.scales.items()}
         out["elasticities"] = {k: _records(v) for k, v in self._elasticities.items()}
+        for key, frame in self._substitution().items():
+            if key == "cross_elasticities":
+                frame = frame.set_axis([f"{m} -> {i}" for m, i in frame.index], axis=0)
+            out[key] = _records(frame)
         out["notes"] = list(self.notes())
         return out
 

@@ -5,16 +5,23 @@ alternatives, K attributes), utilities
 
 .. math:: U_{nj} = x_{nj}'\beta + \alpha_j + T\varepsilon_{nj}
 
-with Gumbel, iid normal or correlated normal errors (:class:`DGP`), simulates the choices
-(:func:`choicemodels.simulate_choices`) and fits every model. Only scale-free quantities
+with Gumbel, iid normal, correlated normal or nested-logit (GEV) errors (:class:`DGP`),
+simulates the choices (:func:`choicemodels.simulate_choices`; nested errors are drawn
+exactly, not from the probabilities) and fits every model. Only scale-free quantities
 are comparable across models, so the study scores
 
 * the ratios :math:`\beta_k / \beta_1` (delta-method intervals),
 * the coefficients over the error scale, :math:`\beta_k / \sigma` with :math:`\sigma^2` half
-  the mean variance of the error differences against alternative 0 (intervals only where
-  the model fixes :math:`\sigma`: logit :math:`\pi/\sqrt 6`, iid probit 1),
+  the mean variance of the error differences against alternative 0 (intervals where the
+  model fixes :math:`\sigma`: logit :math:`\pi/\sqrt 6`, iid probit 1; and for the nested
+  logit, whose :math:`\sigma` is a function of its ``iv`` (:func:`choicemodels.scales.nested_error_scale`),
+  by the delta method),
 * the choice probabilities at an evaluation point ``x_eval`` (delta-method intervals),
-  whose truth is the softmax (Gumbel) or a multivariate normal orthant probability.
+  whose truth is the softmax (Gumbel), a multivariate normal orthant probability or the
+  nested logit's closed form (nested errors);
+* with nested errors also the coefficients themselves, ``xk`` (truth :math:`\beta_k/T`: the
+  logit and the nested logit fix the scale of the Gumbel margins), and each nest's
+  ``iv:<nest>`` (for the models that estimate it).
 
 Replication r uses the r-th child of ``np.random.default_rng(rng).spawn(reps)``, so the
 results do not depend on ``n_jobs``.
@@ -26,7 +33,7 @@ import inspect
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,10 +42,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from choicemodels.comparison import display_name
 from choicemodels.exceptions import SpecificationError
+from choicemodels.kernels.gev import nested_logit_log_probabilities
 from choicemodels.progress import bar
+from choicemodels.random_utility import _check_nests
 from choicemodels.rendering import Summary, Table
-from choicemodels.scales import LOGIT_SCALE, error_scale
+from choicemodels.scales import LOGIT_SCALE, error_scale, nested_error_scale
 from choicemodels.simulate import simulate_choices
 
 __all__ = ["DGP", "MonteCarloResult", "monte_carlo"]
@@ -53,9 +63,11 @@ class DGP:
 
     .. math:: U_{nj} = x_{nj}'\beta + \alpha_j + T\varepsilon_{nj}, \qquad x_{njk} \sim N(0, 1)
 
-    with :math:`\alpha_0 = 0` and errors iid standard Gumbel or normal with covariance
-    ``cov`` (J, J). The parameters are also the attributes of the same names (stored as
-    tuples; ``x_eval`` filled with its default).
+    with :math:`\alpha_0 = 0` and errors iid standard Gumbel, normal with covariance
+    ``cov`` (J, J), or nested logit (GEV: standard Gumbel margins, correlation
+    :math:`1 - \lambda_k^2` within nest k) with ``nests`` and ``iv``. The parameters are also
+    the attributes of the same names (stored as tuples, ``nests`` as a dict of tuples;
+    ``x_eval`` filled with its default).
 
     Parameters
     ----------
@@ -63,8 +75,9 @@ class DGP:
         K generic coefficients (attributes named ``x1..xK``).
     n_alts : int, default 3
         Number of alternatives J >= 2.
-    errors : {"gumbel", "normal"}, default "gumbel"
-        ``"gumbel"`` (logit is well specified) or ``"normal"`` (probit is).
+    errors : {"gumbel", "normal", "nested"}, default "gumbel"
+        ``"gumbel"`` (logit is well specified), ``"normal"`` (probit is) or ``"nested"``
+        (the nested logit with ``nests`` is).
     cov : (J, J) nested sequence of float, optional
         Covariance of normal errors (symmetric positive semi-definite; default identity).
     asc : sequence of J-1 floats, optional
@@ -75,6 +88,13 @@ class DGP:
     x_eval : (J, K) nested sequence of float, optional
         Attributes of the evaluation point for the probabilities; default:
         attribute 1 spread evenly over [-0.5, 0.5] across the alternatives, others 0.
+    nests : dict of str to sequence of int, or list of lists of int, optional
+        Nested errors only: the nests as alternative indices 0..J-1, every alternative in
+        exactly one (a list names them ``nest0, nest1, ...``). Pass the same dict as
+        ``nests`` of :class:`~choicemodels.NestedLogit` in ``models``.
+    iv : sequence of float, or dict of str to float, optional
+        Nested errors only: each nest's :math:`\lambda` in (0, 1], in the order of ``nests``
+        or by name.
 
     Examples
     --------
@@ -84,6 +104,10 @@ class DGP:
     (['x1', 'x2'], 1.2825)
     >>> dgp.x_eval
     ((-0.5, 0.0), (0.0, 0.0), (0.5, 0.0))
+    >>> bus = cm.DGP(beta=(1.0, -0.5), errors="nested", nests={"car": [0], "bus": [1, 2]},
+    ...              iv=[1.0, 0.5])
+    >>> bus.nests, bus.iv, round(bus.scale, 4)
+    ({'car': (0,), 'bus': (1, 2)}, (1.0, 0.5), 1.2825)
     """
 
     beta: tuple[float, ...]
@@ -93,6 +117,8 @@ class DGP:
     asc: tuple[float, ...] | None = None
     temperature: float = 1.0
     x_eval: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)
+    nests: dict[str, tuple[int, ...]] | None = None
+    iv: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         beta = tuple(float(b) for b in np.atleast_1d(self.beta))
@@ -100,8 +126,17 @@ class DGP:
         J, K = int(self.n_alts), len(beta)
         if J < 2 or K < 1 or not np.all(np.isfinite(beta)):
             raise SpecificationError(f"a DGP needs n_alts >= 2 and finite beta; got n_alts={self.n_alts}, beta={beta}.")
-        if self.errors not in ("gumbel", "normal"):
-            raise SpecificationError(f"errors must be 'gumbel' or 'normal', got {self.errors!r}.")
+        if self.errors not in ("gumbel", "normal", "nested"):
+            raise SpecificationError(f"errors must be 'gumbel', 'normal' or 'nested', got {self.errors!r}.")
+        if self.errors == "nested":
+            nest_of, lam = _check_nests(self.nests, self.iv, J)  # errors name the fault
+            names = (list(self.nests) if isinstance(self.nests, Mapping)
+                     else [f"nest{k}" for k in range(lam.size)])
+            object.__setattr__(self, "nests", {str(n): tuple(int(j) for j in np.flatnonzero(nest_of == k))
+                                               for k, n in enumerate(names)})
+            object.__setattr__(self, "iv", tuple(float(v) for v in lam))
+        elif self.nests is not None or self.iv is not None:
+            raise SpecificationError("nests and iv apply to nested errors only; use errors='nested'.")
         if self.cov is not None:
             if self.errors != "normal":
                 raise SpecificationError("cov applies to normal errors only; use errors='normal'.")
@@ -162,8 +197,21 @@ class DGP:
         consts = [] if self.asc is None else [f"asc{j}" for j in range(1, self.n_alts)]
         return [f"x{k + 1}" for k in range(len(self.beta))] + consts
 
+    def _nest_of(self) -> np.ndarray:
+        """(J,) nest index of each alternative (nested errors)."""
+        out = np.empty(self.n_alts, dtype=np.intp)
+        for k, members in enumerate(self.nests.values()):
+            out[list(members)] = k
+        return out
+
     def _sigma(self) -> np.ndarray:
         J = self.n_alts
+        if self.errors == "nested":
+            nest_of, lam = self._nest_of(), np.asarray(self.iv)
+            same = nest_of[:, None] == nest_of[None, :]
+            corr = np.where(same, 1.0 - lam[nest_of][:, None] ** 2, 0.0)
+            np.fill_diagonal(corr, 1.0)
+            return corr * _GUMBEL_VAR
         return np.eye(J) * _GUMBEL_VAR if self.errors == "gumbel" else np.asarray(self.cov if self.cov is not None else np.eye(J))
 
     @property
@@ -231,7 +279,7 @@ class DGP:
 
         Gumbel: :math:`\operatorname{softmax}(V/T)`. Normal: :math:`P_j = \Phi_{J-1}(V_j - V_{-j};
         T^2 D_j \Sigma D_j')` with :math:`D_j` differencing against j (Genz's algorithm in
-        scipy, absolute error about 1e-7).
+        scipy, absolute error about 1e-7). Nested: the nested logit of :math:`V/T`.
 
         Parameters
         ----------
@@ -259,6 +307,8 @@ class DGP:
         if self.errors == "gumbel":
             z = v / T - np.max(v / T)
             return np.exp(z) / np.exp(z).sum()
+        if self.errors == "nested":
+            return np.exp(nested_logit_log_probabilities((v / T)[None], self._nest_of(), np.asarray(self.iv)))[0]
         J, sigma = self.n_alts, self._sigma()
         out = np.empty(J)
         for j in range(J):
@@ -280,7 +330,9 @@ class DGP:
         -------
         dict of str to float
             ``"xk / x1"`` (ratios, k >= 2), ``"xk / scale"`` (:math:`\beta_k/\sigma`) and
-            ``"P(j) at x_eval"`` (:meth:`probabilities` at ``x_eval``).
+            ``"P(j) at x_eval"`` (:meth:`probabilities` at ``x_eval``); with nested errors
+            also ``"xk"`` (:math:`\beta_k/T`) and ``"iv:<nest>"`` for each nest of two or more
+            alternatives.
 
         Examples
         --------
@@ -293,6 +345,10 @@ class DGP:
         out.update({f"x{k + 1} / scale": b[k] / s for k in range(len(b))})
         p = self.probabilities(np.asarray(self.x_eval))
         out.update({f"P({j}) at x_eval": float(p[j]) for j in range(self.n_alts)})
+        if self.errors == "nested":
+            out.update({f"x{k + 1}": b[k] / self.temperature for k in range(len(b))})
+            out.update({f"iv:{name}": lam for (name, members), lam in zip(self.nests.items(), self.iv)
+                        if len(members) > 1})
         return out
 
 
@@ -301,8 +357,24 @@ ModelSpec = type | tuple[type, dict]
 
 def _model_label(spec: ModelSpec) -> str:
     cls, options = spec if isinstance(spec, tuple) else (spec, {})
-    cov = options.get("cov")
-    return cls.model_name.lower() + (f" ({cov})" if cov else "")
+    return display_name(cls.model_name, options.get("cov"))
+
+
+def _scaled_coefficients(result, n_beta: int) -> tuple[np.ndarray, np.ndarray]:
+    r""":math:`\beta_k/\sigma(\theta)` of a nested logit and delta-method standard errors
+    (central differences of :func:`~choicemodels.scales.nested_error_scale`)."""
+    names, theta = list(result.param_names), result.estimates
+
+    def scaled(t: np.ndarray) -> np.ndarray:
+        return t[:n_beta] / nested_error_scale(result.spec, dict(zip(names, t)))
+
+    jac = np.empty((n_beta, theta.size))
+    for i in range(theta.size):
+        h = 1e-6 * max(1.0, abs(theta[i]))
+        e = np.zeros_like(theta)
+        e[i] = h
+        jac[:, i] = (scaled(theta + e) - scaled(theta - e)) / (2 * h)
+    return scaled(theta), np.sqrt(np.einsum("kp,pq,kq->k", jac, result.covariance, jac))
 
 
 def _fixed_scale(result) -> float | None:
@@ -325,10 +397,22 @@ def _score(
         out[f"x{k + 1} / x1"] = (ratio.estimate, ratio.se)
     fixed = _fixed_scale(result)
     s = error_scale(result) if fixed is None else fixed
-    for k in range(len(dgp.beta)):
+    K = len(dgp.beta)
+    nested = result.model_name == "NestedLogit"
+    if nested:
+        est, se = _scaled_coefficients(result, K)
+    for k in range(K):
         name = f"x{k + 1}"
-        se = np.sqrt(V.loc[name, name]) / fixed if fixed is not None else np.nan
-        out[f"{name} / scale"] = (b[name] / s, se)
+        if nested:
+            out[f"{name} / scale"] = (float(est[k]), float(se[k]))
+            continue
+        se_k = np.sqrt(V.loc[name, name]) / fixed if fixed is not None else np.nan
+        out[f"{name} / scale"] = (b[name] / s, se_k)
+    if dgp.errors == "nested":
+        if result.model_name in ("Logit", "NestedLogit"):  # the scale of Gumbel margins
+            out.update({f"x{k + 1}": (b[f"x{k + 1}"], np.sqrt(V.loc[f"x{k + 1}", f"x{k + 1}"]))
+                        for k in range(K)})
+        out.update({n: (b[n], np.sqrt(V.loc[n, n])) for n in result.param_names if n.startswith("iv:")})
     # the evaluation point rides along as an extra (last) situation of the fitted sample
     X_eval = np.concatenate([X, dgp.design(np.asarray(dgp.x_eval)[None])])
     evaluator = model_cls.from_arrays(X_eval, np.append(chosen, 0), names=dgp.names, **options)
@@ -350,8 +434,10 @@ def _replicate(task: tuple[int, DGP, dict, list, int, np.random.Generator]) -> t
     rep, dgp, truth, models, n_obs, gen = task
     x = gen.standard_normal((n_obs, dgp.n_alts, len(dgp.beta)))
     cov = None if dgp.cov is None else np.asarray(dgp.cov)
+    nested = {} if dgp.errors != "nested" else {"nests": {k: list(v) for k, v in dgp.nests.items()},
+                                                "iv": list(dgp.iv)}
     chosen = simulate_choices(dgp.utilities(x), errors=dgp.errors, temperature=dgp.temperature,
-                              cov=cov, rng=gen)
+                              cov=cov, rng=gen, **nested)
     X = dgp.design(x)
     rows, fits = [], []
     for label, (cls, options) in models:
@@ -367,6 +453,8 @@ def _replicate(task: tuple[int, DGP, dict, list, int, np.random.Generator]) -> t
         fits.append({"rep": rep, "model": label, "loglike": result.llf, "fit time": elapsed,
                      "converged": result.converged})
         for quantity, (est, se) in _score(dgp, result, cls, opts, X, chosen).items():
+            if quantity not in truth:  # e.g. the iv of a nest the DGP does not have
+                continue
             rows.append({"rep": rep, "model": label, "quantity": quantity, "estimate": est,
                          "se": se, "truth": truth[quantity], "converged": result.converged})
     return rows, fits
@@ -508,6 +596,8 @@ class MonteCarloResult:
                 ("Alternatives (J)", str(d.n_alts)))
         right = (("Errors", d.errors), ("Temperature", f"{d.temperature:g}"),
                  ("beta", ", ".join(f"{b:g}" for b in d.beta)))
+        if d.errors == "nested":
+            right += (("iv", ", ".join(f"{k} {v:g}" for k, v in zip(d.nests, d.iv))),)
         notes = (f"Coverage: share of the converged replications whose {100 * (1 - alpha):g}% "
                  "interval contains the truth (blank where the model gives no standard error); "
                  "n counts the converged replications.",)

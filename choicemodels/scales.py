@@ -13,7 +13,13 @@ differently:
 * iid probit here: :math:`\varepsilon_{nj} \sim N(0, 1)`, so :math:`\sigma = 1` and the
   differences :math:`\varepsilon_{nj} - \varepsilon_{n,ref}` have variance 2;
 * probits with a free covariance: :math:`\sigma^2` is half the mean variance of the error
-  differences against the reference, read from ``error_covariance()``.
+  differences against the reference, read from ``error_covariance()``;
+* nested logit: standard Gumbel margins with correlation :math:`1 - \lambda_k^2` between
+  two alternatives of nest k, so the same definition gives
+  :math:`\sigma^2 = (\pi^2/6)\operatorname{mean}_{j \ne ref} c_j` with
+  :math:`c_j = \lambda_k^2` when j shares the reference's nest k and 1 otherwise
+  (:math:`\operatorname{Var}(\varepsilon_j - \varepsilon_{ref}) = 2(\pi^2/6) c_j`);
+  every :math:`\lambda = 1` gives the logit's :math:`\pi/\sqrt 6`.
 
 Dividing each model's coefficients by its :math:`\sigma` (:func:`error_scale`) puts them on
 the scale of unit-variance errors, so logit :math:`\beta/1.2825` is comparable with iid
@@ -34,6 +40,7 @@ error *difference* has unit variance: :math:`4/\sqrt{2\pi} \approx 1.596` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,7 +48,7 @@ import numpy as np
 if TYPE_CHECKING:
     from choicemodels.results import ChoiceResults
 
-__all__ = ["error_scale", "LOGIT_SCALE", "SLOPE_RATIO"]
+__all__ = ["error_scale", "nested_error_scale", "LOGIT_SCALE", "SLOPE_RATIO"]
 
 
 LOGIT_SCALE = float(np.pi / np.sqrt(6.0))
@@ -56,15 +63,17 @@ SLOPE_RATIO = float(2.0 / np.sqrt(np.pi))
 def error_scale(result: ChoiceResults) -> float:
     r"""Per-alternative error standard deviation :math:`\sigma` fixed by a model's normalisation.
 
-    Logit: :math:`\pi/\sqrt 6`. Probit: :math:`\sqrt{\operatorname{mean}_j
-    \operatorname{Var}(\varepsilon_j - \varepsilon_{ref}) / 2}`, from
-    ``result.error_covariance()`` ((J-1) x (J-1)); for iid unit-variance errors this is 1.
-    Coefficients divided by :math:`\sigma` are on the scale of unit-variance errors.
+    Every model: :math:`\sigma = \sqrt{\operatorname{mean}_{j \ne ref}
+    \operatorname{Var}(\varepsilon_j - \varepsilon_{ref}) / 2}`. Logit:
+    :math:`\pi/\sqrt 6`. Probit: from ``result.error_covariance()`` ((J-1) x (J-1)); for
+    iid unit-variance errors this is 1. Nested logit: :func:`nested_error_scale` of its
+    ``iv`` estimates. Coefficients divided by :math:`\sigma` are on the scale of
+    unit-variance errors.
 
     Parameters
     ----------
     result : ChoiceResults
-        A fitted logit or probit.
+        A fitted logit, nested logit or probit.
 
     Returns
     -------
@@ -82,5 +91,55 @@ def error_scale(result: ChoiceResults) -> float:
     """
     if result.model_name == "Logit":
         return LOGIT_SCALE
+    if result.model_name == "NestedLogit":
+        return nested_error_scale(result.spec, result.params)
     omega = result.error_covariance().to_numpy(dtype=float)
     return float(np.sqrt(np.mean(np.diag(omega)) / 2.0))
+
+
+def nested_error_scale(spec: Mapping, params: Mapping[str, float]) -> float:
+    r"""Error scale :math:`\sigma` of a nested logit: the logit's, shrunk by the reference's nest.
+
+    The nested logit's errors have standard Gumbel margins (variance :math:`\pi^2/6`) and
+    correlation :math:`1 - \lambda_k^2` within nest k, none across nests, so
+
+    .. math::
+        \sigma^2 = \frac{1}{J-1}\sum_{j \ne ref}
+            \frac{\operatorname{Var}(\varepsilon_j - \varepsilon_{ref})}{2}
+          = \frac{\pi^2}{6}\,\frac{1}{J-1}\sum_{j \ne ref} c_j, \qquad
+        c_j = \begin{cases}\lambda_k^2 & j, ref \in k \\ 1 & \text{otherwise,}\end{cases}
+
+    the definition of :func:`error_scale` for every model.
+
+    Parameters
+    ----------
+    spec : mapping
+        The results' ``spec``: ``alternatives``, ``ref`` and ``options["nests"]`` (nest name
+        -> alternatives) and ``options["equal_iv"]``.
+    params : mapping of str to float
+        Estimates by name: ``iv:<nest>`` (or ``iv`` with ``equal_iv``); a nest without one
+        has :math:`\lambda = 1`.
+
+    Returns
+    -------
+    float
+        :math:`\sigma`.
+
+    Examples
+    --------
+    >>> from choicemodels.scales import nested_error_scale
+    >>> spec = {"alternatives": ["a", "b", "c"], "ref": "a",
+    ...         "options": {"nests": {"n1": ["a", "b"], "n2": ["c"]}, "equal_iv": False}}
+    >>> round(nested_error_scale(spec, {"iv:n1": 0.5}), 4)  # sqrt(pi^2/6 * (0.25 + 1) / 2)
+    1.0139
+    """
+    options = spec["options"]
+    alternatives = [str(a) for a in spec["alternatives"]]
+    ref = str(spec["ref"]) if spec.get("ref") is not None else alternatives[0]
+    home = next(k for k, members in options["nests"].items() if ref in map(str, members))
+    name = "iv" if options.get("equal_iv") else f"iv:{home}"
+    lam = float(params[name]) if name in params else 1.0
+    size = len(options["nests"][home])
+    # the other J-1 alternatives: size-1 of them share the reference's nest
+    c = ((size - 1) * lam**2 + (len(alternatives) - size)) / (len(alternatives) - 1)
+    return float(LOGIT_SCALE * np.sqrt(c))

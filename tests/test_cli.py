@@ -610,3 +610,128 @@ def test_fit_prints_the_summary_before_saving(capsys, tmp_path):
     code, out, err = run(capsys, "fit", "--save", str(ok))
     assert code == 0 and cm.load_results(ok).llf == pytest.approx(
         float(re.search(r"Log-likelihood:\s+(-?[\d.]+)", out).group(1)), abs=1e-4)
+
+
+# ---- the nested logit on the command line ---------------------------------------------
+NESTS = "fly=air;ground=train,bus,car"
+NESTS_DICT = {"fly": ["air"], "ground": ["train", "bus", "car"]}
+
+
+def test_compare_nests_fits_logit_nested_and_probit(capsys):
+    pytest.importorskip("choicemodels.models.probit")
+    code, out, err = run(capsys, "compare", "--nests", NESTS, "--probit-cov", "iid", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    df = load_travel_mode()
+    logit = Logit("choice ~ gc + ttme | hinc", df, **COLS).fit()
+    nested = cm.NestedLogit("choice ~ gc + ttme | hinc", df, **COLS, nests=NESTS_DICT).fit()
+    assert report["models"] == ["logit", "nested logit", "probit (iid)"]
+    assert report["fit"]["nested logit"]["log-likelihood"] == pytest.approx(nested.llf, rel=1e-10)
+    lr = report["tests"]["logit vs nested logit"]
+    assert lr["test"] == "LR (nested)" and lr["df"] == 1
+    assert lr["statistic"] == pytest.approx(2 * (nested.llf - logit.llf), rel=1e-8)
+    assert report["tests"]["nested logit vs probit (iid)"]["test"] == "Vuong"
+    assert report["cross_elasticities"]["bus -> car"]["same nest"] is True
+    assert report["cross_elasticities"]["bus -> air"]["same nest"] is False
+    assert report["nest_substitution"]["nested logit"]["within / across"] > 1.5
+
+
+@pytest.mark.parametrize("fmt, needle", [
+    ("text", "Substitution within and across nests"),
+    ("markdown", "**Substitution within and across nests (cross-elasticities)**"),
+    ("csv", "changed,responding,same nest,logit,nested logit"),
+])
+def test_compare_models_option_and_formats(capsys, fmt, needle):
+    code, out, err = run(capsys, "compare", "--models", "logit,nested", "--nests", NESTS, "--format", fmt)
+    assert code == 0, err
+    assert needle in out
+    assert "probit (iid)" not in out and "nested logit" in out
+
+
+def test_compare_nests_in_a_csv_with_numeric_labels(capsys, tmp_path):
+    # labels read from a CSV as numbers still match the text of --nests
+    df = load_travel_mode()
+    df["mode"] = df["mode"].map({"air": 1, "train": 2, "bus": 3, "car": 4})
+    path = tmp_path / "numeric.csv"
+    df.to_csv(path, index=False)
+    code, out, err = run(capsys, "compare", "--data", str(path), "--formula", "choice ~ gc + ttme | hinc",
+                         "--obs", "individual", "--alt", "mode", "--ref", "4",
+                         "--models", "logit,nested", "--nests", "fly=1;ground=2,3,4", "--format", "json")
+    assert code == 0, err
+    nested = cm.NestedLogit("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode", ref=4,
+                            nests={"fly": [1], "ground": [2, 3, 4]}).fit()
+    assert json.loads(out)["fit"]["nested logit"]["log-likelihood"] == pytest.approx(nested.llf, rel=1e-10)
+
+
+def test_fit_nested_and_simulate_nested(capsys, tmp_path):
+    code, out, err = run(capsys, "fit", "--model", "nested", "--nests", NESTS, "--format", "json")
+    assert code == 0, err
+    nested = cm.NestedLogit("choice ~ gc + ttme | hinc", load_travel_mode(), **COLS, nests=NESTS_DICT).fit()
+    report = json.loads(out)
+    assert report["model_name"] == "NestedLogit" and report["param_names"][-1] == "iv:ground"
+    assert report["estimates"][-1] == pytest.approx(nested.params["iv:ground"], rel=1e-8)
+    csv = tmp_path / "nested.csv"
+    code, out, err = run(capsys, "simulate", "--n-obs", "400", "--errors", "nested", "--nests", "a=alt0;b=alt1,alt2",
+                         "--iv", "1", "0.5", "--rng", "2", "--out", str(csv))
+    assert code == 0, err
+    sim = cm.simulate_dataset(400, 3, [1.0, -0.5], errors="nested", nests={"a": ["alt0"], "b": ["alt1", "alt2"]},
+                              iv=[1.0, 0.5], rng=2)
+    pd.testing.assert_frame_equal(pd.read_csv(csv), sim.data, check_dtype=False)
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["compare", "--models", "logit,nested"], "--models includes nested, which needs --nests"),
+    (["compare", "--models", "logit,mixed"], "--models: unknown name(s) ['mixed']"),
+    (["compare", "--models", "logit,probit", "--nests", NESTS], "--nests applies to the nested logit; add nested"),
+    (["compare", "--equal-iv"], "--equal-iv applies to the nested logit"),
+    (["compare", "--nests", "fly:air"], "nest 'fly:air' has no '='"),
+    (["compare", "--nests", "fly=air;;ground=train,bus,car"], "has an empty nest"),
+    (["compare", "--nests", "fly=;ground=train,bus,car"], "nest 'fly' is empty"),
+    (["compare", "--nests", "=air;ground=train,bus,car"], "has no name before '='"),
+    (["compare", "--nests", "fly=air;ground=train,,car"], "empty alternative in 'train,,car'"),
+    (["compare", "--nests", "fly=air,bus;ground=train,bus,car"], "'bus' is in nests 'fly' and 'ground'"),
+    (["compare", "--nests", "fly=air;fly=train,bus,car"], "nest 'fly' is given twice"),
+    (["compare", "--nests", "fly=air;ground=train,bus"], "['car'] are in no nest"),
+    (["compare", "--nests", "fly=air,plane;ground=train,bus,car"], "'plane' (nest 'fly')"),
+    (["fit", "--model", "nested"], "--model nested needs --nests"),
+    (["fit", "--nests", NESTS], "apply to --model nested, not --model logit"),
+    (["simulate", "--errors", "nested", "--nests", "a=alt0;b=alt1,alt2"], "--errors nested needs --nests"),
+    (["simulate", "--iv", "0.5"], "--nests and --iv apply to --errors nested"),
+    (["simulate", "--errors", "nested", "--nests", "a=alt0;b=alt1,alt2", "--iv", "0.5"], "one value per nest"),
+])
+def test_nested_bad_input_exits_2(capsys, argv, match):
+    code, _, err = run(capsys, *argv)
+    assert code == 2, err
+    assert err.startswith("error: ") and match in err and "Traceback" not in err
+
+
+def test_cli_model_names_are_the_runners():
+    from choicemodels.cli import MODEL_NAMES
+    from choicemodels.compare import MODEL_NAMES as RUNNER_NAMES
+
+    assert MODEL_NAMES == RUNNER_NAMES
+
+
+def test_gumbel_max_nested(capsys):
+    code, out, err = run(capsys, "gumbel-max", "-V", "1", "0", "-1", "--errors", "nested", "--nests", "a=0,1;b=2",
+                         "--iv", "0.4", "1", "--draws", "200000", "--rng", "4")
+    assert code == 0, err
+    check = cm.gumbel_max_check([1.0, 0.0, -1.0], draws=200_000, errors="nested", nests={"a": [0, 1], "b": [2]},
+                                iv=[0.4, 1.0], rng=4)
+    assert out.strip() == str(check).strip()
+    # the nested logit of V: log-sum-exp of the nest {0, 1} at iv 0.4 against alternative 2
+    s = np.exp(1 / 0.4) + np.exp(0 / 0.4)
+    p0 = np.exp(1 / 0.4) / s * s**0.4 / (s**0.4 + np.exp(-1.0))
+    assert check.probabilities[0] == pytest.approx(p0, rel=1e-12)
+    assert check.p_value > 1e-4
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["gumbel-max", "--errors", "nested", "--nests", "a=x,1;b=2", "--iv", "0.4", "1"], "['x'] are not alternative indices"),
+    (["gumbel-max", "--errors", "nested", "--iv", "0.4", "1"], "--errors nested needs --nests"),
+    (["gumbel-max", "--iv", "0.4", "1"], "--nests and --iv apply to --errors nested"),
+    (["gumbel-max", "--errors", "nested", "--nests", "a=0,1;b=5", "--iv", "0.4", "1"], "names alternative 5"),
+])
+def test_gumbel_max_nested_bad_input(capsys, argv, match):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and match in err and "Traceback" not in err

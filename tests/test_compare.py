@@ -231,3 +231,144 @@ def test_measured_logit_probit_ratio_is_printed(travel_comparison):
     assert row["median"] == pytest.approx(measured)
     assert row["coefficients"] == strong.sum() < logit.n_beta  # the weak hinc:air is left out
     assert f"median coefficient ratio {measured:.3f}" in str(c)
+
+
+# ---- logit, nested logit and probit ---------------------------------------------------
+NESTS = {"fly": ["air"], "ground": ["train", "bus", "car"]}
+
+
+@pytest.fixture(scope="module")
+def three(travel):
+    return cm.compare(travel, "choice ~ gc + ttme | hinc", **COLS, models=["logit", "nested", "probit"],
+                      nests=NESTS)
+
+
+def test_compare_with_data_fits_logit_nested_and_probits(travel, three):
+    c = three
+    assert c.labels == ("logit", "nested logit", "probit (iid)", "probit (unstructured)")
+    nl = cm.NestedLogit("choice ~ gc + ttme | hinc", data=travel, **COLS, nests=NESTS).fit()
+    assert c.results[1].llf == pytest.approx(nl.llf, rel=1e-10)
+    fit = c.fit_statistics()
+    for lab, k in (("logit", 8), ("nested logit", 9), ("probit (iid)", 8), ("probit (unstructured)", 13)):
+        r = c.results[c.labels.index(lab)]
+        assert fit.loc[lab, "parameters"] == k
+        assert fit.loc[lab, "AIC"] == pytest.approx(2 * k - 2 * r.llf)
+        assert fit.loc[lab, "BIC"] == pytest.approx(np.log(210) * k - 2 * r.llf)
+    # the nested logit's shares: the mean of its probabilities, not the observed shares
+    shares = c.shares()
+    assert shares["nested logit"].sum() == pytest.approx(1.0)
+    assert np.abs(shares["nested logit"] - shares["observed"]).max() > 1e-4
+
+
+def test_lr_logit_vs_nested_and_vuong_nested_vs_probit(three):
+    c = three
+    logit, nested, probit = c.results[0], c.results[1], c.results[3]
+    tests = c.tests()
+    lr = tests.loc["logit vs nested logit"]
+    stat = 2 * (nested.llf - logit.llf)  # 3.685 on TravelMode (iv:ground 0.637)
+    assert lr["test"] == "LR (nested)" and lr["df"] == 1
+    assert lr["statistic"] == pytest.approx(stat, rel=1e-9) and 3.0 < stat < 4.5
+    assert lr["p-value"] == pytest.approx(stats.chi2.sf(stat, 1), rel=1e-9)
+    # Vuong's z from the per-situation log-likelihoods (same situation order in both fits)
+    m = nested.loglike_obs() - probit.loglike_obs()
+    z = m.sum() / (np.sqrt(m.size) * m.std(ddof=1))
+    z_s = (m.sum() - (nested.k_params - probit.k_params) / 2 * np.log(m.size)) / (np.sqrt(m.size) * m.std(ddof=1))
+    v = tests.loc["nested logit vs probit (unstructured)"]
+    assert v["test"] == "Vuong"
+    assert v["statistic"] == pytest.approx(z, rel=1e-9)
+    assert v["Schwarz z"] == pytest.approx(z_s, rel=1e-9)
+    assert v["favours"] == ("nested logit" if z_s > 0 else "probit (unstructured)")
+
+
+def test_nested_logit_scale_is_from_its_error_differences(three):
+    # ref car shares the ground nest with train and bus: Var(e_j - e_car) = 2 (pi^2/6) iv^2
+    # for train and bus, 2 (pi^2/6) for air, so sigma^2 = (pi^2/6) (2 iv^2 + 1) / 3
+    c = three
+    iv = float(c.results[1].params["iv:ground"])
+    sigma = np.pi / np.sqrt(6) * np.sqrt((2 * iv**2 + 1) / 3)
+    assert c.scales["nested logit"] == pytest.approx(sigma, rel=1e-12)
+    assert c.scales["nested logit"] < LOGIT_SCALE
+    scaled = c.coefficients(scaled=True)["nested logit"]
+    assert scaled["gc"] == pytest.approx(c.results[1].params["gc"] / sigma, rel=1e-12)
+    # the same sigma from an explicit covariance of the nested errors
+    S = np.eye(4) * np.pi**2 / 6
+    ground = [1, 2, 3]  # bus, car, train in the alternatives' order (air, bus, car, train)
+    for i in ground:
+        for j in ground:
+            if i != j:
+                S[i, j] = (1 - iv**2) * np.pi**2 / 6
+    M = np.array([[1, 0, -1, 0], [0, 1, -1, 0], [0, 0, -1, 1]], float)  # minus car
+    assert c.scales["nested logit"] == pytest.approx(np.sqrt(np.mean(np.diag(M @ S @ M.T)) / 2), rel=1e-12)
+
+
+def test_three_models_render_in_every_format(three):
+    c = three
+    text = str(c)
+    for title in ("Cross-elasticities w.r.t. gc, side by side", "Substitution within and across nests",
+                  "LR (nested)"):
+        assert title in text
+    ratio = c.nest_substitution().loc["nested logit", "within / across"]
+    assert f"nested logit {ratio:.3f}" in text
+    d = json.loads(json.dumps(c.to_dict()))
+    assert d["models"][1] == "nested logit"
+    assert d["nest_substitution"]["logit"]["within / across"] == pytest.approx(1.0, abs=1e-6)
+    assert d["cross_elasticities"]["train -> bus"]["same nest"] is True
+    assert d["cross_elasticities"]["train -> bus"]["nested logit"] == pytest.approx(
+        c.cross_elasticities().loc[("train", "bus"), "nested logit"])
+    s = c.summary()
+    assert "Substitution within and across nests (cross-elasticities)" in s.as_markdown()
+    assert "changed,responding,same nest,logit,nested logit" in s.as_csv()
+    assert "train,bus,yes," in s.as_csv()
+
+
+def test_default_comparison_has_no_nest_tables(travel_comparison):
+    # logit and probits only: the output of before, without nest tables
+    assert travel_comparison.nests is None
+    assert "Substitution within and across nests" not in str(travel_comparison)
+    assert "nest_substitution" not in travel_comparison.to_dict()
+    with pytest.raises(cm.SpecificationError, match="no nests"):
+        travel_comparison.nest_substitution()
+    # nests given by hand split any comparison's cross-elasticities
+    split = travel_comparison.nest_substitution({"ground": ["train", "bus", "car"]})
+    assert split.loc["logit", "within / across"] == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(models=["logit", "mixed"]), r"unknown model\(s\) \['mixed'\] in models; choose from \['logit', 'nested', 'probit'\]"),
+    (dict(models=["logit", "nested"]), "'nested', which needs nests"),
+    (dict(models=["logit", "probit"], nests=NESTS), "nests applies to the nested logit"),
+    (dict(models=["logit", "probit"], equal_iv=True), "equal_iv applies to the nested logit"),
+    (dict(models=["logit", "logit"]), r"names \['logit'\] more than once"),
+    (dict(models=[]), "models is empty"),
+    (dict(models=["logit", "nested"], nests={"fly": ["air", "plane"], "ground": ["train", "bus", "car"]}),
+     "unknown alternative"),
+])
+def test_compare_models_bad_model_options(travel, kwargs, match):
+    with pytest.raises(cm.SpecificationError, match=match):
+        cm.compare_models("choice ~ gc + ttme | hinc", travel, **COLS, **kwargs)
+
+
+def test_compare_data_and_results_options_are_not_mixed(travel, two_logits):
+    a, b = two_logits
+    with pytest.raises(cm.SpecificationError, match="nests apply when compare is given data"):
+        cm.compare(a, b, nests=NESTS)
+    with pytest.raises(cm.SpecificationError, match="models apply when compare is given data"):
+        cm.compare(a, b, models=["logit", "nested"])
+    with pytest.raises(cm.SpecificationError, match="needs obs, alt as well"):
+        cm.compare(travel, "choice ~ gc")
+    with pytest.raises(cm.SpecificationError, match="takes the data and one formula"):
+        cm.compare(travel, "choice ~ gc", "choice ~ ttme", **COLS)
+    c = cm.compare(travel, formula="choice ~ gc + ttme", **COLS, models=["logit", "nested"], nests=NESTS,
+                   labels=["MNL", "NL"])
+    assert c.labels == ("MNL", "NL") and c.results[1].model_name == "NestedLogit"
+
+
+def test_cross_elasticities_need_an_alternative_varying_variable(travel):
+    c = cm.compare_models("choice ~ gc + ttme | hinc", travel, **COLS, models=["logit", "nested"],
+                          nests=NESTS, variable="hinc")
+    with pytest.raises(cm.SpecificationError, match="'hinc' is a situation-level variable"):
+        c.cross_elasticities()
+    assert "Substitution within and across nests" not in str(c)
+    with pytest.raises(cm.SpecificationError, match="nest 'x' names 'plane'"):
+        cm.compare_models("choice ~ gc + ttme", travel, **COLS, models=["logit", "nested"],
+                          nests=NESTS).cross_elasticities({"x": ["plane"]})

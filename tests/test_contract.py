@@ -1,5 +1,6 @@
-"""One contract suite run over every model: Logit, and Probit with each error covariance and
-each integration method that can fit it.
+"""One contract suite run over every model: Logit, NestedLogit (one nest of two alternatives,
+and the same with ``equal_iv``), and Probit with each error covariance and each integration
+method that can fit it.
 
 The contract: ``fit`` returns a new results object and leaves the model and the user's
 DataFrame unchanged; probabilities lie in [0, 1], sum to one over the available alternatives
@@ -22,6 +23,10 @@ import choicemodels as cm
 # (model class, options) for every fittable combination; J = 3 data, so closed forms apply
 MODELS = {
     "logit": (cm.Logit, {}),
+    # J = 3: alt1 and alt2 share a nest (one free iv), alt0 stands alone
+    "nested": (cm.NestedLogit, {"nests": {"one": ["alt0"], "two": ["alt1", "alt2"]}}),
+    "nested-equal-iv": (cm.NestedLogit, {"nests": {"one": ["alt0"], "two": ["alt1", "alt2"]},
+                                         "equal_iv": True}),
     **{
         f"probit-{cov}-{integration}": (cm.Probit, {"cov": cov, "integration": integration,
                                                      "draws": 50, "rng": 1})

@@ -57,7 +57,7 @@ def test_true_scales():
     [(dict(beta=(1.0,), cov=np.eye(3)), "normal errors only"),
      (dict(beta=(1.0,), errors="normal", cov=np.eye(2)), r"\(3, 3\)"),
      (dict(beta=(1.0,), asc=(0.5,)), "asc needs 2 values"),
-     (dict(beta=(1.0,), errors="logistic"), "'gumbel' or 'normal'"),
+     (dict(beta=(1.0,), errors="logistic"), "'gumbel', 'normal' or 'nested'"),
      (dict(beta=(1.0,), x_eval=np.zeros((2, 1))), r"x_eval must have shape \(3, 1\)"),
      (dict(beta=(1.0,), n_alts=1), "n_alts >= 2")],
 )
@@ -167,3 +167,85 @@ def test_unstructured_probit_recovers_red_bus_blue_bus_probabilities():
         assert abs(s.loc[("probit (unstructured)", q), "bias"]) < 0.03
         assert s.loc[("probit (unstructured)", q), "coverage"] >= lo
     assert s.loc[("logit", "P(1) at x_eval"), "bias"] > 0.1
+
+
+# ---- nested logit: exact GEV errors, the nested logit among the models -----------------
+BUS = dict(beta=(1.0, -0.5), errors="nested", nests={"car": [0], "bus": [1, 2]}, iv=[1.0, 0.5])
+
+
+def test_nested_dgp_truth_is_the_nested_logit_closed_form():
+    # alternative 0 shares a nest with 1 (iv 0.4), alternative 2 alone; temperature 0.8
+    dgp = DGP(beta=(1.0, -0.5), errors="nested", nests={"a": [0, 1], "b": [2]}, iv={"a": 0.4, "b": 1.0},
+              temperature=0.8, x_eval=((0.3, 0.1), (-0.2, 0.4), (0.5, -1.0)))
+    v = (np.asarray(dgp.x_eval) @ np.array([1.0, -0.5])) / 0.8
+    lam = 0.4
+    s_a = np.exp(v[0] / lam) + np.exp(v[1] / lam)
+    denom = s_a**lam + np.exp(v[2])
+    p = [np.exp(v[0] / lam) / s_a * s_a**lam / denom, np.exp(v[1] / lam) / s_a * s_a**lam / denom,
+         np.exp(v[2]) / denom]
+    truth = dgp.truth()
+    np.testing.assert_allclose([truth[f"P({j}) at x_eval"] for j in range(3)], p, rtol=1e-12)
+    # sigma^2 = (pi^2/6) mean(Var(e1 - e0), Var(e2 - e0)) / 2 = (pi^2/6) (iv^2 + 1) / 2, times T^2
+    sigma = 0.8 * np.pi / np.sqrt(6) * np.sqrt((lam**2 + 1) / 2)
+    assert dgp.scale == pytest.approx(sigma, rel=1e-12)
+    assert truth["x2 / scale"] == pytest.approx(-0.5 / sigma, rel=1e-12)
+    assert truth["x1"] == pytest.approx(1 / 0.8) and truth["iv:a"] == 0.4 and "iv:b" not in truth
+    # the frequencies of exact GEV draws at x_eval match the closed form
+    draws = 400_000
+    chosen = cm.simulate_choices(np.repeat(dgp.utilities(np.asarray(dgp.x_eval)[None]), draws, axis=0),
+                                 errors="nested", nests=[[0, 1], [2]], iv=[0.4, 1.0], temperature=0.8, rng=3)
+    freq = np.bincount(chosen, minlength=3) / draws
+    assert np.all(np.abs(freq - p) < 4 * np.sqrt(np.multiply(p, np.subtract(1, p)) / draws))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(errors="nested"), "needs nests"),
+    (dict(errors="nested", nests={"a": [0, 1], "b": [2]}, iv=[0.5]), "one value per nest"),
+    (dict(errors="nested", nests={"a": [0, 1], "b": [1, 2]}, iv=[0.5, 1.0]), "in two nests"),
+    (dict(errors="nested", nests={"a": [0, 1]}, iv=[0.5]), r"\[2\] are in no nest"),
+    (dict(errors="nested", nests={"a": [0, 1], "b": [2]}, iv=[1.5, 1.0]), r"iv must lie in \(0, 1\]"),
+    (dict(errors="gumbel", nests={"a": [0, 1], "b": [2]}), "apply to nested errors only"),
+])
+def test_nested_dgp_bad_input(kwargs, match):
+    with pytest.raises(cm.SpecificationError, match=match):
+        DGP(beta=(1.0,), **kwargs)
+
+
+def test_nested_logit_in_a_monte_carlo_study():
+    # fast: 30 replications of N = 1000; the nested logit is unbiased within its Monte Carlo
+    # error for every quantity, the logit's IIA shows as a bias in the probabilities
+    dgp = DGP(**BUS)
+    mc = cm.monte_carlo(dgp=dgp, models=[cm.Logit, (cm.NestedLogit, {"nests": dgp.nests})],
+                        n_obs=1000, reps=30, rng=11, progress=False)
+    s = mc.summary()
+    est = mc.estimates
+    assert set(s.loc["nested logit"].index) == {"x2 / x1", "x1 / scale", "x2 / scale", "x1", "x2",
+                                                "iv:bus", "P(0) at x_eval", "P(1) at x_eval", "P(2) at x_eval"}
+    assert "iv:bus" not in s.loc["logit"].index
+    for (model, quantity), row in s.iterrows():
+        d = est[(est.model == model) & (est.quantity == quantity)]
+        mc_se = d["estimate"].std(ddof=1) / np.sqrt(len(d))
+        if model == "nested logit":
+            assert row["n"] == 30
+            assert abs(row["bias"]) < 3.5 * mc_se, quantity
+            # the reported standard errors match the spread of the estimates (within 35%)
+            assert d["se"].mean() == pytest.approx(d["estimate"].std(ddof=1), rel=0.35), quantity
+    # the logit puts too much share on the car (alternative 0): IIA
+    logit = est[(est.model == "logit") & (est.quantity == "P(0) at x_eval")]
+    assert logit["estimate"].mean() - dgp.truth()["P(0) at x_eval"] < -10 * logit["estimate"].std(ddof=1) / np.sqrt(30)
+    assert "car 1, bus 0.5" in str(mc)  # the nests' iv in the report's header
+
+
+@pytest.mark.slow
+def test_nested_logit_interval_coverage():
+    # 400 replications of N = 1500: the 95% intervals of iv, the coefficients and the
+    # coefficients over the error scale cover the truth within 3 Monte Carlo SE
+    dgp = DGP(beta=(1.0, -0.5), errors="nested", nests={"car": [0], "bus": [1, 2]}, iv=[1.0, 0.5],
+              asc=(0.3, 0.3))
+    mc = cm.monte_carlo(dgp=dgp, models=[(cm.NestedLogit, {"nests": dgp.nests})], n_obs=1500, reps=400,
+                        rng=7, progress=False)
+    s = mc.summary().loc["nested logit"]
+    assert s["n"].min() >= 395
+    lo, hi = _binomial_band(0.95, 400)
+    for quantity in ("iv:bus", "x1", "x2", "x1 / scale", "x2 / scale", "x2 / x1", "P(0) at x_eval"):
+        assert lo <= s.loc[quantity, "coverage"] <= hi, (quantity, s.loc[quantity, "coverage"])
