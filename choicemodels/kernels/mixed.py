@@ -1,0 +1,310 @@
+r"""Mixed logit kernel: simulated log-likelihood of persons, analytic gradient, in log space.
+
+Shapes: N situations, J alternatives, K coefficients (K_r random among them), P persons
+(a person is one situation without a panel), R draws per person, T_p situations of
+person p. The arrays of the situations are ordered by person: person p holds the rows
+``starts[p]:starts[p + 1]``.
+
+Coefficients. For draw r of person p with standard draws :math:`\eta_{pr}` (K_r,), the
+random coefficients are, with means b (K_r,) and the lower-triangular L (K_r, K_r)
+(diagonal: the standard deviations or spreads; full lower triangle: a correlated block),
+
+.. math::
+    c_{pr} = b + L \eta_{pr}, \qquad
+    \beta_{prk} = c_{prk} \ \text{(normal, uniform, triangular)}, \quad
+    \beta_{prk} = \pm\exp(c_{prk}) \ \text{(lognormal, negative lognormal)} .
+
+Likelihood. With :math:`V_{tj} = v_{tj} + \sum_k x^r_{tjk} \beta_{prk}` (:math:`v` the fixed
+coefficients' part), the logit probability of the chosen alternative in situation t and
+the person's product over situations,
+
+.. math::
+    \log L_{pr} = \sum_{t \in p} \Big(V_{tc_t} - \log \sum_{j \in A_t} e^{V_{tj}}\Big),
+    \qquad
+    \ell_p = \log \frac1R \sum_r e^{\log L_{pr}},
+
+the last a log-mean-exp, kept as a running maximum and rescaled running sums over the
+draws, so nothing of size R is stored. The gradient is the average of the draws'
+gradients with the posterior weights :math:`\omega_{pr} = L_{pr} / \sum_s L_{ps}`:
+
+.. math::
+    \frac{\partial \ell_p}{\partial b_k} = \sum_r \omega_{pr} d_{prk}, \quad
+    \frac{\partial \ell_p}{\partial L_{kl}} = \sum_r \omega_{pr} d_{prk} \eta_{prl}, \quad
+    d_{prk} = \frac{\partial \beta_{prk}}{\partial c_{prk}}
+      \sum_{t} \Big(x^r_{tc_tk} - \sum_j P_{trj} x^r_{tjk}\Big),
+
+and, for a fixed coefficient, :math:`\sum_t (x_{tc_t k} - \sum_j \bar P_{tj} x_{tjk})` with
+:math:`\bar P_{tj} = \sum_r \omega_{pr} P_{trj}`. The same weights give the conditional
+(Revelt-Train) means :math:`\sum_r \omega_{pr} \beta_{pr}`.
+
+One compiled (numba) pass per evaluation, serial and ``nogil`` over a run of persons; the
+runs go to the logit kernel's thread pool. Per thread the memory is one (T_max, J) scratch
+array: no N x R x J x K (nor N x R) temporary.
+
+These functions perform no validation.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["MixedArrays", "mixed_person_sums", "person_layout"]
+
+
+@dataclass(frozen=True)
+class MixedArrays:
+    """The arrays of the kernel, ordered by person.
+
+    Attributes
+    ----------
+    Xr : (N, J, K_r) the random coefficients' columns.
+    Xf : (N, J, K_f) the fixed coefficients' columns.
+    chosen : (N,) int64 chosen alternative (-1 where unknown: prediction).
+    avail : (N, J) bool.
+    starts : (P + 1,) int64 first row of each person, then N.
+    eta : (P, R, K_r) standard draws.
+    """
+
+    Xr: np.ndarray
+    Xf: np.ndarray
+    chosen: np.ndarray
+    avail: np.ndarray
+    starts: np.ndarray
+    eta: np.ndarray
+
+
+def person_layout(person: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the situations grouped by person (stable), and the persons' first rows.
+
+    Parameters
+    ----------
+    person : (N,) int person index of each situation, in 0..P-1.
+
+    Returns
+    -------
+    order : (N,) situations ordered by person; starts : (P + 1,) offsets into ``order``;
+    first : (P,) the first situation (original row) of each person.
+
+    Examples
+    --------
+    >>> order, starts, first = person_layout(np.array([1, 0, 1, 0, 2]))
+    >>> order.tolist(), starts.tolist(), first.tolist()
+    ([1, 3, 0, 2, 4], [0, 2, 4, 5], [1, 0, 4])
+    """
+    person = np.asarray(person, dtype=np.int64)
+    order = np.argsort(person, kind="stable")
+    counts = np.bincount(person)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return order, starts, order[starts[:-1]]
+
+
+def _person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, lo, hi,
+                 ll, gr_out, gl_out, cond_out, pbar):
+    """Persons ``lo:hi``: see the module docstring. ``mode`` 0: the likelihood weights
+    (writes ll, gr_out (P, K_r), gl_out (P, K_r, K_r), cond_out (P, K_r) and the weighted
+    probabilities pbar (N, J)); ``mode`` 1: equal weights (pbar: mean probabilities)."""
+    J = Xr.shape[1]
+    Kr = Xr.shape[2]
+    R = eta.shape[1]
+    t_max = 0
+    for p in range(lo, hi):
+        t_max = max(t_max, starts[p + 1] - starts[p])
+    prob = np.empty((max(t_max, 1), J))
+    c = np.empty(Kr)
+    beta = np.empty(Kr)
+    d = np.empty(Kr)
+    A = np.empty(Kr)
+    AL = np.empty((Kr, Kr))
+    cond = np.empty(Kr)
+    for p in range(lo, hi):
+        t0 = starts[p]
+        T = starts[p + 1] - t0
+        for t in range(T):
+            for j in range(J):
+                pbar[t0 + t, j] = 0.0
+        A[:] = 0.0
+        AL[:, :] = 0.0
+        cond[:] = 0.0
+        m = -np.inf
+        S = 0.0
+        for r in range(R):
+            for k in range(Kr):
+                acc = b[k]
+                for l in range(k + 1):
+                    acc += L[k, l] * eta[p, r, l]
+                c[k] = acc
+                if lognormal[k] != 0.0:
+                    beta[k] = lognormal[k] * np.exp(acc)
+                else:
+                    beta[k] = acc
+                d[k] = 0.0
+            logl = 0.0
+            for t in range(T):
+                i = t0 + t
+                vmax = -np.inf
+                for j in range(J):
+                    if avail[i, j]:
+                        v = vfix[i, j]
+                        for k in range(Kr):
+                            v += Xr[i, j, k] * beta[k]
+                        prob[t, j] = v
+                        if v > vmax:
+                            vmax = v
+                ch = chosen[i]
+                if mode == 0 and ch >= 0:
+                    logl += prob[t, ch] - vmax
+                total = 0.0
+                for j in range(J):
+                    if avail[i, j]:
+                        e = np.exp(prob[t, j] - vmax)
+                        prob[t, j] = e
+                        total += e
+                    else:
+                        prob[t, j] = 0.0
+                if mode == 0 and ch >= 0:
+                    logl -= np.log(total)
+                inv = 1.0 / total
+                for j in range(J):
+                    prob[t, j] *= inv
+                if mode == 0 and ch >= 0:
+                    for k in range(Kr):
+                        xb = 0.0
+                        for j in range(J):
+                            xb += prob[t, j] * Xr[i, j, k]
+                        d[k] += Xr[i, ch, k] - xb
+            if mode == 1:
+                w = 1.0
+                S += 1.0
+            else:
+                if logl > m:
+                    # rescale the running sums to the new maximum
+                    shrink = np.exp(m - logl) if m > -np.inf else 0.0
+                    S *= shrink
+                    for k in range(Kr):
+                        A[k] *= shrink
+                        cond[k] *= shrink
+                        for l in range(k + 1):
+                            AL[k, l] *= shrink
+                    for t in range(T):
+                        for j in range(J):
+                            pbar[t0 + t, j] *= shrink
+                    m = logl
+                w = np.exp(logl - m)
+                S += w
+            for t in range(T):
+                for j in range(J):
+                    pbar[t0 + t, j] += w * prob[t, j]
+            if mode == 0:
+                for k in range(Kr):
+                    dk = d[k] * (beta[k] if lognormal[k] != 0.0 else 1.0)
+                    A[k] += w * dk
+                    cond[k] += w * beta[k]
+                    for l in range(k + 1):
+                        AL[k, l] += w * dk * eta[p, r, l]
+        inv_s = 1.0 / S
+        for t in range(T):
+            for j in range(J):
+                pbar[t0 + t, j] *= inv_s
+        if mode == 0:
+            ll[p] = m + np.log(S / R)
+            for k in range(Kr):
+                gr_out[p, k] = A[k] * inv_s
+                cond_out[p, k] = cond[k] * inv_s
+                for l in range(Kr):
+                    gl_out[p, k, l] = AL[k, l] * inv_s if l <= k else 0.0
+
+
+@functools.cache
+def _compiled_pass():
+    """:func:`_person_pass` compiled by numba, serial and ``nogil`` (the driver runs it on
+    the logit kernel's thread pool)."""
+    from choicemodels.kernels.jit import njit
+
+    return njit(nogil=True, fastmath=False, error_model="numpy")(_person_pass)
+
+
+def _threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _runs(starts: np.ndarray, n_runs: int) -> list[tuple[int, int]]:
+    """Contiguous runs of persons with about equal numbers of situations."""
+    n_persons = starts.size - 1
+    n_runs = max(1, min(n_runs, n_persons))
+    cuts = np.searchsorted(starts, np.linspace(0, starts[-1], n_runs + 1)[1:-1])
+    edges = np.unique(np.concatenate([[0], np.clip(cuts, 0, n_persons), [n_persons]]))
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+def mixed_person_sums(
+    beta_fixed: np.ndarray,
+    b: np.ndarray,
+    L: np.ndarray,
+    lognormal: np.ndarray,
+    arrays: MixedArrays,
+    *,
+    conditional: bool = True,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Per-person simulated log-likelihood and its gradient (see the module docstring).
+
+    Parameters
+    ----------
+    beta_fixed : (K_f,) fixed coefficients; b : (K_r,) means (of the log for lognormal);
+    L : (K_r, K_r) lower-triangular factor; lognormal : (K_r,) 0 for an additive
+    coefficient, +1 / -1 for a (negative) lognormal one.
+    arrays : the data and draws, ordered by person.
+    conditional : weights of the draws: the likelihood's (True) or equal (False; then only
+        the mean probabilities are computed, for prediction).
+    threads : threads over runs of persons (default: the processors available).
+
+    Returns
+    -------
+    ll : (P,) :math:`\ell_p`.
+    g_fixed : (P, K_f) gradient for the fixed coefficients.
+    g_mean : (P, K_r) gradient for b.
+    g_chol : (P, K_r, K_r) gradient for L (lower triangle; zeros above).
+    cond : (P, K_r) conditional means of the random coefficients.
+    pbar : (N, J) the draws' probabilities weighted by :math:`\omega_{pr}` (conditional)
+        or averaged (not conditional).
+    """
+    a = arrays
+    N, J, Kr = a.Xr.shape
+    P = a.starts.size - 1
+    vfix = a.Xf @ np.asarray(beta_fixed, float) if a.Xf.shape[2] else np.zeros((N, J))
+    mode = 0 if conditional else 1
+    ll = np.zeros(P)
+    gr = np.zeros((P, Kr))
+    gl = np.zeros((P, Kr, Kr))
+    cond = np.zeros((P, Kr))
+    pbar = np.zeros((N, J))
+    args = (np.ascontiguousarray(vfix), a.Xr, a.chosen, a.avail, a.starts, a.eta,
+            np.array(b, float), np.array(L, float).reshape(Kr, Kr),
+            np.array(lognormal, float), mode)
+    kernel = _compiled_pass()
+    runs = _runs(a.starts, _threads() if threads is None else int(threads))
+    if len(runs) == 1:
+        kernel(*args, 0, P, ll, gr, gl, cond, pbar)
+    else:
+        from choicemodels.kernels.logit import _submit
+
+        others = _submit(kernel, [(*args, lo, hi, ll, gr, gl, cond, pbar) for lo, hi in runs[1:]])
+        kernel(*args, *runs[0], ll, gr, gl, cond, pbar)
+        for future in others:
+            future.result()
+    g_fixed = np.zeros((P, a.Xf.shape[2]))
+    if conditional and a.Xf.shape[2]:
+        known = a.chosen >= 0
+        rows = np.arange(N)
+        xbar = np.einsum("nj,njk->nk", pbar, a.Xf)
+        s = np.where(known[:, None], a.Xf[rows, np.maximum(a.chosen, 0)] - xbar, 0.0)
+        filled = a.starts[:-1] < a.starts[1:]
+        g_fixed[filled] = np.add.reduceat(s, a.starts[:-1][filled], axis=0)
+    return ll, g_fixed, gr, gl, cond, pbar
