@@ -44,8 +44,8 @@ class ModelKind:
         differences as a labelled frame, or ``None`` for models whose errors have a fixed
         covariance.
     mixing : the functions of results of a random-coefficients model, by name
-        (``"random_covariance"``, ``"random_distribution"``), each ``fun(results)``, or
-        ``None``.
+        (``"random_covariance"``, ``"random_distribution"``, ``"individual_params"``),
+        each ``fun(results, ...)``, or ``None``.
     """
 
     name: str
@@ -951,8 +951,7 @@ class ChoiceResults(PrintsAsSummary):
         >>> r.individual_params().shape
         (100, 1)
         """
-        self._mixing("random_distribution")
-        return self._model_for(data).individual_params(self.estimates)
+        return self._mixing("individual_params")(self, data)
 
     def refit_without(self, omit: list) -> ChoiceResults:
         """The same model fitted without the alternatives in ``omit`` (and the situations choosing them).

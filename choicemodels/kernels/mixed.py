@@ -38,8 +38,10 @@ and, for a fixed coefficient, :math:`\sum_t (x_{tc_t k} - \sum_j \bar P_{tj} x_{
 (Revelt-Train) means :math:`\sum_r \omega_{pr} \beta_{pr}`.
 
 One compiled (numba) pass per evaluation, serial and ``nogil`` over a run of persons; the
-runs go to the logit kernel's thread pool. Per thread the memory is one (T_max, J) scratch
-array: no N x R x J x K (nor N x R) temporary.
+runs go to the logit kernel's thread pool. The draws are processed in blocks of
+``DRAW_BLOCK`` side by side (vector code over the draws); per thread the memory is one
+(T_max, J, DRAW_BLOCK) scratch array: no N x R x J x K (nor N x R) temporary. A person's
+softmax denominators are multiplied together and their logarithm taken once per draw.
 
 These functions perform no validation.
 """
@@ -102,21 +104,37 @@ def person_layout(person: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return order, starts, order[starts[:-1]]
 
 
+#: Draws processed side by side (the innermost loop, so that it compiles to vector code).
+DRAW_BLOCK = 64
+#: The running product of a person's softmax denominators (each in [1, J]) is turned into
+#: its logarithm before it can overflow.
+_PRODUCT_LIMIT = 1e280
+
+
 def _person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, lo, hi,
                  ll, gr_out, gl_out, cond_out, pbar):
     """Persons ``lo:hi``: see the module docstring. ``mode`` 0: the likelihood weights
     (writes ll, gr_out (P, K_r), gl_out (P, K_r, K_r), cond_out (P, K_r) and the weighted
-    probabilities pbar (N, J)); ``mode`` 1: equal weights (pbar: mean probabilities)."""
+    probabilities pbar (N, J)); ``mode`` 1: equal weights (pbar: mean probabilities).
+
+    The draws go in blocks of ``DRAW_BLOCK``, the draw the innermost index of every
+    scratch array; per block, each situation's utilities, probabilities and gradient terms
+    for all its draws, then the block's log-likelihoods and the running (rescaled) sums."""
     J = Xr.shape[1]
     Kr = Xr.shape[2]
     R = eta.shape[1]
-    t_max = 0
+    B = min(DRAW_BLOCK, R)
+    t_max = 1
     for p in range(lo, hi):
         t_max = max(t_max, starts[p + 1] - starts[p])
-    prob = np.empty((max(t_max, 1), J))
-    c = np.empty(Kr)
-    beta = np.empty(Kr)
-    d = np.empty(Kr)
+    prob = np.empty((t_max, J, B))
+    beta = np.empty((Kr, B))
+    dk = np.empty((Kr, B))
+    logl = np.empty(B)
+    prod = np.empty(B)
+    vmax = np.empty(B)
+    total = np.empty(B)
+    w = np.empty(B)
     A = np.empty(Kr)
     AL = np.empty((Kr, Kr))
     cond = np.empty(Kr)
@@ -131,58 +149,76 @@ def _person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, lo
         cond[:] = 0.0
         m = -np.inf
         S = 0.0
-        for r in range(R):
+        for r0 in range(0, R, B):
+            nb = min(B, R - r0)
             for k in range(Kr):
-                acc = b[k]
-                for l in range(k + 1):
-                    acc += L[k, l] * eta[p, r, l]
-                c[k] = acc
-                if lognormal[k] != 0.0:
-                    beta[k] = lognormal[k] * np.exp(acc)
-                else:
-                    beta[k] = acc
-                d[k] = 0.0
-            logl = 0.0
+                for r in range(nb):
+                    acc = b[k]
+                    for l in range(k + 1):
+                        acc += L[k, l] * eta[p, r0 + r, l]
+                    beta[k, r] = lognormal[k] * np.exp(acc) if lognormal[k] != 0.0 else acc
+                    dk[k, r] = 0.0
+            for r in range(nb):
+                logl[r] = 0.0
+                prod[r] = 1.0
             for t in range(T):
                 i = t0 + t
-                vmax = -np.inf
-                for j in range(J):
-                    if avail[i, j]:
-                        v = vfix[i, j]
-                        for k in range(Kr):
-                            v += Xr[i, j, k] * beta[k]
-                        prob[t, j] = v
-                        if v > vmax:
-                            vmax = v
                 ch = chosen[i]
-                if mode == 0 and ch >= 0:
-                    logl += prob[t, ch] - vmax
-                total = 0.0
+                for r in range(nb):
+                    vmax[r] = -np.inf
+                    total[r] = 0.0
                 for j in range(J):
                     if avail[i, j]:
-                        e = np.exp(prob[t, j] - vmax)
-                        prob[t, j] = e
-                        total += e
-                    else:
-                        prob[t, j] = 0.0
+                        v0 = vfix[i, j]
+                        for r in range(nb):
+                            prob[t, j, r] = v0
+                        for k in range(Kr):
+                            x = Xr[i, j, k]
+                            for r in range(nb):
+                                prob[t, j, r] += x * beta[k, r]
+                        for r in range(nb):
+                            vmax[r] = max(vmax[r], prob[t, j, r])
                 if mode == 0 and ch >= 0:
-                    logl -= np.log(total)
-                inv = 1.0 / total
+                    for r in range(nb):
+                        logl[r] += prob[t, ch, r] - vmax[r]
                 for j in range(J):
-                    prob[t, j] *= inv
+                    if avail[i, j]:
+                        for r in range(nb):
+                            e = np.exp(prob[t, j, r] - vmax[r])
+                            prob[t, j, r] = e
+                            total[r] += e
+                    else:
+                        for r in range(nb):
+                            prob[t, j, r] = 0.0
+                for r in range(nb):
+                    inv = 1.0 / total[r]
+                    prod[r] *= total[r]
+                    for j in range(J):
+                        prob[t, j, r] *= inv
+                if mode == 0:
+                    for r in range(nb):
+                        if prod[r] > _PRODUCT_LIMIT:
+                            logl[r] -= np.log(prod[r])
+                            prod[r] = 1.0
                 if mode == 0 and ch >= 0:
                     for k in range(Kr):
-                        xb = 0.0
-                        for j in range(J):
-                            xb += prob[t, j] * Xr[i, j, k]
-                        d[k] += Xr[i, ch, k] - xb
+                        for r in range(nb):
+                            xb = 0.0
+                            for j in range(J):
+                                xb += prob[t, j, r] * Xr[i, j, k]
+                            dk[k, r] += Xr[i, ch, k] - xb
             if mode == 1:
-                w = 1.0
-                S += 1.0
+                for r in range(nb):
+                    w[r] = 1.0
+                S += nb
             else:
-                if logl > m:
+                block_max = -np.inf
+                for r in range(nb):
+                    logl[r] -= np.log(prod[r])
+                    block_max = max(block_max, logl[r])
+                if block_max > m:
                     # rescale the running sums to the new maximum
-                    shrink = np.exp(m - logl) if m > -np.inf else 0.0
+                    shrink = np.exp(m - block_max) if m > -np.inf else 0.0
                     S *= shrink
                     for k in range(Kr):
                         A[k] *= shrink
@@ -192,19 +228,33 @@ def _person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, lo
                     for t in range(T):
                         for j in range(J):
                             pbar[t0 + t, j] *= shrink
-                    m = logl
-                w = np.exp(logl - m)
-                S += w
+                    m = block_max
+                for r in range(nb):
+                    w[r] = np.exp(logl[r] - m)
+                    S += w[r]
             for t in range(T):
                 for j in range(J):
-                    pbar[t0 + t, j] += w * prob[t, j]
+                    acc = 0.0
+                    for r in range(nb):
+                        acc += w[r] * prob[t, j, r]
+                    pbar[t0 + t, j] += acc
             if mode == 0:
                 for k in range(Kr):
-                    dk = d[k] * (beta[k] if lognormal[k] != 0.0 else 1.0)
-                    A[k] += w * dk
-                    cond[k] += w * beta[k]
+                    if lognormal[k] != 0.0:
+                        for r in range(nb):
+                            dk[k, r] *= beta[k, r]
+                    acc_a = 0.0
+                    acc_c = 0.0
+                    for r in range(nb):
+                        acc_a += w[r] * dk[k, r]
+                        acc_c += w[r] * beta[k, r]
+                    A[k] += acc_a
+                    cond[k] += acc_c
                     for l in range(k + 1):
-                        AL[k, l] += w * dk * eta[p, r, l]
+                        acc = 0.0
+                        for r in range(nb):
+                            acc += w[r] * dk[k, r] * eta[p, r0 + r, l]
+                        AL[k, l] += acc
         inv_s = 1.0 / S
         for t in range(T):
             for j in range(J):
