@@ -354,3 +354,28 @@ def test_bad_input(long_panel):
     logit = cm.Logit(f, **kw).fit()
     with pytest.raises(cm.SpecificationError, match="defined for mixed logit results"):
         logit.random_covariance()
+
+
+# ---- an independent package --------------------------------------------------------------
+#: xlogit 0.2.7 (numpy 2.4.6), MixedLogit().fit on TravelMode with columns gc, ttme, ASCs and
+#: hinc x ASC (car the base), randvars={"ttme": "n"}, n_draws=2000, halton=True: its
+#: log-likelihood and estimates (its own Halton draws, so they differ from ours by
+#: simulation error only).
+XLOGIT_TRAVEL = {
+    "llf": -174.22167560452345,
+    "gc": -0.0198, "ttme": -0.192, "(Intercept):air": 10.981, "(Intercept):bus": 9.3892,
+    "(Intercept):train": 11.3041, "hinc:air": -0.008, "hinc:bus": -0.0417,
+    "hinc:train": -0.0789, "sd.ttme": 0.1133,
+}
+
+
+def test_travel_mode_matches_xlogit():
+    df = cm.datasets.load_travel_mode()
+    r = cm.MixedLogit("choice ~ gc + ttme | hinc", data=df, obs="individual", alt="mode",
+                      ref="car", random={"ttme": "normal"}, draws=2000).fit()
+    assert r.llf == pytest.approx(XLOGIT_TRAVEL["llf"], abs=0.1)
+    for name, value in XLOGIT_TRAVEL.items():
+        if name != "llf":
+            # simulation error only: a small fraction of a standard error (xlogit rounded to 4 places)
+            est = abs(r.params[name]) if name.startswith("sd.") else r.params[name]
+            assert abs(est - value) < 0.05 * r.bse[name] + 1e-4, name

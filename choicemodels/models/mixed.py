@@ -132,7 +132,7 @@ class MixedLogit(ChoiceModel):
     'sd.ttme'
     >>> r = m.fit()
     >>> r.converged, round(r.llf, 2)
-    (True, -185.87)
+    (True, -174.28)
     """
 
     model_name = "MixedLogit"
