@@ -1030,6 +1030,12 @@ class ChoiceResults(PrintsAsSummary):
         tables = [Table("Coefficients", table, _estimate_kinds(table), na_rep="nan")]
         if probit and self.k_params > self.n_beta:
             tables += self._error_tables(alpha)
+        mixing = _model_kind(self.model_name).mixing if self.model_name in _MODEL_KINDS else None
+        if mixing is not None:
+            dist = mixing["random_distribution"](self)
+            kinds = {c: "coef" if not c.endswith(" se") else "stat" for c in dist.columns}
+            tables.append(Table("Random coefficients: distribution of the coefficient itself",
+                                dist, kinds, na_rep="nan"))
         if self.choice_counts:
             tables.append(self._frequency_table())
         formula = self.spec.get("formula")
@@ -1077,6 +1083,14 @@ class ChoiceResults(PrintsAsSummary):
         ref = self.spec.get("ref")
         if ref is not None:
             notes.append(f"Reference alternative: {ref}.")
+        if self.model_name == "MixedLogit":
+            notes.append(
+                "Random coefficients: sd.x is the standard deviation (normal; of the log for "
+                "lognormal) or the half-width (uniform, triangular), chol.a:b the Cholesky "
+                "factor of correlated ones; their sign is not identified, and the table of "
+                "the coefficients' distribution reports the absolute value (delta-method "
+                "standard errors)."
+            )
         if self.model_name == "Probit":
             raw = list(self.param_names[self.n_beta:])
             if raw:

@@ -379,3 +379,23 @@ def test_travel_mode_matches_xlogit():
             # simulation error only: a small fraction of a standard error (xlogit rounded to 4 places)
             est = abs(r.params[name]) if name.startswith("sd.") else r.params[name]
             assert abs(est - value) < 0.05 * r.bse[name] + 1e-4, name
+
+
+# ---- Dask: the same sums over persons, the same draws ------------------------------------
+def test_a_dask_fit_equals_the_in_memory_fit():
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("dask.distributed")
+    travel = cm.datasets.load_travel_mode()
+    kw = {"obs": "individual", "alt": "mode", "ref": "car", "random": {"ttme": "normal"},
+          "draws": 50, "rng": 3}
+    f = "choice ~ gc + ttme | hinc"
+    in_memory = cm.MixedLogit(f, data=travel, **kw).fit(cov_type="robust")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        frame = dd.from_pandas(travel.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
+        on_dask = cm.MixedLogit(f, data=frame, **kw).fit(cov_type="robust")
+        with pytest.raises(cm.SpecificationError, match="panel mixed logit needs"):
+            cm.MixedLogit(f, data=frame, panel="individual", **kw)
+    assert on_dask.llf == pytest.approx(in_memory.llf, rel=1e-12)
+    np.testing.assert_allclose(on_dask.params, in_memory.params, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(on_dask.bse, in_memory.bse, rtol=1e-6)
