@@ -104,177 +104,14 @@ def person_layout(person: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return order, starts, order[starts[:-1]]
 
 
-#: Draws processed side by side (the innermost loop, so that it compiles to vector code).
-DRAW_BLOCK = 64
-#: The running product of a person's softmax denominators (each in [1, J]) is turned into
-#: its logarithm before it can overflow.
-_PRODUCT_LIMIT = 1e280
-
-
-def _person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, lo, hi,
-                 ll, gr_out, gl_out, cond_out, pbar):
-    """Persons ``lo:hi``: see the module docstring. ``mode`` 0: the likelihood weights
-    (writes ll, gr_out (P, K_r), gl_out (P, K_r, K_r), cond_out (P, K_r) and the weighted
-    probabilities pbar (N, J)); ``mode`` 1: equal weights (pbar: mean probabilities).
-
-    The draws go in blocks of ``DRAW_BLOCK``, the draw the innermost index of every
-    scratch array; per block, each situation's utilities, probabilities and gradient terms
-    for all its draws, then the block's log-likelihoods and the running (rescaled) sums."""
-    J = Xr.shape[1]
-    Kr = Xr.shape[2]
-    R = eta.shape[1]
-    B = min(DRAW_BLOCK, R)
-    t_max = 1
-    for p in range(lo, hi):
-        t_max = max(t_max, starts[p + 1] - starts[p])
-    prob = np.empty((t_max, J, B))
-    beta = np.empty((Kr, B))
-    dk = np.empty((Kr, B))
-    logl = np.empty(B)
-    prod = np.empty(B)
-    vmax = np.empty(B)
-    total = np.empty(B)
-    w = np.empty(B)
-    A = np.empty(Kr)
-    AL = np.empty((Kr, Kr))
-    cond = np.empty(Kr)
-    for p in range(lo, hi):
-        t0 = starts[p]
-        T = starts[p + 1] - t0
-        for t in range(T):
-            for j in range(J):
-                pbar[t0 + t, j] = 0.0
-        A[:] = 0.0
-        AL[:, :] = 0.0
-        cond[:] = 0.0
-        m = -np.inf
-        S = 0.0
-        for r0 in range(0, R, B):
-            nb = min(B, R - r0)
-            for k in range(Kr):
-                for r in range(nb):
-                    acc = b[k]
-                    for l in range(k + 1):
-                        acc += L[k, l] * eta[p, r0 + r, l]
-                    beta[k, r] = lognormal[k] * np.exp(acc) if lognormal[k] != 0.0 else acc
-                    dk[k, r] = 0.0
-            for r in range(nb):
-                logl[r] = 0.0
-                prod[r] = 1.0
-            for t in range(T):
-                i = t0 + t
-                ch = chosen[i]
-                for r in range(nb):
-                    vmax[r] = -np.inf
-                    total[r] = 0.0
-                for j in range(J):
-                    if avail[i, j]:
-                        v0 = vfix[i, j]
-                        for r in range(nb):
-                            prob[t, j, r] = v0
-                        for k in range(Kr):
-                            x = Xr[i, j, k]
-                            for r in range(nb):
-                                prob[t, j, r] += x * beta[k, r]
-                        for r in range(nb):
-                            vmax[r] = max(vmax[r], prob[t, j, r])
-                if mode == 0 and ch >= 0:
-                    for r in range(nb):
-                        logl[r] += prob[t, ch, r] - vmax[r]
-                for j in range(J):
-                    if avail[i, j]:
-                        for r in range(nb):
-                            e = np.exp(prob[t, j, r] - vmax[r])
-                            prob[t, j, r] = e
-                            total[r] += e
-                    else:
-                        for r in range(nb):
-                            prob[t, j, r] = 0.0
-                for r in range(nb):
-                    inv = 1.0 / total[r]
-                    prod[r] *= total[r]
-                    for j in range(J):
-                        prob[t, j, r] *= inv
-                if mode == 0:
-                    for r in range(nb):
-                        if prod[r] > _PRODUCT_LIMIT:
-                            logl[r] -= np.log(prod[r])
-                            prod[r] = 1.0
-                if mode == 0 and ch >= 0:
-                    for k in range(Kr):
-                        for r in range(nb):
-                            xb = 0.0
-                            for j in range(J):
-                                xb += prob[t, j, r] * Xr[i, j, k]
-                            dk[k, r] += Xr[i, ch, k] - xb
-            if mode == 1:
-                for r in range(nb):
-                    w[r] = 1.0
-                S += nb
-            else:
-                block_max = -np.inf
-                for r in range(nb):
-                    logl[r] -= np.log(prod[r])
-                    block_max = max(block_max, logl[r])
-                if block_max > m:
-                    # rescale the running sums to the new maximum
-                    shrink = np.exp(m - block_max) if m > -np.inf else 0.0
-                    S *= shrink
-                    for k in range(Kr):
-                        A[k] *= shrink
-                        cond[k] *= shrink
-                        for l in range(k + 1):
-                            AL[k, l] *= shrink
-                    for t in range(T):
-                        for j in range(J):
-                            pbar[t0 + t, j] *= shrink
-                    m = block_max
-                for r in range(nb):
-                    w[r] = np.exp(logl[r] - m)
-                    S += w[r]
-            for t in range(T):
-                for j in range(J):
-                    acc = 0.0
-                    for r in range(nb):
-                        acc += w[r] * prob[t, j, r]
-                    pbar[t0 + t, j] += acc
-            if mode == 0:
-                for k in range(Kr):
-                    if lognormal[k] != 0.0:
-                        for r in range(nb):
-                            dk[k, r] *= beta[k, r]
-                    acc_a = 0.0
-                    acc_c = 0.0
-                    for r in range(nb):
-                        acc_a += w[r] * dk[k, r]
-                        acc_c += w[r] * beta[k, r]
-                    A[k] += acc_a
-                    cond[k] += acc_c
-                    for l in range(k + 1):
-                        acc = 0.0
-                        for r in range(nb):
-                            acc += w[r] * dk[k, r] * eta[p, r0 + r, l]
-                        AL[k, l] += acc
-        inv_s = 1.0 / S
-        for t in range(T):
-            for j in range(J):
-                pbar[t0 + t, j] *= inv_s
-        if mode == 0:
-            ll[p] = m + np.log(S / R)
-            for k in range(Kr):
-                gr_out[p, k] = A[k] * inv_s
-                cond_out[p, k] = cond[k] * inv_s
-                for l in range(Kr):
-                    gl_out[p, k, l] = AL[k, l] * inv_s if l <= k else 0.0
-
-
 @functools.cache
 def _compiled_pass():
-    """:func:`_person_pass` compiled by numba, serial and ``nogil`` (the driver runs it on
-    the logit kernel's thread pool)."""
-    from choicemodels.kernels.jit import njit
+    """The compiled pass over persons (:func:`choicemodels.kernels.mixed_pass.person_pass`),
+    serial and ``nogil`` (the driver runs it on the logit kernel's thread pool); imported on
+    first use, so that importing the package does not import numba."""
+    from choicemodels.kernels.mixed_pass import compiled_person_pass
 
-    return njit(nogil=True, fastmath=False, error_model="numpy")(_person_pass)
+    return compiled_person_pass()
 
 
 def _threads() -> int:
@@ -322,11 +159,17 @@ def mixed_person_sums(
     g_mean : (P, K_r) gradient for b.
     g_chol : (P, K_r, K_r) gradient for L (lower triangle; zeros above).
     cond : (P, K_r) conditional means of the random coefficients.
-    pbar : (N, J) the draws' probabilities weighted by :math:`\omega_{pr}` (conditional)
+    pbar : (N, J) the draws' probabilities weighted by :math:`\omega_{pr}` (conditional;
+        zeros when every coefficient is random: only the fixed ones' gradient needs them)
         or averaged (not conditional).
     """
     a = arrays
     N, J, Kr = a.Xr.shape
+    if not (np.all(np.isfinite(beta_fixed)) and np.all(np.isfinite(b)) and np.all(np.isfinite(L))):
+        P = a.starts.size - 1
+        nan = np.nan
+        return (np.full(P, nan), np.full((P, a.Xf.shape[2]), nan), np.full((P, Kr), nan),
+                np.full((P, Kr, Kr), nan), np.full((P, Kr), nan), np.full((N, J), nan))
     P = a.starts.size - 1
     vfix = a.Xf @ np.asarray(beta_fixed, float) if a.Xf.shape[2] else np.zeros((N, J))
     mode = 0 if conditional else 1
@@ -337,7 +180,7 @@ def mixed_person_sums(
     pbar = np.zeros((N, J))
     args = (np.ascontiguousarray(vfix), a.Xr, a.chosen, a.avail, a.starts, a.eta,
             np.array(b, float), np.array(L, float).reshape(Kr, Kr),
-            np.array(lognormal, float), mode)
+            np.array(lognormal, float), mode, bool(mode == 1 or a.Xf.shape[2] > 0))
     kernel = _compiled_pass()
     runs = _runs(a.starts, _threads() if threads is None else int(threads))
     if len(runs) == 1:
