@@ -240,11 +240,11 @@ def simulate_panel(seed, n_persons, n_tasks, n_alts=3):
     chosen = np.argmax(V + rng.gumbel(size=V.shape), axis=1)
     truth = {"x0": 1.0, "x1": -0.5, "x2": -0.5, "x3": 0.5, "sd.x2": 0.5}
     omega = L @ L.T
-    return X, chosen, person, truth, omega
+    return X, chosen, person, truth, omega, beta
 
 
 def test_recovers_known_truth_on_panel_data():
-    X, chosen, person, truth, omega = simulate_panel(11, 1000, 10)
+    X, chosen, person, truth, omega, beta = simulate_panel(11, 1000, 10)
     m = cm.MixedLogit.from_arrays(X, chosen, panel=person, draws=100, rng=1,
                                   random={"x0": "normal", "x1": "normal", "-x2": "lognormal"},
                                   correlated=["x0", "x1"])
@@ -272,6 +272,14 @@ def test_recovers_known_truth_on_panel_data():
     # conditional means: closer to each person's true coefficient than the population mean
     ind = r.individual_params()
     assert ind.shape == (1000, 3) and list(ind.columns) == ["x0", "x1", "x2"]
+    np.testing.assert_array_equal(ind.index, np.arange(1000))
+    population = np.array([dist.loc[v, "mean"] for v in ("x0", "x1", "x2")])
+    err_ind = ((ind.to_numpy() - beta[:, :3]) ** 2).mean(axis=0)
+    err_pop = ((population - beta[:, :3]) ** 2).mean(axis=0)
+    # (the conditional mean is the predictor of least mean squared error)
+    assert np.all(err_ind < err_pop), (err_ind, err_pop)
+    # their mean over persons estimates the population mean (Train 2009, sec. 11.4)
+    assert abs(ind["x0"].mean() - r.params["x0"]) < 3 * r.bse["x0"]
 
 
 # ---- results: distribution, save/load/predict with the same draws -----------------------
@@ -290,7 +298,7 @@ def test_distribution_of_uniform_and_triangular_and_delta_se():
 
 @pytest.fixture(scope="module")
 def long_panel():
-    X, chosen, person, _, _ = simulate_panel(2, 60, 5)
+    X, chosen, person, _, _, _ = simulate_panel(2, 60, 5)
     n, J, K = X.shape
     df = pd.DataFrame({
         "sit": np.repeat(np.arange(n), J) + 1000, "alt": np.tile(["a", "b", "c"], n),
@@ -399,3 +407,36 @@ def test_a_dask_fit_equals_the_in_memory_fit():
     assert on_dask.llf == pytest.approx(in_memory.llf, rel=1e-12)
     np.testing.assert_allclose(on_dask.params, in_memory.params, rtol=0, atol=1e-8)
     np.testing.assert_allclose(on_dask.bse, in_memory.bse, rtol=1e-6)
+
+
+# ---- optimisers, covariances, row order --------------------------------------------------
+def test_bhhh_and_bfgs_agree_and_panel_covariances():
+    X, chosen, person, _, _, _ = simulate_panel(5, 150, 6)
+    m = cm.MixedLogit.from_arrays(X, chosen, panel=person, draws=40,
+                                  random={"x0": "normal", "-x2": "lognormal"})
+    bfgs = m.fit()
+    bhhh = m.fit(method="bhhh", cov_type="cluster")
+    assert bfgs.converged and bhhh.converged and bhhh.optimizer == "bhhh"
+    np.testing.assert_allclose(bhhh.params, bfgs.params, rtol=0, atol=2e-4)
+    # the default with a panel: clusters = persons; robust is the same sandwich times (G-1)/G
+    explicit = m.fit(cov_type="cluster", groups=person)
+    np.testing.assert_allclose(explicit.bse, bfgs.bse, rtol=1e-12)
+    robust = m.fit(cov_type="robust")
+    np.testing.assert_allclose(robust.bse ** 2, bfgs.bse ** 2 * 149 / 150, rtol=1e-6)
+    nonrobust = m.fit(cov_type="nonrobust")
+    # the inverse of the finite-difference Hessian of the analytic gradient
+    np.testing.assert_allclose(nonrobust.cov_params().to_numpy(),
+                               np.linalg.inv(-m.hessian(nonrobust.estimates)), rtol=1e-8)
+
+
+def test_row_order_does_not_change_the_likelihood():
+    X, chosen, av, panel, w = panel_problem(8, n_persons=25, weights=True)
+    kw = {"random": {"x0": "normal", "x1": "uniform"}, "draws": 30, "rng": 4}
+    m = cm.MixedLogit.from_arrays(X, chosen, avail=av, panel=panel, weights=w, **kw)
+    perm = np.random.default_rng(0).permutation(len(chosen))
+    m2 = cm.MixedLogit.from_arrays(X[perm], chosen[perm], avail=av[perm], panel=panel[perm],
+                                   weights=w[perm], **kw)
+    params = some_params(m, np.random.default_rng(1))
+    assert m2.loglike(params) == pytest.approx(m.loglike(params), rel=1e-13)
+    np.testing.assert_allclose(m2.score(params), m.score(params), rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(m2.predict(params), m.predict(params)[perm], rtol=1e-12)
