@@ -440,3 +440,16 @@ def test_row_order_does_not_change_the_likelihood():
     assert m2.loglike(params) == pytest.approx(m.loglike(params), rel=1e-13)
     np.testing.assert_allclose(m2.score(params), m.score(params), rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(m2.predict(params), m.predict(params)[perm], rtol=1e-12)
+
+
+def test_draws_generated_in_chunks_of_persons_are_the_same(monkeypatch):
+    from choicemodels.models import mixed
+
+    X, chosen, av, panel, _ = panel_problem(9, n_persons=30)
+    kw = {"random": {"x0": "normal", "x1": "triangular"}, "draws": 16, "rng": 2,
+          "sequence": "mlhs"}
+    whole = cm.MixedLogit.from_arrays(X, chosen, avail=av, panel=panel, **kw)._eta
+    monkeypatch.setattr(mixed, "DRAW_CHUNK", 70)  # two persons at a time
+    chunked = cm.MixedLogit.from_arrays(X, chosen, avail=av, panel=panel, **kw)._eta
+    np.testing.assert_array_equal(chunked, whole)
+    assert whole.shape == (30, 16, 2)

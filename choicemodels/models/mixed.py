@@ -34,6 +34,8 @@ FitMethod = Literal["bfgs", "bhhh"]
 
 #: Points of the scrambled Halton sequence skipped before the draws (Train 2009, 9.3.3).
 HALTON_DISCARD = 100
+#: Draws (numbers) generated at once: persons are drawn in chunks of about this size.
+DRAW_CHUNK = 1 << 22
 #: Starting value of the standard deviations (spreads) and of the Cholesky diagonal.
 START_SD = 0.1
 _STANDARD = {"normal": "normal", "lognormal": "normal", "triangular": "triangular",
@@ -379,9 +381,16 @@ class MixedLogit(ChoiceModel):
     def _eta(self) -> np.ndarray:
         """(P, R, K_r) standard draws, keyed by person id (situation id without a panel)."""
         kinds = [_STANDARD[d] for _, d, _ in self._random]
-        u = keyed_uniform_draws(situation_keys(self._persons[0]), len(kinds), self.draws,
-                                sequence=self.sequence, discard=HALTON_DISCARD, rng=self.seed)
-        return standard_draws(u, kinds)
+        keys = situation_keys(self._persons[0])
+        eta = np.empty((keys.size, self.draws, len(kinds)))
+        # a person's draws depend on its key only: generated a chunk of persons at a time,
+        # so the temporaries stay small beside the draws themselves
+        step = max(1, DRAW_CHUNK // max(1, self.draws * len(kinds)))
+        for lo in range(0, keys.size, step):
+            u = keyed_uniform_draws(keys[lo:lo + step], len(kinds), self.draws,
+                                    sequence=self.sequence, discard=HALTON_DISCARD, rng=self.seed)
+            eta[lo:lo + step] = standard_draws(u, kinds)
+        return eta
 
     @cached_property
     def _columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -534,6 +543,42 @@ class MixedLogit(ChoiceModel):
         out = np.empty_like(pbar)
         out[self._persons[2]] = pbar
         return out
+
+    def utilities(self, params: np.ndarray) -> np.ndarray:
+        r"""Systematic utilities at the mean coefficients (NaN for unavailable alternatives).
+
+        :math:`V_{ij} = x_{ij}'\bar\beta` with each random coefficient at the mean of its
+        distribution (for a lognormal one :math:`\pm e^{b + s^2/2}`), not the mean of the
+        person-level utilities' logit probabilities (see :meth:`predict`).
+
+        Parameters
+        ----------
+        params : array_like, shape (K + P,)
+            As in :attr:`param_names`.
+
+        Returns
+        -------
+        ndarray, shape (N, J)
+            The utilities.
+
+        Examples
+        --------
+        >>> import choicemodels as cm
+        >>> df = cm.datasets.load_travel_mode()
+        >>> m = cm.MixedLogit("choice ~ gc + ttme | 0", data=df, obs="individual", alt="mode",
+        ...                   random={"-ttme": "lognormal"}, draws=20)
+        >>> m.utilities([0.0, 0.0, 0.0])[0].round(2).tolist()  # ttme = -exp(0): V = -ttme
+        [-69.0, -35.0, 0.0, -34.0]
+        """
+        self._require_in_memory("utilities")
+        params = np.asarray(params, float)
+        fixed_b, b, L = self._split(params)
+        rand, fixed, sign = self._columns
+        beta = np.empty(self.design.n_params)
+        beta[fixed] = fixed_b
+        s2 = np.einsum("kl,kl->k", L, L)
+        beta[rand] = np.where(sign != 0, sign * np.exp(b + s2 / 2), b)
+        return np.where(self.design.avail, self.design.X @ beta, np.nan)
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         r"""Hessian of :meth:`loglike`: forward differences of the analytic score.
