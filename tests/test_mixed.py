@@ -453,3 +453,23 @@ def test_draws_generated_in_chunks_of_persons_are_the_same(monkeypatch):
     chunked = cm.MixedLogit.from_arrays(X, chosen, avail=av, panel=panel, **kw)._eta
     np.testing.assert_array_equal(chunked, whole)
     assert whole.shape == (30, 16, 2)
+
+
+def test_long_panels_stay_in_log_space():
+    # 3 persons with 400 situations of 6 alternatives: each person's likelihood is about
+    # 6^-400 = e^-717, below the smallest double, so a product of probabilities would give
+    # log(0); the running product of the softmax denominators passes 1e280 and is folded in
+    rng = np.random.default_rng(12)
+    n, J = 1200, 6
+    X = rng.standard_normal((n, J, 2)) * 0.3
+    chosen = rng.integers(0, J, n)
+    panel = np.repeat([5, 6, 7], 400)
+    m = cm.MixedLogit.from_arrays(X, chosen, panel=panel, random={"x0": "normal"}, draws=70)
+    params = np.array([0.2, -0.1, 0.7])
+    ll = m.loglike_obs(params)
+    assert np.all(ll[m._persons[4]] < -708)
+    assert m.loglike(params) == pytest.approx(reference_loglike(m, params), rel=1e-12)
+    g = m.score(params)
+    h = 1e-6
+    fd = [(m.loglike(params + h * e) - m.loglike(params - h * e)) / (2 * h) for e in np.eye(3)]
+    np.testing.assert_allclose(g, fd, rtol=1e-5)

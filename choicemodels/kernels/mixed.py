@@ -68,7 +68,7 @@ class MixedArrays:
     chosen : (N,) int64 chosen alternative (-1 where unknown: prediction).
     avail : (N, J) bool.
     starts : (P + 1,) int64 first row of each person, then N.
-    eta : (P, R, K_r) standard draws.
+    eta : (P, K_r, R) standard draws, the draw innermost.
     """
 
     Xr: np.ndarray

@@ -73,21 +73,29 @@ DRAW_BLOCK = 64
 #: The running product of a person's softmax denominators (each in [1, J]) is turned into
 #: its logarithm before it can overflow.
 _PRODUCT_LIMIT = 1e280
+#: The running sums are rescaled when a block's largest log-likelihood exceeds the current
+#: reference by more than this (weights below e^40, sums far from overflow).
+_RESCALE_MARGIN = 40.0
 
 
 def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, want_pbar, lo, hi,
                 ll, gr_out, gl_out, cond_out, pbar):
-    """Persons ``lo:hi``: see the module docstring. ``mode`` 0: the likelihood weights
-    (writes ll, gr_out (P, K_r), gl_out (P, K_r, K_r), cond_out (P, K_r) and the weighted
-    probabilities pbar (N, J) if ``want_pbar``); ``mode`` 1: equal weights (pbar: mean
-    probabilities).
+    """Persons ``lo:hi``: see the module docstring. ``eta`` is (P, K_r, R), the draw
+    innermost. ``mode`` 0: the likelihood weights (writes ll, gr_out (P, K_r), gl_out
+    (P, K_r, K_r), cond_out (P, K_r) and the weighted probabilities pbar (N, J) if
+    ``want_pbar``); ``mode`` 1: equal weights (pbar: mean probabilities).
 
     The draws go in blocks of ``DRAW_BLOCK``, the draw the innermost index of every
     scratch array; per block, each situation's utilities, probabilities and gradient terms
-    for all its draws, then the block's log-likelihoods and the running (rescaled) sums."""
+    for all its draws, then the block's weights and the running sums, kept per draw slot
+    (so vector code too) and rescaled when the largest log-likelihood grows. A draw's
+    log-likelihood is held as :math:`a_r - \\log \\pi_r`: :math:`a_r` the sum of
+    :math:`V_{tc} - \\max_j V_{tj}`, :math:`\\pi_r` the product of the softmax denominators
+    (each in [1, J]); its weight is :math:`e^{a_r - m} / \\pi_r` with m a reference within
+    ``_RESCALE_MARGIN`` of :math:`\\max_r a_r`, so no logarithm per draw."""
     J = Xr.shape[1]
     Kr = Xr.shape[2]
-    R = eta.shape[1]
+    R = eta.shape[2]
     B = min(DRAW_BLOCK, R)
     t_max = 1
     for p in range(lo, hi):
@@ -100,29 +108,35 @@ def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, wan
     vmax = np.empty(B)
     total = np.empty(B)
     w = np.empty(B)
-    A = np.empty(Kr)
-    AL = np.empty((Kr, Kr))
-    cond = np.empty(Kr)
+    Sw = np.empty(B)
+    Aw = np.empty((Kr, B))
+    Cw = np.empty((Kr, B))
+    ALw = np.empty((Kr, Kr, B))
     for p in range(lo, hi):
         t0 = starts[p]
         T = starts[p + 1] - t0
         for t in range(T):
             for j in range(J):
                 pbar[t0 + t, j] = 0.0
-        A[:] = 0.0
-        AL[:, :] = 0.0
-        cond[:] = 0.0
+        Sw[:] = 0.0
+        Aw[:, :] = 0.0
+        Cw[:, :] = 0.0
+        ALw[:, :, :] = 0.0
         m = -np.inf
-        S = 0.0
         finite = True
         for r0 in range(0, R, B):
             nb = min(B, R - r0)
             for k in range(Kr):
                 for r in range(nb):
-                    acc = b[k]
-                    for l in range(k + 1):
-                        acc += L[k, l] * eta[p, r0 + r, l]
-                    beta[k, r] = lognormal[k] * np.exp(acc) if lognormal[k] != 0.0 else acc
+                    beta[k, r] = b[k]
+                for l in range(k + 1):
+                    c = L[k, l]
+                    for r in range(nb):
+                        beta[k, r] += c * eta[p, l, r0 + r]
+                if lognormal[k] != 0.0:
+                    for r in range(nb):
+                        beta[k, r] = lognormal[k] * np.exp(beta[k, r])
+                for r in range(nb):
                     dk[k, r] = 0.0
                     if not np.isfinite(beta[k, r]):
                         finite = False
@@ -183,28 +197,32 @@ def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, wan
             if mode == 1:
                 for r in range(nb):
                     w[r] = 1.0
-                S += nb
+                    Sw[r] += 1.0
             else:
                 block_max = -np.inf
                 for r in range(nb):
-                    logl[r] -= np.log(prod[r])
                     block_max = max(block_max, logl[r])
-                if block_max > m:
-                    # rescale the running sums to the new maximum
+                if block_max > m + _RESCALE_MARGIN or m == -np.inf:
+                    # rescale the running sums to the new maximum (weights up to
+                    # e^_RESCALE_MARGIN are let be: rescaling is then rare)
                     shrink = exp_nonpositive(m - block_max) if m > -np.inf else 0.0
-                    S *= shrink
+                    for r in range(B):
+                        Sw[r] *= shrink
                     for k in range(Kr):
-                        A[k] *= shrink
-                        cond[k] *= shrink
+                        for r in range(B):
+                            Aw[k, r] *= shrink
+                            Cw[k, r] *= shrink
                         for l in range(k + 1):
-                            AL[k, l] *= shrink
-                    for t in range(T):
-                        for j in range(J):
-                            pbar[t0 + t, j] *= shrink
+                            for r in range(B):
+                                ALw[k, l, r] *= shrink
+                    if want_pbar:
+                        for t in range(T):
+                            for j in range(J):
+                                pbar[t0 + t, j] *= shrink
                     m = block_max
                 for r in range(nb):
-                    w[r] = exp_nonpositive(logl[r] - m)
-                    S += w[r]
+                    w[r] = exp_nonpositive(logl[r] - m) / prod[r]
+                    Sw[r] += w[r]
             if want_pbar:
                 for t in range(T):
                     for j in range(J):
@@ -226,29 +244,37 @@ def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, wan
                     if lognormal[k] != 0.0:
                         for r in range(nb):
                             dk[k, r] *= beta[k, r]
-                    acc_a = 0.0
-                    acc_c = 0.0
                     for r in range(nb):
-                        acc_a += w[r] * dk[k, r]
-                        acc_c += w[r] * beta[k, r]
-                    A[k] += acc_a
-                    cond[k] += acc_c
+                        dk[k, r] *= w[r]
+                        Aw[k, r] += dk[k, r]
+                        Cw[k, r] += w[r] * beta[k, r]
                     for l in range(k + 1):
-                        acc = 0.0
                         for r in range(nb):
-                            acc += w[r] * dk[k, r] * eta[p, r0 + r, l]
-                        AL[k, l] += acc
+                            ALw[k, l, r] += dk[k, r] * eta[p, l, r0 + r]
+        S = 0.0
+        for r in range(B):
+            S += Sw[r]
         inv_s = 1.0 / S if finite else np.nan
-        for t in range(T):
-            for j in range(J):
-                pbar[t0 + t, j] *= inv_s
+        if want_pbar:
+            for t in range(T):
+                for j in range(J):
+                    pbar[t0 + t, j] *= inv_s
         if mode == 0:
             ll[p] = m + np.log(S / R) if finite else np.nan
             for k in range(Kr):
-                gr_out[p, k] = A[k] * inv_s
-                cond_out[p, k] = cond[k] * inv_s
+                acc_a = 0.0
+                acc_c = 0.0
+                for r in range(B):
+                    acc_a += Aw[k, r]
+                    acc_c += Cw[k, r]
+                gr_out[p, k] = acc_a * inv_s
+                cond_out[p, k] = acc_c * inv_s
                 for l in range(Kr):
-                    gl_out[p, k, l] = AL[k, l] * inv_s if l <= k else 0.0
+                    acc = 0.0
+                    if l <= k:
+                        for r in range(B):
+                            acc += ALw[k, l, r]
+                    gl_out[p, k, l] = acc * inv_s
 
 
 def compiled_person_pass():

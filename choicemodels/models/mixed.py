@@ -378,19 +378,25 @@ class MixedLogit(ChoiceModel):
         return int(self._persons[0].size)
 
     @cached_property
-    def _eta(self) -> np.ndarray:
-        """(P, R, K_r) standard draws, keyed by person id (situation id without a panel)."""
+    def _draws(self) -> np.ndarray:
+        """(P, K_r, R) standard draws, keyed by person id (situation id without a panel);
+        the draw innermost, as the kernel reads them."""
         kinds = [_STANDARD[d] for _, d, _ in self._random]
         keys = situation_keys(self._persons[0])
-        eta = np.empty((keys.size, self.draws, len(kinds)))
+        draws = np.empty((keys.size, len(kinds), self.draws))
         # a person's draws depend on its key only: generated a chunk of persons at a time,
         # so the temporaries stay small beside the draws themselves
         step = max(1, DRAW_CHUNK // max(1, self.draws * len(kinds)))
         for lo in range(0, keys.size, step):
             u = keyed_uniform_draws(keys[lo:lo + step], len(kinds), self.draws,
                                     sequence=self.sequence, discard=HALTON_DISCARD, rng=self.seed)
-            eta[lo:lo + step] = standard_draws(u, kinds)
-        return eta
+            draws[lo:lo + step] = standard_draws(u, kinds).transpose(0, 2, 1)
+        return draws
+
+    @property
+    def _eta(self) -> np.ndarray:
+        """(P, R, K_r) view of the standard draws: one (R, K_r) matrix per person."""
+        return self._draws.transpose(0, 2, 1)
 
     @cached_property
     def _columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -410,7 +416,7 @@ class MixedLogit(ChoiceModel):
             Xf=np.ascontiguousarray(Xo[:, :, fixed], dtype=np.float64),
             chosen=np.ascontiguousarray(chosen[order], dtype=np.int64),
             avail=np.ascontiguousarray(avail[order], dtype=np.bool_),
-            starts=starts, eta=self._eta,
+            starts=starts, eta=self._draws,
         )
 
     @cached_property
