@@ -134,6 +134,7 @@ def mixed_person_sums(
     beta_fixed: np.ndarray,
     b: np.ndarray,
     L: np.ndarray,
+    free: np.ndarray,
     lognormal: np.ndarray,
     arrays: MixedArrays,
     *,
@@ -145,7 +146,8 @@ def mixed_person_sums(
     Parameters
     ----------
     beta_fixed : (K_f,) fixed coefficients; b : (K_r,) means (of the log for lognormal);
-    L : (K_r, K_r) lower-triangular factor; lognormal : (K_r,) 0 for an additive
+    L : (K_r, K_r) lower-triangular factor; free : (K_r, K_r) bool, the entries of L that
+    are parameters (others zero, without gradient); lognormal : (K_r,) 0 for an additive
     coefficient, +1 / -1 for a (negative) lognormal one.
     arrays : the data and draws, ordered by person.
     conditional : weights of the draws: the likelihood's (True) or equal (False; then only
@@ -180,7 +182,7 @@ def mixed_person_sums(
     pbar = np.zeros((N, J))
     args = (np.ascontiguousarray(vfix), a.Xr, a.chosen, a.avail, a.starts, a.eta,
             np.array(b, float), np.array(L, float).reshape(Kr, Kr),
-            np.array(lognormal, float), mode, bool(mode == 1 or a.Xf.shape[2] > 0))
+            np.ascontiguousarray(free, dtype=np.bool_), np.array(lognormal, float), mode, bool(mode == 1 or a.Xf.shape[2] > 0))
     kernel = _compiled_pass()
     runs = _runs(a.starts, _threads() if threads is None else int(threads))
     if len(runs) == 1:

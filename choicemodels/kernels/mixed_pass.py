@@ -78,10 +78,11 @@ _PRODUCT_LIMIT = 1e280
 _RESCALE_MARGIN = 40.0
 
 
-def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, want_pbar, lo, hi,
-                ll, gr_out, gl_out, cond_out, pbar):
+def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, free, lognormal, mode, want_pbar,
+                lo, hi, ll, gr_out, gl_out, cond_out, pbar):
     """Persons ``lo:hi``: see the module docstring. ``eta`` is (P, K_r, R), the draw
-    innermost. ``mode`` 0: the likelihood weights (writes ll, gr_out (P, K_r), gl_out
+    innermost; ``free`` (K_r, K_r) bool marks the entries of L that are parameters (the
+    others are zero and get no gradient). ``mode`` 0: the likelihood weights (writes ll, gr_out (P, K_r), gl_out
     (P, K_r, K_r), cond_out (P, K_r) and the weighted probabilities pbar (N, J) if
     ``want_pbar``); ``mode`` 1: equal weights (pbar: mean probabilities).
 
@@ -130,9 +131,10 @@ def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, wan
                 for r in range(nb):
                     beta[k, r] = b[k]
                 for l in range(k + 1):
-                    c = L[k, l]
-                    for r in range(nb):
-                        beta[k, r] += c * eta[p, l, r0 + r]
+                    if free[k, l]:
+                        c = L[k, l]
+                        for r in range(nb):
+                            beta[k, r] += c * eta[p, l, r0 + r]
                 if lognormal[k] != 0.0:
                     for r in range(nb):
                         beta[k, r] = lognormal[k] * np.exp(beta[k, r])
@@ -249,8 +251,9 @@ def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, lognormal, mode, wan
                         Aw[k, r] += dk[k, r]
                         Cw[k, r] += w[r] * beta[k, r]
                     for l in range(k + 1):
-                        for r in range(nb):
-                            ALw[k, l, r] += dk[k, r] * eta[p, l, r0 + r]
+                        if free[k, l]:
+                            for r in range(nb):
+                                ALw[k, l, r] += dk[k, r] * eta[p, l, r0 + r]
         S = 0.0
         for r in range(B):
             S += Sw[r]

@@ -436,6 +436,15 @@ class MixedLogit(ChoiceModel):
                 entries.append((ka, kb, f"chol.{names[ka]}:{names[kb]}"))
         return entries
 
+    @cached_property
+    def _free(self) -> np.ndarray:
+        """(K_r, K_r) bool: the entries of L that are parameters."""
+        n = len(self._random)
+        free = np.zeros((n, n), dtype=bool)
+        for k, l, _ in self._cholesky_entries:
+            free[k, l] = True
+        return free
+
     @property
     def param_names(self) -> list[str]:
         """The K means (named after their variables), then ``sd.x`` of each uncorrelated
@@ -493,7 +502,7 @@ class MixedLogit(ChoiceModel):
                      conditional: bool = True) -> tuple:
         fixed_b, b, L = self._split(params)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return mixed_person_sums(fixed_b, b, L, self._columns[2],
+            return mixed_person_sums(fixed_b, b, L, self._free, self._columns[2],
                                      self._data_arrays if arrays is None else arrays,
                                      conditional=conditional, threads=self._threads)
 
