@@ -483,3 +483,18 @@ def test_long_panels_stay_in_log_space():
     h = 1e-6
     fd = [(m.loglike(params + h * e) - m.loglike(params - h * e)) / (2 * h) for e in np.eye(3)]
     np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+def test_a_negative_sd_is_continued_from_its_mirror_image():
+    X, chosen, person, _, _, _ = simulate_panel(5, 150, 6)
+    m = cm.MixedLogit.from_arrays(X, chosen, panel=person, draws=40,
+                                  random={"x0": "normal", "x1": "uniform"})
+    up = m.fit()
+    start = up.estimates * np.where(np.isin(np.arange(6), [4, 5]), -1.0, 1.0)
+    assert m.loglike(start) < up.llf  # the mirror image is not the maximum at fixed draws
+    down = m.fit(start=start)
+    assert down.converged and down.params["sd.x0"] > 0 and down.params["sd.x1"] > 0
+    assert m.loglike(down.params) == pytest.approx(down.llf, rel=1e-14)
+    # the same estimate up to simulation error: a small fraction of a standard error
+    assert np.all(np.abs(down.estimates - up.estimates) < 0.2 * up.bse.to_numpy())
+    assert down.n_iter > 0

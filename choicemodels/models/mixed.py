@@ -6,7 +6,9 @@ P persons, R draws per person.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from typing import Any, Literal, get_args
@@ -83,8 +85,12 @@ class MixedLogit(ChoiceModel):
     BFGS with the analytic gradient (``method="bfgs"``, default) or BHHH. Standard errors:
     ``"nonrobust"`` inverts forward differences of the analytic gradient (:meth:`hessian`); with a panel the
     default is ``"cluster"`` by person (the sandwich over the persons' scores), without
-    one ``"nonrobust"``. The sign of a standard deviation is not identified: the summary
-    and :meth:`~choicemodels.ChoiceResults.random_distribution` report its absolute value.
+    one ``"nonrobust"``. The sign of a standard deviation is not identified: a fit that
+    ends at a negative ``sd.x`` is continued from its mirror image :math:`|sd.x|` (the
+    same simulated likelihood up to simulation error) and that fit is kept if it converges
+    with every ``sd.x`` >= 0; :meth:`~choicemodels.ChoiceResults.random_distribution`,
+    :meth:`~choicemodels.ChoiceResults.random_covariance` and the summary depend on the
+    signs not at all. The Cholesky entries ``chol.a:b`` are reported as estimated.
 
     Parameters
     ----------
@@ -445,6 +451,13 @@ class MixedLogit(ChoiceModel):
             free[k, l] = True
         return free
 
+    @cached_property
+    def _sd_positions(self) -> np.ndarray:
+        """Indices of the ``sd.x`` parameters in the parameter vector."""
+        K = self.design.n_params
+        return np.array([K + i for i, (_, _, name) in enumerate(self._cholesky_entries)
+                         if name.startswith("sd.")], dtype=int)
+
     @property
     def param_names(self) -> list[str]:
         """The K means (named after their variables), then ``sd.x`` of each uncorrelated
@@ -650,7 +663,8 @@ class MixedLogit(ChoiceModel):
         r"""Maximum simulated likelihood fit; returns a new results object.
 
         As :meth:`Logit.fit <choicemodels.Logit.fit>`, with ``method="bfgs"`` (default,
-        BFGS from the BHHH metric with the analytic gradient) or ``"bhhh"``. With a panel,
+        BFGS from the BHHH metric with the analytic gradient) or ``"bhhh"``. A fit ending
+        at a negative ``sd.x`` continues from :math:`|sd.x|` (see the class). With a panel,
         ``cov_type`` defaults to ``"cluster"`` with the persons as clusters (``groups``
         defaults to the persons for ``"cluster"``); ``"robust"`` is then the sandwich over
         the persons without the G/(G-1) factor, as each person's score is one term.
@@ -693,8 +707,26 @@ class MixedLogit(ChoiceModel):
         panel = self._panel_ids is not None
         if panel and groups is None and cov_type in (None, "cluster") and self._parts is None:
             cov_type, groups = "cluster", self._persons[1]
-        return engine.fit(self, start=start, maxiter=maxiter, tol=tol, method=method,
-                          cov_type=cov_type, groups=groups, progress=progress, stacklevel=3)
+        options = {"maxiter": maxiter, "tol": tol, "method": method, "cov_type": cov_type,
+                   "groups": groups, "progress": progress, "stacklevel": 3}
+        results = engine.fit(self, start=start, **options)
+        negative = [i for i in self._sd_positions if results.estimates[i] < 0]
+        if not negative:
+            return results
+        # the sign of sd.x is not identified: continue from the mirror image |sd.x|, where
+        # the simulated likelihood is the same up to simulation error, and keep that fit
+        # if it converges with every sd.x >= 0
+        mirrored = results.estimates.copy()
+        mirrored[negative] *= -1.0
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = engine.fit(self, start=mirrored, **options)
+        if not again.converged or np.any(again.estimates[self._sd_positions] < 0):
+            return results
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return dataclasses.replace(again, n_iter=results.n_iter + again.n_iter,
+                                   fit_time=results.fit_time + again.fit_time)
 
     # ---- individual parameters ----------------------------------------------------------
     def individual_params(self, params: np.ndarray) -> pd.DataFrame:
