@@ -498,3 +498,17 @@ def test_a_negative_sd_is_continued_from_its_mirror_image():
     # the same estimate up to simulation error: a small fraction of a standard error
     assert np.all(np.abs(down.estimates - up.estimates) < 0.2 * up.bse.to_numpy())
     assert down.n_iter > 0
+
+
+def test_threads_do_not_change_the_sums():
+    X, chosen, av, panel, w = panel_problem(13, n_persons=40, weights=True)
+    m = cm.MixedLogit.from_arrays(X, chosen, avail=av, panel=panel, weights=w, draws=30,
+                                  random={"x0": "normal", "x1": "normal"}, correlated=True)
+    params = some_params(m, np.random.default_rng(3))
+    m._threads = 1
+    one = m._block_sums(params)
+    m._threads = 3
+    three = m._block_sums(params)
+    assert one[0] == three[0]
+    np.testing.assert_array_equal(one[1], three[1])
+    np.testing.assert_array_equal(one[2], three[2])
