@@ -512,3 +512,29 @@ def test_threads_do_not_change_the_sums():
     assert one[0] == three[0]
     np.testing.assert_array_equal(one[1], three[1])
     np.testing.assert_array_equal(one[2], three[2])
+
+
+@pytest.mark.slow
+def test_interval_coverage_over_a_monte_carlo_study():
+    """95% intervals of the mean and sd of a normal coefficient and of a fixed one cover
+    the truth at the nominal rate, within 3 Monte Carlo standard errors (cluster SEs)."""
+    reps, n_persons, n_tasks = 60, 300, 8
+    truth = np.array([1.0, -0.5, 0.8])  # x0 mean, x1 fixed, sd.x0
+    covered = np.zeros((reps, 3), dtype=bool)
+    for rep in range(reps):
+        rng = np.random.default_rng(1000 + rep)
+        beta0 = truth[0] + truth[2] * rng.standard_normal(n_persons)
+        person = np.repeat(np.arange(n_persons), n_tasks)
+        X = rng.standard_normal((person.size, 3, 2))
+        V = X[:, :, 0] * beta0[person, None] + X[:, :, 1] * truth[1]
+        chosen = np.argmax(V + rng.gumbel(size=V.shape), axis=1)
+        r = cm.MixedLogit.from_arrays(X, chosen, panel=person, random={"x0": "normal"},
+                                      draws=200, rng=rep).fit()
+        ci = r.conf_int().to_numpy()
+        est = r.estimates
+        lo = np.where(np.arange(3) == 2, np.abs(est) - 1.96 * r.bse.to_numpy(), ci[:, 0])
+        hi = np.where(np.arange(3) == 2, np.abs(est) + 1.96 * r.bse.to_numpy(), ci[:, 1])
+        covered[rep] = (lo <= truth) & (truth <= hi)
+    rate = covered.mean(axis=0)
+    mc_se = np.sqrt(0.95 * 0.05 / reps)
+    assert np.all(np.abs(rate - 0.95) < 3 * mc_se), rate
