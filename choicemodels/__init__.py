@@ -20,6 +20,7 @@ from choicemodels import datasets
 from choicemodels.data import ChoiceData, long_to_wide, wide_to_long
 from choicemodels.inference import TestResult, hausman_mcfadden, lr_test, vuong_test
 from choicemodels.models.logit import Logit
+from choicemodels.models.mixed import MixedLogit
 from choicemodels.models.nested import NestedLogit
 from choicemodels.models.probit import Probit
 from choicemodels.results import ChoiceResults, load_results
@@ -52,6 +53,7 @@ __all__ = [
     "ChoiceData",
     "ChoiceResults",
     "Logit",
+    "MixedLogit",
     "NestedLogit",
     "Probit",
     "TestResult",

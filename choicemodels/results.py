@@ -9,7 +9,7 @@ import json
 import math
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -44,11 +44,15 @@ class ModelKind:
     error_covariance : ``error_covariance(spec, theta)``, the covariance of the error
         differences as a labelled frame, or ``None`` for models whose errors have a fixed
         covariance.
+    mixing : the functions of results of a random-coefficients model, by name
+        (``"random_covariance"``, ``"random_distribution"``, ``"individual_params"``),
+        each ``fun(results, ...)``, or ``None``.
     """
 
     name: str
     rebuild: Callable[[dict, pd.DataFrame, Any], Any]
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None
+    mixing: Mapping[str, Callable[..., pd.DataFrame]] | None = None
 
 
 _MODEL_KINDS: dict[str, ModelKind] = {}
@@ -58,13 +62,14 @@ def register_model_kind(
     name: str,
     rebuild: Callable[[dict, pd.DataFrame, Any], Any],
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None,
+    mixing: Mapping[str, Callable[..., pd.DataFrame]] | None = None,
 ) -> None:
     """Register what results of the model ``name`` need to predict and to report its errors.
 
     Called once per model class by the module that defines it, so that this module, which
     holds plain results, never imports a model.
     """
-    _MODEL_KINDS[name] = ModelKind(name, rebuild, error_covariance)
+    _MODEL_KINDS[name] = ModelKind(name, rebuild, error_covariance, mixing)
 
 
 def _model_kind(name: str) -> ModelKind:
@@ -848,6 +853,107 @@ class ChoiceResults(PrintsAsSummary):
         sd = np.sqrt(np.diag(cov.to_numpy()))
         return cov / np.outer(sd, sd)
 
+    # ---- random coefficients (mixed logit) --------------------------------------------
+    def _mixing(self, name: str) -> Callable[..., pd.DataFrame]:
+        mixing = _model_kind(self.model_name).mixing
+        if mixing is None:
+            raise SpecificationError(
+                f"{name}() is defined for mixed logit results; a {self.model_name} has no "
+                "random coefficients."
+            )
+        return mixing[name]
+
+    def random_covariance(self, correlation: bool = False) -> pd.DataFrame:
+        r"""Mixed logit: covariance :math:`LL'` of the random coefficients, with
+        delta-method standard errors.
+
+        For a lognormal coefficient :math:`\pm e^{c}` it is the covariance of its normal
+        part c. Uncorrelated coefficients give a diagonal matrix of their variances
+        (``sd.x`` squared: for uniform and triangular ones the squared half-width).
+
+        Parameters
+        ----------
+        correlation : bool, default False
+            The correlation matrix instead (its delta-method standard errors too).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows the random coefficients; columns ``("estimate", name)`` (the matrix,
+            ``frame["estimate"]``) and ``("std err", name)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> X = np.random.default_rng(1).standard_normal((600, 3, 2))
+        >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], rng=1)
+        >>> r = cm.MixedLogit.from_arrays(X, chosen, panel=np.arange(600) // 6, draws=50,
+        ...                               random={"x0": "normal", "x1": "normal"},
+        ...                               correlated=True).fit()
+        >>> r.random_covariance()["estimate"].shape
+        (2, 2)
+        """
+        return self._mixing("random_covariance")(self, correlation)
+
+    def random_distribution(self) -> pd.DataFrame:
+        r"""Mixed logit: mean, median and standard deviation of each random coefficient.
+
+        Of the coefficient itself, with delta-method standard errors: for a lognormal
+        :math:`\pm e^{b + s z}` the mean :math:`\pm e^{b + s^2/2}`, the median
+        :math:`\pm e^b` and the sd :math:`e^{b + s^2/2}\sqrt{e^{s^2} - 1}`; for normal,
+        uniform and triangular ones the mean and median b and the sd :math:`|s|`,
+        :math:`|s|/\sqrt 3`, :math:`|s|/\sqrt 6` (s the half-width for the last two). The
+        sign of s is not identified; only :math:`|s|` enters.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per random coefficient; columns ``distribution``, ``mean``,
+            ``mean se``, ``median``, ``median se``, ``sd``, ``sd se``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> X = np.random.default_rng(1).standard_normal((600, 3, 2))
+        >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], rng=1)
+        >>> r = cm.MixedLogit.from_arrays(X, chosen, panel=np.arange(600) // 6, draws=50,
+        ...                               random={"-x1": "lognormal"}).fit()
+        >>> r.random_distribution().loc["x1", "distribution"]
+        '-lognormal'
+        """
+        return self._mixing("random_distribution")(self)
+
+    def individual_params(self, data: pd.DataFrame | None = None) -> pd.DataFrame:
+        r"""Mixed logit on panel data: each person's conditional mean of the random
+        coefficients (Revelt and Train), :math:`\sum_r \beta_{nr} L_{nr} / \sum_r L_{nr}`
+        over the person's draws, :math:`L_{nr}` the probability of the person's choices.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, optional
+            Long data with the model's columns, the choice and the panel column included;
+            default: the estimation data (needed for results read from a file).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per person (indexed by person id), one column per random coefficient.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> X = np.random.default_rng(1).standard_normal((600, 3, 2))
+        >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], rng=1)
+        >>> r = cm.MixedLogit.from_arrays(X, chosen, panel=np.arange(600) // 6, draws=50,
+        ...                               random={"x0": "normal"}).fit()
+        >>> r.individual_params().shape
+        (100, 1)
+        """
+        return self._mixing("individual_params")(self, data)
+
     def refit_without(self, omit: list) -> ChoiceResults:
         """The same model fitted without the alternatives in ``omit`` (and the situations choosing them).
 
@@ -925,6 +1031,12 @@ class ChoiceResults(PrintsAsSummary):
         tables = [Table("Coefficients", table, _estimate_kinds(table), na_rep="nan")]
         if probit and self.k_params > self.n_beta:
             tables += self._error_tables(alpha)
+        mixing = _model_kind(self.model_name).mixing if self.model_name in _MODEL_KINDS else None
+        if mixing is not None:
+            dist = mixing["random_distribution"](self)
+            kinds = {c: "coef" if not c.endswith(" se") else "stat" for c in dist.columns}
+            tables.append(Table("Random coefficients: distribution of the coefficient itself",
+                                dist, kinds, na_rep="nan"))
         if self.choice_counts:
             tables.append(self._frequency_table())
         formula = self.spec.get("formula")
@@ -972,6 +1084,14 @@ class ChoiceResults(PrintsAsSummary):
         ref = self.spec.get("ref")
         if ref is not None:
             notes.append(f"Reference alternative: {ref}.")
+        if self.model_name == "MixedLogit":
+            notes.append(
+                "Random coefficients: sd.x is the standard deviation (normal; of the log for "
+                "lognormal) or the half-width (uniform, triangular), chol.a:b the Cholesky "
+                "factor of correlated ones; their sign is not identified, and the table of "
+                "the coefficients' distribution reports the absolute value (delta-method "
+                "standard errors)."
+            )
         if self.model_name == "Probit":
             raw = list(self.param_names[self.n_beta:])
             if raw:

@@ -1,4 +1,4 @@
-"""Uniform draws for simulated probit likelihoods (GHK).
+"""Quasi-random draws for simulated likelihoods: GHK (probit) and mixed logit.
 
 The draws are generated once, before estimation, and kept fixed for the whole
 optimisation (common random numbers), so the simulated log-likelihood is a smooth,
@@ -12,8 +12,16 @@ low-discrepancy sequence, so situations do not share draws. The scrambling is ra
 with ``rng``: different seeds give independent replications, the same seed gives the
 same draws.
 
-Shapes: N situations, R draws per situation, D dimensions (``J - 2`` suffices for GHK
-with J alternatives: the last of the ``J - 1`` truncated dimensions needs no draw).
+Shapes: N situations (or persons, for a mixed logit on panel data: one draw matrix per
+person), R draws per situation, D dimensions (``J - 2`` suffices for GHK with J
+alternatives: the last of the ``J - 1`` truncated dimensions needs no draw; the number of
+random coefficients for a mixed logit).
+
+Sequences: scrambled Halton (with the first ``discard`` points of the sequence dropped, as
+Train (2009, sec. 9.3.3) recommends), scrambled Sobol, modified Latin hypercube sampling
+(``"mlhs"``, Hess, Train and Polak 2006: in each dimension the R points
+:math:`(r + u)/R`, r = 0..R-1, one uniform shift u, the order shuffled independently per
+dimension) and plain pseudo-random numbers.
 """
 
 from __future__ import annotations
@@ -21,11 +29,20 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from scipy.special import ndtri
 from scipy.stats import qmc
 
-__all__ = ["Sequence", "keyed_uniform_draws", "uniform_draws"]
+__all__ = [
+    "MixedSequence", "Sequence", "StandardKind", "keyed_uniform_draws", "standard_draws",
+    "uniform_draws",
+]
 
+#: The sequences of the probit's GHK draws.
 Sequence = Literal["halton", "sobol", "pseudo"]
+#: The sequences of the mixed logit's draws.
+MixedSequence = Literal["halton", "sobol", "mlhs", "pseudo"]
+#: The standard distributions of :func:`standard_draws`.
+StandardKind = Literal["normal", "uniform", "triangular"]
 
 # Keep every draw strictly inside (0, 1): the GHK recursion applies ndtri(u * q).
 _EPS = 2.0**-53
@@ -38,6 +55,7 @@ def uniform_draws(
     *,
     sequence: Sequence = "halton",
     antithetic: bool = False,
+    discard: int = 0,
     rng: int | np.random.Generator | None = None,
 ) -> np.ndarray:
     """Uniform draws on the open unit cube, ``R`` per situation.
@@ -46,14 +64,17 @@ def uniform_draws(
     ----------
     n_obs, n_dims, n_draws : int
         N situations, D dimensions, R draws per situation.
-    sequence : {"halton", "sobol", "pseudo"}
-        Scrambled Halton, scrambled Sobol (both from :mod:`scipy.stats.qmc`) or plain
-        pseudo-random numbers from ``rng``. Sobol points come in powers of two: the
-        first ``2**ceil(log2(N * R))`` points are generated and the first ``N * R``
-        kept (a prefix of a scrambled Sobol sequence is still a low-discrepancy set).
+    sequence : {"halton", "sobol", "mlhs", "pseudo"}
+        Scrambled Halton, scrambled Sobol (both from :mod:`scipy.stats.qmc`), modified
+        Latin hypercube sampling per situation, or plain pseudo-random numbers from ``rng``.
+        Sobol points come in powers of two: the first ``2**ceil(log2(N * R))`` points are
+        generated and the first ``N * R`` kept (a prefix of a scrambled Sobol sequence is
+        still a low-discrepancy set).
     antithetic : bool
         If true, draws ``r`` and ``r + ceil(R / 2)`` of each situation are mirror
         images ``u`` and ``1 - u`` (for odd R the last mirrored draw is dropped).
+    discard : int, default 0
+        Halton only: the first ``discard`` points of the sequence are skipped.
     rng : int or numpy.random.Generator, keyword-only
         Seed for the scrambling (or for the pseudo-random numbers).
 
@@ -76,16 +97,30 @@ def uniform_draws(
     if sequence == "pseudo":
         points = rng.random((n_points, n_dims))
     elif sequence == "halton":
-        points = qmc.Halton(n_dims, scramble=True, rng=rng).random(n_points)
+        halton = qmc.Halton(n_dims, scramble=True, rng=rng)
+        if discard:
+            halton.fast_forward(int(discard))
+        points = halton.random(n_points)
     elif sequence == "sobol":
         power = int(np.ceil(np.log2(n_points)))
         points = qmc.Sobol(n_dims, scramble=True, rng=rng).random_base2(power)[:n_points]
+    elif sequence == "mlhs":
+        points = _mlhs(rng.random((n_obs, n_base, n_dims)), rng.random((n_obs, 1, n_dims)))
     else:
-        raise ValueError(f"unknown sequence {sequence!r}; use 'halton', 'sobol' or 'pseudo'")
+        raise ValueError(f"unknown sequence {sequence!r}; use 'halton', 'sobol', 'mlhs' or 'pseudo'")
     u = points.reshape(n_obs, n_base, n_dims)
     if antithetic:
         u = np.concatenate([u, 1.0 - u], axis=1)[:, :n_draws]
     return np.clip(u, _EPS, 1.0 - _EPS)
+
+
+def _mlhs(order_keys: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Modified Latin hypercube points: (n, R, D) with ``(rank + shift) / R`` in each
+    dimension, the ranks (0..R-1) ordered by ``order_keys`` (n, R, D) and ``shift`` (n, 1, D)
+    uniform."""
+    n_draws = order_keys.shape[1]
+    ranks = np.argsort(order_keys, axis=1)
+    return (ranks + shift) / n_draws
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -116,6 +151,7 @@ def keyed_uniform_draws(
     *,
     sequence: Sequence = "halton",
     antithetic: bool = False,
+    discard: int = 0,
     rng: int | np.random.Generator | None = None,
 ) -> np.ndarray:
     r"""Uniform draws keyed by situation: the draws of a situation depend only on its key.
@@ -125,7 +161,8 @@ def keyed_uniform_draws(
     ``"sobol"``, one scrambled set of R points :math:`p_r` is shared and situation i gets it
     shifted modulo 1 by its own uniform vector :math:`s_i` (a Cranley-Patterson rotation):
     :math:`u_{ir} = (p_r + s_i) \bmod 1`, a randomised quasi-Monte Carlo set per situation,
-    independent across situations. With ``"pseudo"`` every draw is its own hash. Entries
+    independent across situations. With ``"mlhs"`` each situation's modified Latin hypercube
+    (its shuffles and shift) and with ``"pseudo"`` every draw is its own hash. Entries
     come from a counter-based generator: the SplitMix64 mix of (seed, key, counter).
 
     Parameters
@@ -134,7 +171,7 @@ def keyed_uniform_draws(
         One key per situation (e.g. a hash of its id); equal keys get equal draws.
     n_dims, n_draws : int
         D dimensions, R draws per situation.
-    sequence, antithetic : as in :func:`uniform_draws`.
+    sequence, antithetic, discard : as in :func:`uniform_draws`.
     rng : int or numpy.random.Generator, keyword-only
         Seed of the shared point set and of the keyed streams.
 
@@ -158,12 +195,54 @@ def keyed_uniform_draws(
         return np.empty((keys.size, n_draws, n_dims))
     if sequence == "pseudo":
         u = _keyed_uniforms(keys, seed, n_base * n_dims).reshape(-1, n_base, n_dims)
+    elif sequence == "mlhs":
+        hashed = _keyed_uniforms(keys, seed, (n_base + 1) * n_dims).reshape(-1, n_base + 1, n_dims)
+        u = _mlhs(hashed[:, 1:], hashed[:, :1])
     elif sequence in ("halton", "sobol"):
-        shared = uniform_draws(1, n_dims, n_base, sequence=sequence, rng=rng)  # (1, R, D)
+        shared = uniform_draws(1, n_dims, n_base, sequence=sequence, discard=discard, rng=rng)
         shift = _keyed_uniforms(keys, seed, n_dims)[:, None, :]
         u = np.mod(shared + shift, 1.0)
     else:
-        raise ValueError(f"unknown sequence {sequence!r}; use 'halton', 'sobol' or 'pseudo'")
+        raise ValueError(f"unknown sequence {sequence!r}; use 'halton', 'sobol', 'mlhs' or 'pseudo'")
     if antithetic:
         u = np.concatenate([u, 1.0 - u], axis=1)[:, :n_draws]
     return np.clip(u, _EPS, 1.0 - _EPS)
+
+
+def standard_draws(u: np.ndarray, kinds: list[StandardKind]) -> np.ndarray:
+    r"""Uniform draws mapped, column by column, to standard distributions.
+
+    ``"normal"``: :math:`\Phi^{-1}(u)`; ``"uniform"``: :math:`2u - 1`, uniform on
+    [-1, 1] (sd :math:`1/\sqrt 3`); ``"triangular"``: the symmetric triangular
+    distribution on [-1, 1] (sd :math:`1/\sqrt 6`), :math:`\sqrt{2u} - 1` for
+    :math:`u < 1/2` and :math:`1 - \sqrt{2(1 - u)}` above.
+
+    Parameters
+    ----------
+    u : ndarray, shape (..., D)
+        Draws in (0, 1), e.g. from :func:`keyed_uniform_draws`.
+    kinds : list of {"normal", "uniform", "triangular"}, length D
+        The distribution of each column.
+
+    Returns
+    -------
+    ndarray, shape (..., D)
+        The transformed draws (a new array).
+
+    Examples
+    --------
+    >>> standard_draws(np.array([[0.5, 0.75, 0.125]]), ["normal", "uniform", "triangular"])
+    array([[ 0. ,  0.5, -0.5]])
+    """
+    out = np.empty(np.shape(u))
+    for d, kind in enumerate(kinds):
+        x = u[..., d]
+        if kind == "normal":
+            out[..., d] = ndtri(x)
+        elif kind == "uniform":
+            out[..., d] = 2.0 * x - 1.0
+        elif kind == "triangular":
+            out[..., d] = np.where(x < 0.5, np.sqrt(2.0 * x) - 1.0, 1.0 - np.sqrt(2.0 * (1.0 - x)))
+        else:
+            raise ValueError(f"unknown kind {kind!r}; use 'normal', 'uniform' or 'triangular'")
+    return out

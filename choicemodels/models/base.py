@@ -167,8 +167,10 @@ class ChoiceModel:
             self._parts = engine.partition_blocks(self)
 
     @classmethod
-    def _from_spec(cls, spec: dict, data: pd.DataFrame, fitted: ChoiceModel | None = None) -> ChoiceModel:
-        """A model of the stored specification on new data (for prediction; choice column optional).
+    def _from_spec(cls, spec: dict, data: pd.DataFrame, fitted: ChoiceModel | None = None,
+                   require_choice: bool = False) -> ChoiceModel:
+        """A model of the stored specification on new data (for prediction; choice column
+        optional unless ``require_choice``).
 
         The design is built with the fitted design state (transform moments, factor levels):
         ``fitted``'s (the model the results came from, with its ``functions``) or, for
@@ -196,7 +198,7 @@ class ChoiceModel:
         design = design_from_formula(
             spec["formula"], data, obs=spec["obs"], alt=spec["alt"], ref=spec["ref"],
             avail=spec["avail"], weights=None, alternatives=tuple(spec["alternatives"]),
-            require_choice=False, functions=functions, state=state,
+            require_choice=require_choice, functions=functions, state=state,
         )
         model._init(design, data, {k: v for k, v in spec.items() if k not in ("model", "options")})
         return model
