@@ -24,6 +24,8 @@ __all__ = ["CrossNestedLogit"]
 #: An estimated allocation closer than this to 0 stops the search: the maximum is on the
 #: boundary of the parameter space (the alternative leaves the nest).
 _ALLOCATION_FLOOR = 1e-7
+#: Likewise an inclusive value closer than this to 0 (the nest acts as a maximum).
+_IV_FLOOR = 1e-6
 
 
 class CrossNestedLogit(ChoiceModel):
@@ -375,7 +377,8 @@ class CrossNestedLogit(ChoiceModel):
         """(N,) log-likelihood and (N, K + P) scores of the design's situations."""
         beta, lam, alpha = self._split(params)
         d = self.design
-        ll, s_beta, s_lam, s_loga = cross_nested_scores(beta, lam, self._log(alpha), d.X, d.chosen, d.avail)
+        with np.errstate(all="ignore"):  # outside the domain: non-finite, which the callers check
+            ll, s_beta, s_lam, s_loga = cross_nested_scores(beta, lam, self._log(alpha), d.X, d.chosen, d.avail)
         # d log P / d alpha = (d log P / d log alpha) / alpha, then the chain rule of the map
         inv = np.where(alpha > 0, 1.0 / np.where(alpha > 0, alpha, 1.0), 0.0)
         s_alpha = (s_loga * inv).reshape(len(ll), -1) @ self._alpha_map
@@ -405,16 +408,24 @@ class CrossNestedLogit(ChoiceModel):
         return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
 
     def _boundary(self, params: np.ndarray) -> str:
-        alpha = self._split(params)[2].ravel()
+        """Why the search stops at a boundary: an allocation or an ``iv`` running to 0."""
+        _, lam, alpha = self._split(params)
+        alpha = alpha.ravel()
         low = [c for c in self._moving if alpha[c] < _ALLOCATION_FLOOR]
-        if not low:
-            return ""
         n_nests = len(self._nest_names)
         alts = list(self.design.alternatives)
-        cells = ", ".join(f"alternative {alts[c // n_nests]!r} in nest {self._nest_names[c % n_nests]!r}"
-                          for c in low)
-        return (f"the allocation of {cells} runs to 0 (the maximum is on the boundary); fix it "
-                "at 0 by dropping the alternative from that nest, and refit")
+        reasons = []
+        if low:
+            cells = ", ".join(f"alternative {alts[c // n_nests]!r} in nest {self._nest_names[c % n_nests]!r}"
+                              for c in low)
+            reasons.append(f"the allocation of {cells} runs to 0 (the maximum is on the boundary); "
+                           "fix it at 0 by dropping the alternative from that nest, and refit")
+        flat = [m for m in range(n_nests) if lam[m] < _IV_FLOOR]
+        if flat:
+            names = ", ".join(f"iv:{self._nest_names[m]}" for m in flat)
+            reasons.append(f"{names} runs to 0 (the nest acts as a maximum: the maximum is on the "
+                           "boundary); check the nesting")
+        return "; ".join(reasons)
 
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         reason = self._boundary(outcome.x)
