@@ -261,6 +261,32 @@ def test_recovers_the_truth_of_the_exact_cross_nested_gev_simulator():
     assert r.params["iv:a"] + 3 * r.bse["iv:a"] < 1 and r.params["iv:b"] + 3 * r.bse["iv:b"] < 1
 
 
+def test_without_alternatives_and_a_dask_fit(travel):
+    """The restricted model of the Hausman-McFadden test drops the omitted alternatives from
+    their nests (and nests left empty); on a Dask DataFrame the fit equals the in-memory one."""
+    m = cm.CrossNestedLogit("choice ~ gc + ttme", travel, nests={"fly": ["air"], "land": {"train": 0.4, "car": 1.0},
+                                                                 "public": {"train": None, "bus": 1.0}}, **KW)
+    restricted = m.without_alternatives(["bus", "air"])
+    assert restricted.nests == {"land": {"train": 0.4, "car": 1.0}, "public": {"train": None}}
+    chose = travel.loc[travel["mode"].isin(["bus", "air"]) & (travel["choice"] == 1), "individual"]
+    reduced = travel[~travel["individual"].isin(chose) & ~travel["mode"].isin(["bus", "air"])]
+    direct = cm.CrossNestedLogit("choice ~ gc + ttme", reduced, nests=restricted.nests, **KW)
+    assert restricted.loglike(direct.start_params()) == pytest.approx(direct.loglike(direct.start_params()),
+                                                                     rel=1e-13)
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("dask.distributed")
+    kw = {**KW, "nests": {"fly": ["air"], "land": {"train": 0.4, "car": 1.0}, "public": {"train": None, "bus": 1.0}}}
+    in_memory = cm.CrossNestedLogit(FORMULA, data=travel, **kw).fit(cov_type="robust")
+    assert in_memory.converged
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        frame = dd.from_pandas(travel, npartitions=3, sort=False)
+        on_dask = cm.CrossNestedLogit(FORMULA, data=frame, **kw).fit(cov_type="robust")
+    assert on_dask.llf == pytest.approx(in_memory.llf, rel=1e-12)
+    np.testing.assert_allclose(on_dask.params, in_memory.params, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(on_dask.bse, in_memory.bse, rtol=1e-7)
+
+
 # ---- bad input --------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("nests", "match"),

@@ -216,6 +216,19 @@ class CrossNestedLogit(ChoiceModel):
     def _options(self) -> dict:
         return {"nests": {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in self.nests.items()}}
 
+    def _options_without(self, omit: list) -> dict:
+        """The nests without the alternatives ``omit`` (a nest left empty is dropped); the
+        other alternatives keep their allocations."""
+        nests = {}
+        for name, members in self.nests.items():
+            if isinstance(members, dict):
+                kept = {a: v for a, v in members.items() if a not in omit}
+            else:
+                kept = [a for a in members if a not in omit]
+            if kept:
+                nests[name] = kept
+        return {"nests": nests}
+
     def _init(self, design, data, spec) -> None:
         alts = [engine.plain_label(a) for a in design.alternatives]
         names, alloc = _allocations(self.nests, alts, repr(alts))
