@@ -339,10 +339,15 @@ def test_a_parameter_running_to_its_boundary_is_reported_not_hidden():
 #: Biogeme's example b11cnl (michelbierlaire/biogeme, docs/source/examples/swissmetro/b11cnl.html,
 #: "Report from biogeme 3.2.14a1 [2024-07-06]"): nest "existing" = train (allocation
 #: ALPHA_EXISTING) and car (1), nest "public" = train (1 - ALPHA_EXISTING) and Swissmetro (1);
-#: mu = 1 / iv; 6768 observations. Value and robust standard error as printed; the published
-#: optimisation stopped at a relative gradient of 3.3e-05, so the estimates are compared to
-#: the digits that this tolerance leaves exact (below), and the log-likelihood to all three
-#: printed decimals.
+#: mu = 1 / iv; 6768 observations. Estimate and robust standard error as printed. That
+#: optimisation stopped at a relative gradient of 3.3e-05 ("Cause of termination"), short of
+#: the maximum by less than the 0.0005 its printed log-likelihood leaves open, i.e. by less
+#: than sqrt(2 x 0.0005) ~ 0.03 standard errors in any direction: the test allows that much
+#: beyond the rounding of the printed digits. It moves the last printed digit of the
+#: estimates of ASC_CAR (ours -0.2405) and ASC_TRAIN (0.09828), and of the robust standard
+#: errors of ALPHA_EXISTING (0.03475), ASC_TRAIN (0.06998), B_COST (0.05897) and MU_PUBLIC
+#: (0.4967); Biogeme 3.3.2 run on the same data to a tighter optimum gives ASC_CAR -0.24044
+#: and ASC_TRAIN 0.098268, ours to four digits.
 BIOGEME_B11 = {
     "llf": -5214.049,
     "alpha_existing": (0.495, 0.0347),
@@ -380,23 +385,29 @@ def test_biogeme_b11cnl_swissmetro():
     m = cm.CrossNestedLogit("choice ~ asc_car + asc_train + cost + time | 0", data=_swissmetro_long(),
                             obs="obs", alt="alt", avail="av", nests={"existing": [1, 3], "public": [1, 2]})
     assert m.param_names[-3:] == ["iv:existing", "iv:public", "alpha:existing:1"]
-    r = m.fit(cov_type="robust")
+    r = m.fit()
+    robust = m.fit(cov_type="robust")
     assert r.converged and r.nobs == 6768
     assert round(r.llf, 3) == BIOGEME_B11["llf"]
     iv = r.params[["iv:existing", "iv:public"]].to_numpy()
-    ours = {  # value, robust standard error (mu = 1/iv by the delta method: se(iv) / iv^2)
-        "alpha_existing": (r.params["alpha:existing:1"], r.bse["alpha:existing:1"]),
-        "asc_car": (r.params["asc_car"], r.bse["asc_car"]),
-        "asc_train": (r.params["asc_train"], r.bse["asc_train"]),
-        "cost": (r.params["cost"], r.bse["cost"]),
-        "time": (r.params["time"], r.bse["time"]),
-        "mu_existing": (1 / iv[0], r.bse["iv:existing"] / iv[0] ** 2),
-        "mu_public": (1 / iv[1], r.bse["iv:public"] / iv[1] ** 2),
-    }
-    for name, (value, se) in ours.items():
-        published, published_se = BIOGEME_B11[name]
-        # within one unit of the last printed digit (the published optimum's tolerance)
-        digit = 10.0 ** (np.floor(np.log10(abs(published))) - 2)
-        digit_se = 10.0 ** (np.floor(np.log10(published_se)) - 2)
-        assert abs(value - published) <= digit * 1.0001, (name, value, published)
-        assert abs(se - published_se) <= digit_se * 1.0001, (name, se, published_se)
+    # value, its (nonrobust) standard error, and its robust standard error; mu = 1/iv with
+    # standard errors by the delta method, se(iv) / iv^2
+    ours = {name: (r.params[col], r.bse[col], robust.bse[col]) for name, col in [
+        ("alpha_existing", "alpha:existing:1"), ("asc_car", "asc_car"), ("asc_train", "asc_train"),
+        ("cost", "cost"), ("time", "time")]}
+    for k, name in enumerate(("mu_existing", "mu_public")):
+        col = f"iv:{name[3:]}"
+        ours[name] = (1 / iv[k], r.bse[col] / iv[k] ** 2, robust.bse[col] / iv[k] ** 2)
+    for name, (value, se, rse) in ours.items():
+        published, published_rse = BIOGEME_B11[name]
+        half_digit = 0.5 * 10.0 ** (np.floor(np.log10(abs(published))) - 2)
+        assert abs(value - published) <= half_digit + 0.03 * se, (name, value, published)
+        # the standard error at a point 0.03 SE away moves by about as much, relatively
+        half_digit = 0.5 * 10.0 ** (np.floor(np.log10(published_rse)) - 2)
+        assert abs(rse - published_rse) <= half_digit + 0.005 * rse, (name, rse, published_rse)
+    # the estimates and robust standard errors printed with the same digits as Biogeme's
+    # report, where the published optimum leaves them exact
+    for name in ("alpha_existing", "cost", "time", "mu_existing", "mu_public"):
+        assert float(f"{ours[name][0]:.3g}") == BIOGEME_B11[name][0], name
+    for name in ("asc_car", "time", "mu_existing"):
+        assert float(f"{ours[name][2]:.3g}") == BIOGEME_B11[name][1], name
