@@ -195,6 +195,8 @@ def test_fit_with_fixed_and_free_allocations(cross_sim, tmp_path):
     s = free.score_obs(r.params)
     g = s.sum(axis=0)
     assert g @ np.linalg.solve(s.T @ s, g) < 1e-8
+    bhhh = free.fit(method="bhhh")
+    assert bhhh.converged and bhhh.llf == pytest.approx(r.llf, abs=1e-6)
     # fixing the allocation at its estimate gives the same maximum; elsewhere, a lower one
     a = float(r.params["alpha:a:alt1"])
     fixed = cm.CrossNestedLogit(sim.formula, sim.data, obs="obs", alt="alt", nests={

@@ -70,7 +70,9 @@ class CrossNestedLogit(ChoiceModel):
     :mod:`choicemodels.kernels.cross_nested`); the fit is BFGS (or BHHH) from the logit's
     estimate, :math:`\lambda = 0.8` (at :math:`\lambda = 1` the allocations do not enter the
     likelihood) and equal open allocations; the covariance inverts central differences of
-    the analytic gradient. Shapes: N situations, J alternatives, K coefficients, M nests.
+    the analytic gradient. BHHH (``fit(method="bhhh")``) can stall against the edge of the
+    simplex where BFGS does not (on Biogeme's b11cnl it stops at an allocation of 0.9995,
+    reported as not converged): BFGS is the default. Shapes: N situations, J alternatives, K coefficients, M nests.
 
     Parameters
     ----------
