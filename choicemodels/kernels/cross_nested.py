@@ -30,11 +30,26 @@ __all__ = ["cross_nested_log_probabilities", "cross_nested_scores"]
 
 
 def _logsumexp(A: np.ndarray, axis: int) -> np.ndarray:
-    """:math:`\\log \\sum e^{A}` along ``axis`` (removed); ``-inf`` where every entry is ``-inf``."""
-    m = np.max(A, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
+    """:math:`\\log \\sum e^{A}` along ``axis`` (removed); ``-inf`` where every entry is ``-inf``.
+
+    Along a short axis (alternatives, nests) the max and the sum run slice by slice: numpy's
+    reductions over a short inner axis are an order of magnitude slower.
+    """
+    if A.shape[axis] > 16:
+        m = np.max(A, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        with np.errstate(divide="ignore"):
+            return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(A - m), axis=axis))
+    slices = np.moveaxis(A, axis, 0)
+    m = slices[0].copy()
+    for a in slices[1:]:
+        np.maximum(m, a, out=m)
+    m[~np.isfinite(m)] = 0.0
+    total = np.exp(slices[0] - m)
+    for a in slices[1:]:
+        total += np.exp(a - m)
     with np.errstate(divide="ignore"):
-        return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(A - m), axis=axis))
+        return m + np.log(total)
 
 
 def _logs(V, lam, log_alpha, avail):
