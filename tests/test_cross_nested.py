@@ -215,6 +215,10 @@ def test_fit_with_fixed_and_free_allocations(cross_sim, tmp_path):
     # under the true model
     robust = free.fit(cov_type="robust")
     np.testing.assert_allclose(robust.bse, r.bse, rtol=0.2)
+    # clusters of one situation each: the robust sandwich times G / (G - 1)
+    n_obs = sim.data["obs"].nunique()
+    cluster = free.fit(cov_type="cluster", groups=np.arange(n_obs))
+    np.testing.assert_allclose(cluster.bse, robust.bse * np.sqrt(n_obs / (n_obs - 1)), rtol=1e-10)
     # save / load and predictions on new data
     path = tmp_path / "cnl.json"
     r.save(path)
