@@ -19,6 +19,7 @@ from choicemodels.exceptions import (
 from choicemodels import datasets
 from choicemodels.data import ChoiceData, long_to_wide, wide_to_long
 from choicemodels.inference import TestResult, hausman_mcfadden, lr_test, vuong_test
+from choicemodels.models.cross_nested import CrossNestedLogit
 from choicemodels.models.logit import Logit
 from choicemodels.models.mixed import MixedLogit
 from choicemodels.models.nested import NestedLogit
@@ -52,6 +53,7 @@ __all__ = [
     "SpecificationError",
     "ChoiceData",
     "ChoiceResults",
+    "CrossNestedLogit",
     "Logit",
     "MixedLogit",
     "NestedLogit",

@@ -4,8 +4,9 @@ With iid standard Gumbel errors the probability that alternative :math:`j` has t
 largest utility :math:`V_j + T \\varepsilon_j` is the softmax
 :math:`e^{V_j/T} / \\sum_k e^{V_k/T}`; :func:`gumbel_max_check` draws the choices and
 compares the frequencies with the probabilities (Pearson's test). With nested GEV errors
-(``errors="nested"``) the argmax follows the nested-logit probabilities, computed here in
-log space from the closed form.
+(``errors="nested"``) the argmax follows the nested-logit probabilities, and with
+cross-nested GEV errors (``errors="cross_nested"``) the cross-nested logit's, both computed
+here in log space from the closed form.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from scipy import stats
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 from choicemodels.kernels import gev as _gev
 from choicemodels.kernels import softmax as _k
-from choicemodels.random_utility import RNG, ERRORS, Errors, _argmax_counts, _check_nests, _generator, _noise_for
+from choicemodels.random_utility import (
+    ERRORS,
+    RNG,
+    Errors,
+    _argmax_counts,
+    _check_cross_nests,
+    _check_nests,
+    _generator,
+    _noise_for,
+)
 from choicemodels.rendering import PrintsAsSummary, Summary, Table
 from choicemodels.softmax import _check_temperature, _check_utilities
 
@@ -39,7 +49,8 @@ class GumbelMaxCheck(PrintsAsSummary):
         How often each alternative had the largest :math:`V_j/T + \varepsilon_j`.
     probabilities : ndarray, shape (J,)
         :math:`\operatorname{softmax}(V/T)`, the probabilities under Gumbel errors; the
-        nested-logit probabilities of V/T for nested errors.
+        nested-logit (cross-nested logit) probabilities of V/T for nested (cross-nested)
+        errors.
     statistic : float
         Pearson chi-square :math:`\sum_j (f_j - R p_j)^2 / (R p_j)` over alternatives with
         :math:`p_j > 0` (inf if an alternative with :math:`p_j = 0` was chosen).
@@ -51,12 +62,14 @@ class GumbelMaxCheck(PrintsAsSummary):
         Number of simulated choices R.
     temperature : float
         Error scale T.
-    errors : {"gumbel", "normal", "nested"}, default "gumbel"
+    errors : {"gumbel", "normal", "nested", "cross_nested"}, default "gumbel"
         Errors used to simulate (``"normal"`` shows the check rejecting a wrong sampler).
     iv : ndarray, shape (K,), optional
-        Nest parameters of nested errors, in the order of ``nest_of``'s nests.
+        Nest parameters of nested and cross-nested errors, in the order of the nests.
     nest_of : ndarray, shape (J,), optional
         Nest of each alternative (0..K-1), for nested errors.
+    alphas : ndarray, shape (J, K), optional
+        Allocations of the alternatives to the nests (0 outside), for cross-nested errors.
 
     Examples
     --------
@@ -78,6 +91,7 @@ class GumbelMaxCheck(PrintsAsSummary):
     errors: Errors = "gumbel"
     iv: np.ndarray | None = None
     nest_of: np.ndarray | None = None
+    alphas: np.ndarray | None = None
 
     @property
     def expected(self) -> np.ndarray:
@@ -86,7 +100,7 @@ class GumbelMaxCheck(PrintsAsSummary):
 
     @property
     def _reference(self) -> str:
-        return "nested logit" if self.errors == "nested" else "softmax"
+        return {"nested": "nested logit", "cross_nested": "cross-nested logit"}.get(self.errors, "softmax")
 
     def _verdict(self) -> str:
         return (
@@ -173,13 +187,18 @@ def gumbel_max_check(
         alternatives).
     temperature : float > 0, default 1.0
         Error scale T.
-    errors : {"gumbel", "normal", "nested"}, default "gumbel"
+    errors : {"gumbel", "normal", "nested", "cross_nested"}, default "gumbel"
         ``"normal"`` draws iid standard normal errors instead, which the test should
-        reject; ``"nested"`` draws nested GEV errors with ``nests`` and ``iv``.
+        reject; ``"nested"`` draws nested GEV errors with ``nests`` and ``iv``;
+        ``"cross_nested"`` draws cross-nested GEV errors (allocations in ``nests``), and
+        the reference is the cross-nested logit (see
+        :class:`~choicemodels.CrossNestedLogit`).
     nests : list of lists of int, or dict of str to list of int, optional
         Nested errors only: the nests, as indices of V; every alternative in exactly one.
+        Cross-nested errors: a dict nest name -> {index: allocation}, each alternative's
+        allocations summing to one (one of them may be ``None``: the rest).
     iv : sequence of float, or dict of str to float, optional
-        Nested errors only: the nest parameters :math:`\lambda_k \in (0, 1]`.
+        Nested and cross-nested errors: the nest parameters :math:`\lambda_k \in (0, 1]`.
     rng : int or numpy.random.Generator, optional
         Seed or generator; the same seed gives the same frequencies.
 
@@ -199,10 +218,15 @@ def gumbel_max_check(
     ...                           nests=[[0, 1], [2]], iv=[0.5, 1.0], rng=0)
     >>> nested.probabilities.round(4), nested.p_value > 0.001
     (array([0.2929, 0.2929, 0.4142]), True)
+    >>> cross = gumbel_max_check([0.0, 0.0, 0.0], draws=100_000, errors="cross_nested",
+    ...                          nests={"a": {0: 1.0, 1: 0.5}, "b": {1: 0.5, 2: 1.0}},
+    ...                          iv=[0.5, 0.5], rng=0)
+    >>> cross.probabilities.round(4), cross.p_value > 0.001
+    (array([0.4, 0.2, 0.4]), True)
     """
     if errors not in ERRORS:
         raise SpecificationError(
-            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+            f"errors must be 'gumbel' or 'normal' (or 'nested' or 'cross_nested', with nests and iv), got {errors!r}."
         )
     T = _check_temperature(temperature)
     V, _, _ = _check_utilities(V, None)
@@ -213,15 +237,20 @@ def gumbel_max_check(
         raise ValueError(f"draws must be a positive integer, got {draws!r}.")
     noise = _noise_for(errors, V.size, None, nests, iv)
     frequencies = _argmax_counts(V[None, :], T, R, noise, _generator(rng))
-    nest_of = lam = None
+    nest_of = lam = alphas = None
     if errors == "nested":
         nest_of, lam = _check_nests(nests, iv, V.size)
         with np.errstate(over="ignore"):
             probabilities = np.exp(_gev.nested_logit_log_probabilities(V[None, :] / T, nest_of, lam)[0])
+    elif errors == "cross_nested":
+        log_alpha, lam = _check_cross_nests(nests, iv, V.size)
+        alphas = np.exp(log_alpha)
+        with np.errstate(over="ignore"):
+            probabilities = np.exp(_gev.cross_nested_logit_log_probabilities(V[None, :] / T, log_alpha, lam)[0])
     else:
         probabilities = _k.softmax(V, T)
     statistic, df, p_value = _pearson(frequencies, probabilities, R)
-    for a in (frequencies, probabilities, nest_of, lam):
+    for a in (frequencies, probabilities, nest_of, lam, alphas):
         if a is not None:
             a.setflags(write=False)
-    return GumbelMaxCheck(frequencies, probabilities, statistic, p_value, df, R, T, errors, lam, nest_of)
+    return GumbelMaxCheck(frequencies, probabilities, statistic, p_value, df, R, T, errors, lam, nest_of, alphas)

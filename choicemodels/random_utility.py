@@ -25,8 +25,9 @@ from choicemodels.softmax import _check_temperature, _check_utilities
 
 __all__ = ["simulate_choices"]
 
-Errors = Literal["gumbel", "normal", "nested"]
-ERRORS = ("gumbel", "normal", "nested")
+Errors = Literal["gumbel", "normal", "nested", "cross_nested"]
+ERRORS = ("gumbel", "normal", "nested", "cross_nested")
+GEV_ERRORS = ("nested", "cross_nested")
 RNG = int | np.random.Generator | None
 
 # Rows of V handled per pass of the simulators: small enough to stay in cache.
@@ -117,6 +118,12 @@ def _check_nests(nests, iv, J: int) -> tuple[np.ndarray, np.ndarray]:
             f"alternatives {missing.tolist()} are in no nest; put every alternative in exactly "
             "one nest (a nest of one alternative with iv 1 leaves it on its own)."
         )
+    return nest_of, _check_iv(iv, names)
+
+
+def _check_iv(iv, names: list) -> np.ndarray:
+    """Validated nest parameters ``iv`` of the nests ``names`` -> (K,) floats in (0, 1]:
+    a sequence in the nests' order or a mapping by nest name."""
     if isinstance(iv, Mapping):
         if set(iv) != set(names):
             raise SpecificationError(
@@ -135,23 +142,155 @@ def _check_nests(nests, iv, J: int) -> tuple[np.ndarray, np.ndarray]:
         raise SpecificationError(
             f"iv must lie in (0, 1] for the errors to be a GEV distribution; nests {culprits}."
         )
-    return nest_of, lam
+    return lam
+
+
+def _plain(label):
+    """A numpy scalar label as the Python scalar."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _allocations(nests, labels: list, known: str) -> tuple[list, np.ndarray]:
+    """Validated cross-nested nests -> nest names and allocations (J, M) over ``labels``.
+
+    ``nests``: a mapping nest name -> its alternatives, as a list (allocations left open)
+    or a mapping alternative -> allocation (a number in [0, 1] fixes it, ``None`` leaves it
+    open); a list of such nests is named ``nest0, nest1, ...``. In the result a fixed
+    allocation is its value, an open one NaN and an alternative outside a nest 0. Every
+    alternative needs a nest, and its fixed allocations must leave room to sum to one:
+    exactly one if none is open, less than one if some are. ``known`` describes the
+    alternatives in the messages.
+    """
+    example = "e.g. {'existing': {'train': 0.5, 'car': 1.0}, 'public': {'train': 0.5, 'metro': 1.0}}"
+    if isinstance(nests, Mapping):
+        names, groups = list(nests), list(nests.values())
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise SpecificationError(f"nest names must be non-empty strings; got {name!r}.")
+    elif isinstance(nests, (str, bytes)) or not hasattr(nests, "__iter__"):
+        raise SpecificationError(f"nests must be a dict of nest name -> alternatives ({example}); got {nests!r}.")
+    else:
+        groups = list(nests)
+        names = [f"nest{k}" for k in range(len(groups))]
+    if not groups:
+        raise SpecificationError(f"nests is empty; give every alternative a nest ({example}).")
+    index = {_plain(a): j for j, a in enumerate(labels)}
+    alloc = np.zeros((len(labels), len(names)))
+    unknown = []
+    for m, (name, members) in enumerate(zip(names, groups)):
+        if isinstance(members, Mapping):
+            pairs = list(members.items())
+        elif isinstance(members, (str, bytes)) or not hasattr(members, "__iter__"):
+            raise SpecificationError(
+                f"nest {name!r} must list its alternatives (a list, or a dict alternative -> "
+                f"allocation); got {members!r}.")
+        else:
+            pairs = [(a, None) for a in members]
+        if not pairs:
+            raise SpecificationError(f"nest {name!r} is empty; give it at least one alternative or remove it.")
+        seen = set()
+        for a, value in pairs:
+            a = _plain(a)
+            if a not in index:
+                unknown.append(f"{a!r} (nest {name!r})")
+                continue
+            if a in seen:
+                raise SpecificationError(f"nest {name!r} lists alternative {a!r} twice; list it once.")
+            seen.add(a)
+            if value is None:
+                alloc[index[a], m] = np.nan
+                continue
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise SpecificationError(
+                    f"the allocation of {a!r} to nest {name!r} must be a number in [0, 1] (or None "
+                    f"to estimate it); got {value!r}.")
+            if not 0 <= value <= 1:  # NaN too
+                what = "negative" if value < 0 else "not in [0, 1]"
+                raise SpecificationError(
+                    f"the allocation of {a!r} to nest {name!r} is {what} ({value!r}); allocations "
+                    "are shares of the alternative in [0, 1] that sum to one over its nests.")
+            alloc[index[a], m] = float(value)
+    if unknown:
+        raise SpecificationError(f"unknown alternative(s) in nests: {', '.join(unknown)}; the alternatives are {known}.")
+    for j, label in enumerate(labels):
+        row = alloc[j]
+        open_ = np.isnan(row)
+        fixed = float(row[~open_].sum())
+        if not open_.any() and not (row > 0).any():
+            raise SpecificationError(
+                f"alternative {_plain(label)!r} is in no nest (or only with allocation 0); add it to "
+                "at least one nest.")
+        where = [names[m] for m in np.flatnonzero(row != 0)]
+        if not open_.any() and abs(fixed - 1.0) > 1e-9:
+            raise SpecificationError(
+                f"the allocations of alternative {_plain(label)!r} to nests {where} sum to {fixed:.6g}, "
+                "not 1; they must sum to one over its nests (leave one open, None, to take the rest).")
+        if open_.any() and fixed >= 1.0 - 1e-9:
+            open_names = [names[m] for m in np.flatnonzero(open_)]
+            raise SpecificationError(
+                f"the fixed allocations of alternative {_plain(label)!r} sum to {fixed:.6g}, which "
+                f"leaves nothing for its open allocation(s) in nests {open_names}: the allocations "
+                "cannot sum to one. Lower the fixed ones or drop it from those nests.")
+    return names, alloc
+
+
+def _check_cross_nests(nests, iv, J: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validated cross-nested errors of J alternatives -> ``log_alpha`` (J, M) (``-inf``
+    outside a nest) and ``iv`` (M,) in (0, 1].
+
+    ``nests`` as for :func:`_allocations`, alternatives as the column indices of V; each
+    alternative may leave one allocation open (``None``, or listed in a plain list), which
+    takes the rest of its unit.
+    """
+    if nests is None or iv is None:
+        raise SpecificationError(
+            "errors='cross_nested' needs nests (a dict nest name -> {alternative index: "
+            "allocation}) and iv (one value in (0, 1] per nest)."
+        )
+    names, alloc = _allocations(nests, list(range(J)), f"the column indices 0..{J - 1} of V")
+    for j in range(J):
+        open_ = np.isnan(alloc[j])
+        if open_.sum() > 1:
+            raise SpecificationError(
+                f"alternative {j} has no allocation in nests {[names[m] for m in np.flatnonzero(open_)]}; "
+                "give all but one of them, e.g. {'a': {" + f"{j}: 0.5" + "}, ...}; the last takes the rest.")
+        alloc[j, open_] = 1.0 - alloc[j, ~open_].sum()
+    with np.errstate(divide="ignore"):
+        return np.log(alloc), _check_iv(iv, names)
+
+
+def _cross_nested_noise(log_alpha: np.ndarray, iv: np.ndarray) -> NoiseFn:
+    """Noise maker for :math:`D + \\varepsilon`, :math:`\\varepsilon` cross-nested GEV
+    (:func:`choicemodels.kernels.gev.cross_nested_errors`); each row takes one standard
+    exponential per (alternative, nest) pair plus two per nest with :math:`\\lambda < 1`."""
+    width = int(np.isfinite(log_alpha).sum()) + 2 * int((iv < 1).sum())
+
+    def noise(keys: np.ndarray, D: np.ndarray, rng: np.random.Generator) -> None:
+        _gev.cross_nested_errors(keys, rng.standard_exponential((keys.shape[0], width)), log_alpha, iv)
+        np.add(D, keys, out=keys)
+
+    return noise
 
 
 def _noise_for(errors: str, J: int, cov, nests, iv) -> NoiseFn:
     """Validated error options -> the noise maker of :func:`_argmax_blocks`."""
     if errors not in ERRORS:
         raise SpecificationError(
-            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+            f"errors must be 'gumbel' or 'normal' (or 'nested' or 'cross_nested', with nests and iv), got {errors!r}."
         )
     if cov is not None and errors != "normal":
         raise SpecificationError("cov applies to normal errors only; drop it or use errors='normal'.")
-    if errors != "nested" and (nests is not None or iv is not None):
-        raise SpecificationError("nests and iv apply to nested errors only; drop them or use errors='nested'.")
+    if errors not in GEV_ERRORS and (nests is not None or iv is not None):
+        raise SpecificationError(
+            "nests and iv apply to nested errors only; drop them or use errors='nested' "
+            "(or 'cross_nested')."
+        )
     if errors == "gumbel":
         return _gumbel_noise
     if errors == "normal":
         return _normal_noise(None if cov is None else _covariance_factor(cov, J))
+    if errors == "cross_nested":
+        return _cross_nested_noise(*_check_cross_nests(nests, iv, J))
     return _nested_noise(*_check_nests(nests, iv, J))
 
 
@@ -267,7 +406,7 @@ def simulate_choices(
     ----------
     V : array_like, shape (N, J)
         Systematic utilities; ``-inf`` marks an unavailable alternative.
-    errors : {"gumbel", "normal", "nested"}
+    errors : {"gumbel", "normal", "nested", "cross_nested"}
         ``"gumbel"``: iid standard Gumbel, so that
         :math:`P(j) = \\operatorname{softmax}(V/T)_j` (logit). ``"normal"``: standard
         normal, iid or with covariance ``cov`` (probit). ``"nested"``: nested GEV with
@@ -275,6 +414,11 @@ def simulate_choices(
         :math:`\\exp(-\\sum_k (\\sum_{j \\in k} e^{-\\varepsilon_j/\\lambda_k})^{\\lambda_k})`, so that
         :math:`P(j) = e^{V_j/\\lambda_k} S_k^{\\lambda_k - 1} / \\sum_m S_m^{\\lambda_m}`,
         :math:`S_k = \\sum_{i \\in k} e^{V_i/\\lambda_k}` (nested logit, with V/T for V).
+        ``"cross_nested"``: cross-nested GEV with allocations :math:`\\alpha_{jm}` (in
+        ``nests``) and ``iv``, distribution function
+        :math:`\\exp(-\\sum_m (\\sum_j (\\alpha_{jm} e^{-\\varepsilon_j})^{1/\\lambda_m})^{\\lambda_m})`,
+        drawn exactly (:func:`choicemodels.kernels.gev.cross_nested_errors`), so that the
+        choices follow the cross-nested logit (:class:`~choicemodels.CrossNestedLogit`).
     temperature : float > 0
         Error scale T, for both error families.
     cov : array_like, shape (J, J), optional
@@ -283,9 +427,10 @@ def simulate_choices(
         Unavailable alternatives are never chosen.
     nests : list of lists of int, or dict of str to list of int, optional
         Nested errors only: the nests, as column indices of V; every alternative in
-        exactly one nest.
+        exactly one nest. Cross-nested errors: a dict nest name -> {index: allocation},
+        each alternative's allocations summing to one (one may be ``None``, the rest).
     iv : sequence of float, or dict of str to float, optional
-        Nested errors only: the nest parameters :math:`\\lambda_k \\in (0, 1]`, in the
+        Nested and cross-nested errors: the nest parameters :math:`\\lambda_k \\in (0, 1]`, in the
         order of ``nests`` or keyed by nest name (1: independent errors in the nest).
     rng : int or numpy.random.Generator, optional
         Seed or generator; the same seed gives the same choices.
@@ -305,7 +450,7 @@ def simulate_choices(
     """
     if errors not in ERRORS:
         raise SpecificationError(
-            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+            f"errors must be 'gumbel' or 'normal' (or 'nested' or 'cross_nested', with nests and iv), got {errors!r}."
         )
     T = _check_temperature(temperature)
     try:

@@ -20,6 +20,7 @@ from choicemodels.random_utility import (
     Errors,
     ERRORS,
     _argmax_choices,
+    _check_cross_nests,
     _check_nests,
     _generator,
     _mask_unavailable,
@@ -51,7 +52,7 @@ class SimulatedData:
         Three-part formula whose coefficients are exactly ``params``.
     params : pandas.Series
         True coefficients on the utility scale of :math:`U = V + T\varepsilon`.
-    errors : {"gumbel", "normal", "nested"}
+    errors : {"gumbel", "normal", "nested", "cross_nested"}
         Distribution of the errors :math:`\varepsilon`.
     temperature : float
         Error scale T.
@@ -60,10 +61,12 @@ class SimulatedData:
         Gumbel and nested errors.
     alternatives : tuple of str
         Labels ``alt0, alt1, ...``; the first (sorted) is the reference with constant 0.
-    nests : dict of str to tuple of str, or None
+    nests : dict of str to tuple of str (or to dict of str to float), or None
         Nested errors: the nests, by alternative label (``NestedLogit``'s ``nests``).
+        Cross-nested errors: nest -> {alternative label: true allocation}, members with a
+        positive allocation only (``CrossNestedLogit``'s ``nests`` with every allocation fixed).
     iv : dict of str to float, or None
-        Nested errors: the true nest parameters :math:`\lambda_k` (``iv:<nest>``).
+        Nested and cross-nested errors: the true nest parameters :math:`\lambda_k` (``iv:<nest>``).
 
     Examples
     --------
@@ -83,7 +86,7 @@ class SimulatedData:
     temperature: float
     cov: np.ndarray | None = field(repr=False)
     alternatives: tuple[str, ...]
-    nests: dict[str, tuple[str, ...]] | None = None
+    nests: dict[str, tuple[str, ...] | dict[str, float]] | None = None
     iv: dict[str, float] | None = None
 
     @property
@@ -125,6 +128,11 @@ class SimulatedData:
         alt1   8.0   6.0
         alt2   6.0   8.0
         """
+        if self.errors == "cross_nested":
+            raise SpecificationError(
+                "cross-nested GEV errors have no closed-form covariance; estimate it from "
+                "draws (cm.simulate_choices with errors='cross_nested')."
+            )
         J = len(self.alternatives)
         S = np.eye(J) * np.pi**2 / 6 if self.cov is None else self.cov
         if self.nests is not None:
@@ -166,7 +174,8 @@ class SimulatedData:
             "columns": self.columns,
             "n_obs": int(self.data["obs"].nunique()),
         } | ({} if self.nests is None else
-             {"nests": {k: list(v) for k, v in self.nests.items()}, "iv": dict(self.iv)})
+             {"nests": {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in self.nests.items()},
+              "iv": dict(self.iv)})
 
 
 def _coefficients(beta, default_prefix: str) -> dict[str, float]:
@@ -225,9 +234,10 @@ def simulate_dataset(
         Constants of ``alt1..``; default 0 (they are estimated all the same).
     gamma : mapping name -> J-1 floats, optional
         Situation-level variables and their coefficients for ``alt1..`` (formula part 2).
-    errors : {"gumbel", "normal", "nested"}, default "gumbel"
+    errors : {"gumbel", "normal", "nested", "cross_nested"}, default "gumbel"
         Error distribution, as in :func:`simulate_choices`; ``"nested"`` draws the exact
-        nested GEV errors of a nested logit with ``nests`` and ``iv``.
+        nested GEV errors of a nested logit with ``nests`` and ``iv``, ``"cross_nested"``
+        those of a cross-nested logit (allocations in ``nests``).
     cov : array_like, shape (J, J), optional
         Covariance of normal errors, as in :func:`simulate_choices`; default identity.
     temperature : float > 0, default 1.0
@@ -235,11 +245,13 @@ def simulate_dataset(
     avail_prob : float in (0, 1], optional
         Each alternative is available with this probability, independently; situations
         with none available are redrawn. Adds the 0/1 column ``avail``.
-    nests : list of lists, or dict of str to list, optional
+    nests : list of lists, or dict of str to list (or to dict), optional
         Nested errors only: the nests, by alternative index (0..J-1) or label
-        (``alt0``..); a list names them ``nest0, nest1, ...``.
+        (``alt0``..); a list names them ``nest0, nest1, ...``. Cross-nested errors: each
+        nest a dict alternative -> allocation (an alternative's allocations sum to one;
+        one may be ``None``, the rest).
     iv : sequence of float, or dict of str to float, optional
-        Nested errors only: the nest parameters :math:`\lambda_k \in (0, 1]`.
+        Nested and cross-nested errors: the nest parameters :math:`\lambda_k \in (0, 1]`.
     rng : int or numpy.random.Generator, optional
         Seed or generator; the same seed gives the same data.
 
@@ -262,6 +274,11 @@ def simulate_dataset(
     ...                           nests={"a": ["alt0", "alt1"], "b": ["alt2"]}, iv=[0.5, 1.0], rng=0)
     >>> nested.nests, nested.iv
     ({'a': ('alt0', 'alt1'), 'b': ('alt2',)}, {'a': 0.5, 'b': 1.0})
+    >>> cross = simulate_dataset(500, 3, [1.0], errors="cross_nested", iv=[0.5, 0.7],
+    ...                          nests={"a": {"alt0": 1.0, "alt1": 0.3}, "b": {"alt1": 0.7, "alt2": 1.0}},
+    ...                          rng=0)
+    >>> cross.nests
+    {'a': {'alt0': 1.0, 'alt1': 0.3}, 'b': {'alt1': 0.7, 'alt2': 1.0}}
     """
     N, J = int(n_obs), int(n_alts)
     if N != n_obs or N < 1:
@@ -293,7 +310,7 @@ def simulate_dataset(
         raise ValueError(f"avail_prob must lie in (0, 1], got {avail_prob!r}.")
     if errors not in ERRORS:
         raise SpecificationError(
-            f"errors must be 'gumbel' or 'normal' (or 'nested', with nests and iv), got {errors!r}."
+            f"errors must be 'gumbel' or 'normal' (or 'nested' or 'cross_nested', with nests and iv), got {errors!r}."
         )
     width = len(str(J - 1))
     alternatives = tuple(f"alt{j:0{width}d}" for j in range(J))
@@ -342,6 +359,13 @@ def simulate_dataset(
         nests_out = {str(name): tuple(alternatives[j] for j in np.flatnonzero(nest_of == k))
                      for k, name in enumerate(names)}
         iv_out = {str(name): float(v) for name, v in zip(names, lam)}
+    if errors == "cross_nested":
+        log_alpha, lam = _check_cross_nests(nests, iv, J)
+        names = list(nests) if isinstance(nests, Mapping) else [f"nest{k}" for k in range(lam.size)]
+        nests_out = {str(name): {alternatives[j]: float(np.exp(log_alpha[j, k]))
+                                 for j in np.flatnonzero(np.isfinite(log_alpha[:, k]))}
+                     for k, name in enumerate(names)}
+        iv_out = {str(name): float(v) for name, v in zip(names, lam)}
     return SimulatedData(
         data=pd.DataFrame(frame),
         formula=f"choice ~ {part1} | {part2}",
@@ -362,6 +386,8 @@ def _nest_indices(nests, alternatives: tuple[str, ...]):
     position = {a: j for j, a in enumerate(alternatives)}
 
     def index(alts):
+        if isinstance(alts, Mapping):  # cross-nested: alternative -> allocation
+            return {position.get(a, a) if isinstance(a, str) else a: v for a, v in alts.items()}
         if isinstance(alts, (str, bytes)) or not hasattr(alts, "__iter__"):
             alts = [alts]
         return [position.get(a, a) if isinstance(a, str) else a for a in alts]

@@ -7,6 +7,8 @@ logit P_j = exp(V_j/l_k) S_k^(l_k-1) / sum_m S_m^(l_m), S_k = sum_{i in k} exp(V
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -246,3 +248,151 @@ def test_simulate_dataset_nested_validation():
         cm.simulate_dataset(10, 3, [1.0], errors="nested", nests=[["alt0", "alt1"]], iv=[0.5])
     with pytest.raises(SpecificationError, match="apply to nested errors only"):
         cm.simulate_dataset(10, 3, [1.0], nests=[[0, 1, 2]], iv=[0.5])
+
+
+# ----------------------------------------------------------------------------- cross-nested GEV
+# F(e) = exp(-sum_m (sum_j (alpha_jm exp(-e_j))^(1/l_m))^(l_m)): an alternative in several
+# nests with allocations alpha_jm summing to one; the argmax follows the cross-nested logit
+# P_j = sum_m (alpha_jm e^V_j)^(1/l_m) S_m^(l_m - 1) / sum_k S_k^(l_k).
+
+CROSS_ALPHA = np.array([[1.0, 0.0, 0.0], [0.3, 0.7, 0.0], [0.0, 0.5, 0.5], [0.2, 0.2, 0.6]])
+CROSS_NESTS = {"a": {0: 1.0, 1: 0.3, 3: 0.2}, "b": {1: 0.7, 2: 0.5, 3: 0.2}, "c": {2: None, 3: None}}
+
+
+def draw_cross_errors(n, alpha, iv, seed):
+    """n rows of cross-nested GEV errors through the package's kernel."""
+    log_alpha = np.log(np.where(alpha > 0, alpha, 1.0)) + np.where(alpha > 0, 0.0, -np.inf)
+    width = int((alpha > 0).sum()) + 2 * int((np.asarray(iv) < 1).sum())
+    out = np.empty((n, alpha.shape[0]))
+    gev.cross_nested_errors(out, np.random.default_rng(seed).standard_exponential((n, width)),
+                            log_alpha, np.asarray(iv, dtype=float))
+    return out
+
+
+def cross_nested_reference(V, alpha, iv):
+    """The cross-nested logit term by term in plain probabilities (V (J,), all available)."""
+    V, iv = np.asarray(V, dtype=float), np.asarray(iv, dtype=float)
+    S = np.array([np.sum((alpha[:, m] * np.exp(V)) ** (1 / l)) for m, l in enumerate(iv)])
+    G = np.sum(S**iv)
+    return np.array([sum((alpha[j, m] * np.exp(V[j])) ** (1 / l) * S[m] ** (l - 1) for m, l in enumerate(iv))
+                     for j in range(len(V))]) / G
+
+
+def test_cross_nested_margins_are_standard_gumbel():
+    e = draw_cross_errors(100_000, CROSS_ALPHA, [0.3, 0.6, 0.8], seed=20)
+    for j in range(4):
+        assert stats.kstest(e[:, j], stats.gumbel_r.cdf).pvalue > 0.001, j
+
+
+def test_cross_nested_pairs_have_the_gev_joint_cdf():
+    """P(e_1 <= x, e_3 <= y) against F of the pair: the other alternatives' terms drop out."""
+    n, iv = 400_000, np.array([0.3, 0.6, 0.8])
+    e = draw_cross_errors(n, CROSS_ALPHA, iv, seed=21)
+    for (i, j), (x, y) in itertools.product([(1, 3), (2, 3), (0, 1)], [(0.0, 0.0), (-0.5, 1.0), (1.5, 0.3)]):
+        G = sum(((CROSS_ALPHA[i, m] * np.exp(-x)) ** (1 / l) + (CROSS_ALPHA[j, m] * np.exp(-y)) ** (1 / l)) ** l
+                for m, l in enumerate(iv))
+        p = np.exp(-G)
+        hits = np.count_nonzero((e[:, i] <= x) & (e[:, j] <= y))
+        assert abs(hits - n * p) < 5 * np.sqrt(n * p * (1 - p)), (i, j, x, y, hits / n, p)
+
+
+def test_cross_nested_kernel_matches_the_closed_form_and_the_nested_logit():
+    rng = np.random.default_rng(22)
+    V = rng.normal(scale=2, size=4)
+    iv = np.array([0.35, 0.8, 0.5])
+    log_alpha = np.log(np.where(CROSS_ALPHA > 0, CROSS_ALPHA, 1.0)) + np.where(CROSS_ALPHA > 0, 0.0, -np.inf)
+    P = np.exp(gev.cross_nested_logit_log_probabilities(V[None], log_alpha, iv))[0]
+    assert_allclose(P, cross_nested_reference(V, CROSS_ALPHA, iv), rtol=1e-12)
+    # allocations 0/1 (one nest per alternative): the nested logit
+    nest_of = np.array([0, 1, 1, 0, 1])
+    V5 = rng.normal(size=5)
+    one_hot = np.where(np.arange(2) == nest_of[:, None], 0.0, -np.inf)
+    assert_allclose(gev.cross_nested_logit_log_probabilities(V5[None], one_hot, np.array([0.35, 0.8])),
+                    gev.nested_logit_log_probabilities(V5[None], nest_of, np.array([0.35, 0.8])), rtol=1e-13)
+
+
+def test_gumbel_max_check_matches_the_cross_nested_logit_with_availability():
+    V = np.array([0.4, -0.2, 0.9, -np.inf, 0.3])
+    nests = {"a": {0: 1.0, 1: 0.4, 3: 0.5}, "b": {1: None, 2: 0.3, 3: 0.5}, "c": [2, 4]}
+    iv = {"a": 0.3, "b": 0.6, "c": 0.8}
+    check = cm.gumbel_max_check(V, draws=1_000_000, errors="cross_nested", nests=nests, iv=iv, rng=23)
+    alpha = np.array([[1.0, 0, 0], [0.4, 0.6, 0], [0, 0.3, 0.7], [0.5, 0.5, 0], [0, 0, 1.0]])
+    assert_allclose(check.alphas, alpha, rtol=0, atol=1e-15)
+    live = [0, 1, 2, 4]
+    expected = np.zeros(5)
+    expected[live] = cross_nested_reference(V[live], alpha[live], [0.3, 0.6, 0.8])
+    assert_allclose(check.probabilities, expected, rtol=1e-12)
+    assert check.frequencies[3] == 0 and check.df == 3
+    assert check.p_value > 0.001
+    assert check.statistic == pytest.approx(
+        stats.chisquare(check.frequencies[live], check.draws * expected[live]).statistic)
+    # other models of the same utilities are other distributions, and the test sees them:
+    # the logit, and the nested logit that ignores the shared allocations
+    for other in (special.softmax(V[live]),
+                  nested_logit_reference(V[live], [[0, 1], [2, 3]], [0.3, 0.8])):
+        assert stats.chisquare(check.frequencies[live], check.draws * other).pvalue < 1e-10
+    assert "cross-nested logit" in str(check.summary())
+
+
+def test_simulate_choices_cross_nested_in_heterogeneous_situations_with_temperature():
+    rng = np.random.default_rng(24)
+    N, T = 300_000, 1.5
+    V = rng.normal(size=(N, 4))
+    avail = rng.random((N, 4)) > 0.2
+    avail[:, 0] = True
+    iv = [0.3, 0.6, 0.8]
+    chosen = cm.simulate_choices(V, "cross_nested", temperature=T, avail=avail, nests=CROSS_NESTS, iv=iv,
+                                 rng=25)
+    assert avail[np.arange(N), chosen].all()
+    log_alpha = np.log(np.where(CROSS_ALPHA > 0, CROSS_ALPHA, 1.0)) + np.where(CROSS_ALPHA > 0, 0.0, -np.inf)
+    P = np.exp(gev.cross_nested_logit_log_probabilities(np.where(avail, V / T, -np.inf), log_alpha,
+                                                        np.array(iv)))
+    assert_allclose(P.sum(axis=1), 1.0)
+    counts = np.bincount(chosen, minlength=4)
+    z = (counts - P.sum(axis=0)) / np.sqrt((P * (1 - P)).sum(axis=0))
+    assert np.all(np.abs(z) < 4.5), z
+    # same seed, same draws; the block size does not matter
+    assert_array_equal(chosen[:1000], cm.simulate_choices(V[:1000], "cross_nested", temperature=T,
+                                                          avail=avail[:1000], nests=CROSS_NESTS, iv=iv,
+                                                          rng=25))
+
+
+def test_cross_nested_dataset_truth_and_shares():
+    nests = {"a": {"alt0": 1.0, "alt1": 0.3}, "b": {"alt1": None, "alt2": 1.0}}
+    sim = cm.simulate_dataset(50_000, 3, {"price": -1.0}, asc=[0.5, -0.3], errors="cross_nested",
+                              nests=nests, iv=[0.3, 0.6], rng=26)
+    assert sim.nests == {"a": {"alt0": 1.0, "alt1": 0.3}, "b": {"alt1": 0.7, "alt2": 1.0}}
+    assert sim.truth()["nests"] == sim.nests and sim.truth()["iv"] == {"a": 0.3, "b": 0.6}
+    d = sim.data
+    V = (d["price"].to_numpy() * -1.0).reshape(-1, 3) + np.array([0.0, 0.5, -0.3])
+    alpha = np.array([[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    log_alpha = np.log(np.where(alpha > 0, alpha, 1.0)) + np.where(alpha > 0, 0.0, -np.inf)
+    P = np.exp(gev.cross_nested_logit_log_probabilities(V, log_alpha, np.array([0.3, 0.6])))
+    counts = d["choice"].to_numpy().reshape(-1, 3).sum(axis=0)
+    z = (counts - P.sum(axis=0)) / np.sqrt((P * (1 - P)).sum(axis=0))
+    assert np.all(np.abs(z) < 4.5), z
+    with pytest.raises(SpecificationError, match="no closed-form covariance"):
+        sim.error_covariance()
+
+
+def test_bad_cross_nests_raise_naming_the_fault():
+    V = np.zeros((2, 3))
+    with pytest.raises(SpecificationError, match=r"alternative 2 is in no nest"):
+        cm.simulate_choices(V, "cross_nested", nests={"a": {0: 1.0, 1: 1.0}}, iv=[0.5])
+    with pytest.raises(SpecificationError, match=r"alternative 1 has no allocation in nests \['a', 'b'\]"):
+        cm.simulate_choices(V, "cross_nested", nests={"a": [0, 1], "b": [1, 2]}, iv=[0.5, 0.5])
+    with pytest.raises(SpecificationError, match=r"allocations of alternative 1 to nests \['a', 'b'\] sum to 1.2"):
+        cm.simulate_choices(V, "cross_nested", nests={"a": {0: 1.0, 1: 0.5}, "b": {1: 0.7, 2: 1.0}}, iv=[0.5, 0.5])
+    with pytest.raises(SpecificationError, match="allocation of 1 to nest 'a' is negative"):
+        cm.simulate_choices(V, "cross_nested", nests={"a": {0: 1.0, 1: -0.5}, "b": {1: None, 2: 1.0}}, iv=[0.5, 0.5])
+    with pytest.raises(SpecificationError, match=r"unknown alternative\(s\) in nests: 3 \(nest 'b'\)"):
+        cm.simulate_choices(V, "cross_nested", nests={"a": [0, 1], "b": [2, 3]}, iv=[0.5, 0.5])
+    with pytest.raises(SpecificationError, match="nest 'b' is empty"):
+        cm.simulate_choices(V, "cross_nested", nests={"a": [0, 1, 2], "b": {}}, iv=[0.5, 0.5])
+    with pytest.raises(SpecificationError, match=r"iv must lie in \(0, 1\].*'b'"):
+        cm.gumbel_max_check([0.0, 1.0], errors="cross_nested", nests={"a": [0], "b": [1]}, iv=[0.5, 1.5])
+    with pytest.raises(SpecificationError, match="errors='cross_nested' needs nests"):
+        cm.simulate_choices(V, "cross_nested", iv=[0.5])
+    with pytest.raises(SpecificationError, match="nest 'b' names alternative 'car'|unknown alternative"):
+        cm.simulate_dataset(10, 3, [1.0], errors="cross_nested", nests={"a": ["alt0", "alt1"], "b": ["car"]},
+                            iv=[0.5, 1.0])

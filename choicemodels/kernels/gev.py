@@ -1,4 +1,4 @@
-"""Nested (two-level GEV) kernels: exact error draws and the nested-logit probabilities.
+"""Nested and cross-nested GEV kernels: exact error draws and the choice probabilities.
 
 Shape vocabulary: N situations, J alternatives, K nests. A nesting is given as
 ``nest_of`` (J,) int, the nest of each alternative, and ``iv`` (K,), the nests'
@@ -25,15 +25,36 @@ gives :math:`P(\\varepsilon_j \\le y_j \\,\\forall j) = P(E_j \\ge S e^{-y_j/\\l
 \\,\\forall j) = E\\big[e^{-S \\sum_j e^{-y_j/\\lambda}}\\big]
 = \\exp\\big(-(\\sum_j e^{-y_j/\\lambda})^\\lambda\\big)`. At :math:`\\lambda = 1`,
 :math:`S = 1` and the errors are iid Gumbel.
+
+The cross-nested logit (alternative j in nest m with allocation :math:`\\alpha_{jm}`,
+:math:`\\sum_m \\alpha_{jm} = 1`) has
+
+.. math::
+
+    F(\\varepsilon) = \\exp\\Big(-\\sum_m \\Big(\\sum_j
+        (\\alpha_{jm} e^{-\\varepsilon_j})^{1/\\lambda_m}\\Big)^{\\lambda_m}\\Big),
+
+a max-stable distribution drawn exactly as a maximum over the nests: with
+:math:`Z^{(m)}` independent logistic vectors of parameter :math:`\\lambda_m` (above),
+:math:`\\varepsilon_j = \\max_m (Z^{(m)}_j + \\log \\alpha_{jm})` gives
+:math:`P(\\varepsilon \\le y) = \\prod_m P(Z^{(m)}_j \\le y_j - \\log\\alpha_{jm}\\ \\forall j)`,
+which is F; the margins are standard Gumbel because each alternative's allocations sum to one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from choicemodels.kernels.cross_nested import cross_nested_log_probabilities
 from choicemodels.kernels.nested import nested_log_probabilities
 
-__all__ = ["positive_stable_log", "nested_errors", "nested_logit_log_probabilities"]
+__all__ = [
+    "positive_stable_log",
+    "nested_errors",
+    "nested_logit_log_probabilities",
+    "cross_nested_errors",
+    "cross_nested_logit_log_probabilities",
+]
 
 
 def positive_stable_log(a: np.ndarray, u_exp: np.ndarray, w_exp: np.ndarray) -> np.ndarray:
@@ -139,3 +160,74 @@ def nested_logit_log_probabilities(V: np.ndarray, nest_of: np.ndarray, iv: np.nd
     """
     available = V > -np.inf
     return nested_log_probabilities(np.where(available, V, 0.0), iv, available, nest_of)
+
+
+def cross_nested_errors(out: np.ndarray, draws: np.ndarray, log_alpha: np.ndarray, iv: np.ndarray) -> None:
+    """Fill ``out`` (N, J) with cross-nested GEV errors :math:`\\max_m (Z^{(m)}_j + \\log\\alpha_{jm})`.
+
+    Parameters
+    ----------
+    out : ndarray, shape (N, J)
+        Receives the errors.
+    draws : ndarray, shape (N, A + 2M)
+        Standard exponentials: one per (alternative, nest) pair with
+        :math:`\\alpha_{jm} > 0` (A of them, nest by nest), then the two exponentials of each
+        of the M nests with :math:`\\lambda < 1` (``u`` block, then ``w`` block).
+    log_alpha : ndarray, shape (J, K)
+        Log allocations, ``-inf`` outside a nest; every row's allocations sum to one.
+    iv : ndarray, shape (K,)
+        Nest parameters in (0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty((1, 2))
+    >>> log_alpha = np.array([[0.0, -np.inf], [np.log(0.5), np.log(0.5)]])
+    >>> cross_nested_errors(out, np.array([[1.0, 2.0, 0.5]]), log_alpha, np.array([1.0, 1.0]))
+    >>> out.round(4)  # alternative 1: max(-log 2 + log 0.5, -log 0.5 + log 0.5)
+    array([[0., 0.]])
+    """
+    member = np.isfinite(log_alpha)
+    A = int(member.sum())
+    dependent = np.flatnonzero(iv < 1)
+    M = dependent.size
+    log_s = np.zeros((out.shape[0], iv.size))
+    if M:
+        log_s[:, dependent] = positive_stable_log(iv[dependent], draws[:, A:A + M], draws[:, A + M:A + 2 * M])
+    out.fill(-np.inf)
+    start = 0
+    for m in range(iv.size):
+        js = np.flatnonzero(member[:, m])
+        z = iv[m] * (log_s[:, m:m + 1] - np.log(draws[:, start:start + js.size])) + log_alpha[js, m]
+        start += js.size
+        np.maximum(out[:, js], z, out=z)
+        out[:, js] = z
+
+
+def cross_nested_logit_log_probabilities(V: np.ndarray, log_alpha: np.ndarray, iv: np.ndarray) -> np.ndarray:
+    """Cross-nested logit log probabilities in log space (:mod:`choicemodels.kernels.cross_nested`).
+
+    Parameters
+    ----------
+    V : ndarray, shape (N, J)
+        Utilities; ``-inf`` marks an unavailable alternative (at least one finite per row).
+    log_alpha : ndarray, shape (J, K)
+        Log allocations, ``-inf`` outside a nest.
+    iv : ndarray, shape (K,)
+        Nest parameters, positive.
+
+    Returns
+    -------
+    ndarray, shape (N, J)
+        :math:`\\log P`, ``-inf`` for unavailable alternatives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log_alpha = np.array([[0.0, -np.inf], [0.0, -np.inf], [-np.inf, 0.0]])
+    >>> V = np.zeros((1, 3))
+    >>> np.exp(cross_nested_logit_log_probabilities(V, log_alpha, np.array([0.5, 1.0]))).round(4)
+    array([[0.2929, 0.2929, 0.4142]])
+    """
+    available = V > -np.inf
+    return cross_nested_log_probabilities(np.where(available, V, 0.0), iv, log_alpha, available)
