@@ -43,11 +43,14 @@ class ModelKind:
     error_covariance : ``error_covariance(spec, theta)``, the covariance of the error
         differences as a labelled frame, or ``None`` for models whose errors have a fixed
         covariance.
+    summary_extras : ``summary_extras(results, alpha) -> (tables, notes)``, the model's
+        own tables and notes added to :meth:`ChoiceResults.summary`, or ``None``.
     """
 
     name: str
     rebuild: Callable[[dict, pd.DataFrame, Any], Any]
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None
+    summary_extras: Callable[[Any, float], tuple[tuple[Table, ...], tuple[str, ...]]] | None = None
 
 
 _MODEL_KINDS: dict[str, ModelKind] = {}
@@ -57,13 +60,14 @@ def register_model_kind(
     name: str,
     rebuild: Callable[[dict, pd.DataFrame, Any], Any],
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None,
+    summary_extras: Callable[[Any, float], tuple[tuple[Table, ...], tuple[str, ...]]] | None = None,
 ) -> None:
     """Register what results of the model ``name`` need to predict and to report its errors.
 
     Called once per model class by the module that defines it, so that this module, which
     holds plain results, never imports a model.
     """
-    _MODEL_KINDS[name] = ModelKind(name, rebuild, error_covariance)
+    _MODEL_KINDS[name] = ModelKind(name, rebuild, error_covariance, summary_extras)
 
 
 def _model_kind(name: str) -> ModelKind:
@@ -924,6 +928,10 @@ class ChoiceResults(PrintsAsSummary):
         tables = [Table("Coefficients", table, _estimate_kinds(table), na_rep="nan")]
         if probit and self.k_params > self.n_beta:
             tables += self._error_tables(alpha)
+        extras = _MODEL_KINDS.get(self.model_name)
+        extra_tables, extra_notes = (
+            extras.summary_extras(self, alpha) if extras and extras.summary_extras else ((), ()))
+        tables += extra_tables
         if self.choice_counts:
             tables.append(self._frequency_table())
         formula = self.spec.get("formula")
@@ -953,7 +961,8 @@ class ChoiceResults(PrintsAsSummary):
             ("AIC", f"{self.aic:.2f}"),
             ("BIC", f"{self.bic:.2f}"),
         )
-        return Summary(f"{self.model_name} results", left, tuple(tables), self._notes(), lead, right)
+        return Summary(f"{self.model_name} results", left, tuple(tables),
+                       self._notes() + tuple(extra_notes), lead, right)
 
     def _notes(self) -> tuple[str, ...]:
         notes = []
