@@ -90,7 +90,7 @@ def test_compiled_pass_equals_numpy(problem):
     block = max(1, -(-d.n_obs // 2))
     compiled(beta, lam, d.X, d.chosen.astype(np.int64), d.avail,
              np.empty(0) if d.weights is None else d.weights, model._nest_of.astype(np.int64),
-             2, block, 0, d.n_obs, out_ll, out_g, out_H)
+             2, block, 16, 0, d.n_obs, out_ll, out_g, out_H)
     H_c = out_H.sum(axis=0)
     H_c = np.tril(H_c) + np.tril(H_c, -1).T
     assert out_ll.sum() == pytest.approx(ll, rel=1e-12)

@@ -19,6 +19,17 @@ import functools
 
 import numpy as np
 
+from choicemodels.kernels.logit import (
+    _EXP_FLOOR,
+    _EXP_P,
+    _EXP_Q,
+    _LN2_HI,
+    _LN2_LO,
+    _LOG2E,
+    _ROUND,
+    _ROUND_BITS,
+)
+
 __all__ = ["nested_log_probabilities", "nested_loglike_derivatives", "nested_scores"]
 
 
@@ -159,7 +170,7 @@ def _numpy_sums(beta, lam, X, chosen, avail, weights, nest_of, order):
     return ll, grad, (hess + hess.T) / 2
 
 
-def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, block, lo, hi,
+def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, block, lanes, lo, hi,
                       ll, grad, hess):
     """Compiled by :func:`_compiled_block_sums`: per-block sums over situations lo..hi-1.
 
@@ -167,151 +178,264 @@ def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, bloc
     blocks ``lo // block`` to ``(hi - 1) // block`` are written to ``ll[b]``, ``grad[b]``
     (K + M,) and the lower triangle of ``hess[b]`` (K + M, K + M), for ``order`` 0, 1, 2
     (log-likelihood, + gradient, + Hessian). ``weights`` of length 0 means unit weights.
-    One situation at a time, the formulas of :func:`nested_loglike_derivatives`;
-    unavailable alternatives are skipped (their X may hold anything).
+
+    The formulas of :func:`nested_loglike_derivatives`, for ``lanes`` situations side by
+    side as in the logit's compiled pass (:mod:`choicemodels.kernels.logit`): their (J, K)
+    slices of X are copied into a lane-major scratch ``T[j, k, lane]`` (zeros for
+    unavailable alternatives, whose X may hold anything; padding lanes are one available,
+    chosen alternative of weight 0), so that every step is a loop over independent lanes
+    that compiles to vector code, the exponential of the alternatives included (the logit
+    kernel's rational approximation). The nest structure is the same in every lane; the
+    chosen alternative's nest enters through the indicator ``IND[m, lane]``.
     """
     N, J, K = X.shape
     M = lam.shape[0]
     P = K + M
-    V = np.empty(J)
-    lq = np.empty(J)
-    q = np.empty(J)
-    mx = np.empty(M)
-    S = np.empty(M)
-    T = np.empty(M)
-    Q = np.empty(M)
-    ent = np.empty(M)
-    sq = np.empty(M)
-    xbar = np.empty((M, K))
-    C = np.empty((M, K))
-    xt = np.empty(K)
-    D = np.empty(K)
-    G = np.empty(P)
-    Hs = np.empty((P, P))
+    L = lanes
+    X2 = X.reshape(N, J * K)
+    pad = 8  # scratch padded by a cache line on each side (no false sharing between threads)
+
+    def scratch(n, dtype=np.float64):
+        return np.zeros(n + 2 * pad, dtype)[pad:pad + n]
+
+    T = scratch(J * K * L)  # attributes
+    A = scratch(J * L)  # 1.0 available, 0.0 not
+    U = scratch(J * L)  # V_j / lambda_m (-inf where unavailable), then log q_j (0 there)
+    E = scratch(J * L)  # the exponential's argument, then e^{U - max}, then q_j
+    Z = scratch(J * L)
+    Zbits = Z.view(np.int64)
+    MX = scratch(M * L)  # the nests' maxima, then I_m
+    S = scratch(M * L)  # the nests' sums of e^{U - max}, then their inverses
+    TT = scratch(M * L)  # T_m = lambda_m I_m, then Q_m
+    IND = scratch(M * L)  # 1.0 in the chosen alternative's nest
+    ENT = scratch(M * L)
+    SQ = scratch(M * L)
+    XB = scratch(M * K * L)
+    CC = scratch(M * K * L)
+    XT = scratch(K * L)
+    XC = scratch(K * L)
+    DD = scratch(K * L)
+    XC2 = scratch(K * L)
+    Dj = scratch(J * K * L)  # d_j = x_j - xbar_m(j)
+    Cj = scratch(J * K * L)  # c_j d_j
+    CJ = scratch(L)
+    w, a, top, lqc = scratch(L), scratch(L), scratch(L), scratch(L)
+    c = scratch(L, np.int64)
+    kc = scratch(L, np.int64)
+    G = scratch(P * L)
+    Hl = scratch(P * P * L)
+    inv_lam = 1.0 / lam
+    p0, p1, p2 = _EXP_P
+    q0, q1, q2, q3 = _EXP_Q
     weighted = weights.shape[0] > 0
     for b in range(lo // block, (hi - 1) // block + 1):
         first, last = max(lo, b * block), min(hi, (b + 1) * block)
         ll_b = 0.0
         G[:] = 0.0
-        Hs[:] = 0.0
-        for i in range(first, last):
-            w = weights[i] if weighted else 1.0
-            # U_j = V_j / lambda_m, the nests' log-sums I_m (in T), the top log-sum
-            mx[:] = -np.inf
+        Hl[:] = 0.0
+        for i0 in range(first, last, L):
+            for q in range(L):
+                i = i0 + q
+                if i < last:
+                    for jk in range(J * K):
+                        T[jk * L + q] = X2[i, jk]
+                    c[q] = chosen[i]
+                    w[q] = weights[i] if weighted else 1.0
+                    for j in range(J):
+                        A[j * L + q] = 1.0 if avail[i, j] else 0.0
+                        if not avail[i, j]:
+                            for k in range(K):
+                                T[(j * K + k) * L + q] = 0.0
+                else:
+                    for jk in range(J * K):
+                        T[jk * L + q] = 0.0
+                    c[q] = 0
+                    w[q] = 0.0
+                    for j in range(J):
+                        A[j * L + q] = 1.0 if j == 0 else 0.0
+                kc[q] = nest_of[c[q]]
+                a[q] = inv_lam[kc[q]]
+                for m in range(M):
+                    IND[m * L + q] = 1.0 if kc[q] == m else 0.0
+            # U_j = V_j / lambda_m and the nests' maxima
+            U[:] = 0.0
             for j in range(J):
-                if avail[i, j]:
-                    v = 0.0
-                    for r in range(K):
-                        v += X[i, j, r] * beta[r]
-                    m = nest_of[j]
-                    v /= lam[m]
-                    V[j] = v
-                    mx[m] = max(mx[m], v)
+                for k in range(K):
+                    beta_k = beta[k] * inv_lam[nest_of[j]]
+                    t = (j * K + k) * L
+                    for q in range(L):
+                        U[j * L + q] += T[t + q] * beta_k
+            MX[:] = -np.inf
+            for j in range(J):
+                m = nest_of[j]
+                for q in range(L):
+                    u = U[j * L + q] if A[j * L + q] > 0.0 else -np.inf
+                    U[j * L + q] = u
+                    MX[m * L + q] = max(MX[m * L + q], u)
+            for mq in range(M * L):
+                if MX[mq] == -np.inf:  # a nest without an available alternative
+                    MX[mq] = 0.0
+            # E <- e^{U - max}: 1 + 2 r P / (Q - r P) times 2^n, 0 below e^-708
+            for j in range(J):
+                m = nest_of[j]
+                for q in range(L):
+                    jq = j * L + q
+                    d = U[jq] - MX[m * L + q]
+                    kept = 1.0 if d >= _EXP_FLOOR else 0.0
+                    d = max(d, _EXP_FLOOR)
+                    rounded = d * _LOG2E + _ROUND
+                    n = rounded - _ROUND
+                    r = (d - n * _LN2_HI) - n * _LN2_LO
+                    r2 = r * r
+                    rp = r * ((p0 * r2 + p1) * r2 + p2)
+                    E[jq] = kept * (1.0 + 2.0 * rp / ((((q0 * r2 + q1) * r2 + q2) * r2 + q3) - rp))
+                    Z[jq] = rounded
+            for jq in range(J * L):
+                Zbits[jq] = (Zbits[jq] - _ROUND_BITS + 1023) << 52
+            for jq in range(J * L):
+                E[jq] *= Z[jq]
             S[:] = 0.0
             for j in range(J):
-                if avail[i, j]:
-                    m = nest_of[j]
-                    S[m] += np.exp(V[j] - mx[m])
-            tmax = -np.inf
+                m = nest_of[j]
+                for q in range(L):
+                    S[m * L + q] += E[j * L + q]
+            # I_m, T_m = lambda_m I_m and the top log-sum
             for m in range(M):
-                if S[m] > 0.0:
-                    S[m] = mx[m] + np.log(S[m])  # I_m
-                    T[m] = lam[m] * S[m]
-                    tmax = max(tmax, T[m])
-                else:
-                    T[m] = -np.inf
-            top = 0.0
-            for m in range(M):
-                if T[m] > -np.inf:
-                    top += np.exp(T[m] - tmax)
-            top = tmax + np.log(top)
-            for m in range(M):
-                Q[m] = np.exp(T[m] - top) if T[m] > -np.inf else 0.0
-            c = chosen[i]
-            k = nest_of[c]
-            lq_c = V[c] - S[k]
-            ll_b += w * (lq_c + T[k] - top)
+                for q in range(L):
+                    mq = m * L + q
+                    s = S[mq]
+                    MX[mq] = MX[mq] + np.log(s) if s > 0.0 else -np.inf
+                    TT[mq] = lam[m] * MX[mq]
+                    S[mq] = 1.0 / s if s > 0.0 else 0.0
+            for q in range(L):
+                t = -np.inf
+                for m in range(M):
+                    t = max(t, TT[m * L + q])
+                s = 0.0
+                for m in range(M):
+                    s += np.exp(TT[m * L + q] - t)
+                top[q] = t + np.log(s)
+            for q in range(L):
+                k = kc[q]
+                lqc[q] = U[c[q] * L + q] - MX[k * L + q]
+                ll_b += w[q] * (lqc[q] + TT[k * L + q] - top[q])
             if order == 0:
                 continue
-            # within-nest probabilities, mean attributes, entropies
-            xbar[:, :] = 0.0
-            ent[:] = 0.0
-            sq[:] = 0.0
-            for j in range(J):
-                if avail[i, j]:
-                    m = nest_of[j]
-                    d = V[j] - S[m]
-                    e = np.exp(d)
-                    lq[j] = d
-                    q[j] = e
-                    for r in range(K):
-                        xbar[m, r] += e * X[i, j, r]
-                    ent[m] -= e * d
-                    sq[m] += e * d * d
-            for r in range(K):
-                t = 0.0
-                for m in range(M):
-                    t += Q[m] * xbar[m, r]
-                xt[r] = t
-            a = 1.0 / lam[k]
-            for r in range(K):
-                G[r] += w * (X[i, c, r] * a + (1.0 - a) * xbar[k, r] - xt[r])
             for m in range(M):
-                G[K + m] -= w * Q[m] * ent[m]
-            G[K + k] += w * (ent[k] * (1.0 - a) - lq_c * a)
+                for q in range(L):
+                    TT[m * L + q] = np.exp(TT[m * L + q] - top[q])  # Q_m
+            # q_j, log q_j, the nests' mean attributes and entropies
+            XB[:] = 0.0
+            ENT[:] = 0.0
+            SQ[:] = 0.0
+            for j in range(J):
+                m = nest_of[j]
+                for q in range(L):
+                    jq, mq = j * L + q, m * L + q
+                    E[jq] *= S[mq]
+                    U[jq] = U[jq] - MX[mq] if A[jq] > 0.0 else 0.0
+                    ql = E[jq] * U[jq]
+                    ENT[mq] -= ql
+                    SQ[mq] += ql * U[jq]
+                for k in range(K):
+                    t, h = (j * K + k) * L, (m * K + k) * L
+                    for q in range(L):
+                        XB[h + q] += E[j * L + q] * T[t + q]
+            XT[:] = 0.0
+            for m in range(M):
+                for k in range(K):
+                    h = (m * K + k) * L
+                    for q in range(L):
+                        XT[k * L + q] += TT[m * L + q] * XB[h + q]
+            for q in range(L):
+                t = c[q] * K * L
+                for k in range(K):
+                    XC[k * L + q] = T[t + k * L + q]
+            # gradient
+            for k in range(K):
+                for q in range(L):
+                    DD[k * L + q] = 0.0
+                for m in range(M):
+                    h = (m * K + k) * L
+                    for q in range(L):
+                        DD[k * L + q] += IND[m * L + q] * XB[h + q]  # xbar of the chosen nest
+                for q in range(L):
+                    kq = k * L + q
+                    G[kq] += w[q] * (XC[kq] * a[q] + (1.0 - a[q]) * DD[kq] - XT[kq])
+            for m in range(M):
+                for q in range(L):
+                    mq = m * L + q
+                    G[(K + m) * L + q] += w[q] * (
+                        IND[mq] * (ENT[mq] * (1.0 - a[q]) - lqc[q] * a[q]) - TT[mq] * ENT[mq])
             if order == 1:
                 continue
-            # beta-beta: sum_j c_j (x_j - xbar_m)(x_j - xbar_m)'; C_m = sum_j q_j log q_j (x_j - xbar_m)
-            C[:, :] = 0.0
+            # beta-beta: sum_j c_j d_j d_j' (Dj = d_j, Cj = c_j d_j), C_m = sum_j q_j log q_j d_j
+            CC[:] = 0.0
             for j in range(J):
-                if avail[i, j]:
-                    m = nest_of[j]
-                    cj = -q[j] * Q[m] / lam[m]
-                    if m == k:
-                        cj += q[j] * (a - a * a)
-                    cj *= w
-                    ql = q[j] * lq[j]
-                    for r in range(K):
-                        D[r] = X[i, j, r] - xbar[m, r]
-                        C[m, r] += ql * D[r]
-                    for r in range(K):
-                        f = cj * D[r]
-                        for s in range(r + 1):
-                            Hs[r, s] += f * D[s]
+                m = nest_of[j]
+                for q in range(L):
+                    jq, mq = j * L + q, m * L + q
+                    CJ[q] = w[q] * E[jq] * (IND[mq] * (a[q] - a[q] * a[q]) - TT[mq] * inv_lam[m])
+                for k in range(K):
+                    t, h = (j * K + k) * L, (m * K + k) * L
+                    for q in range(L):
+                        d = T[t + q] - XB[h + q]
+                        Dj[t + q] = d
+                        Cj[t + q] = CJ[q] * d
+                        CC[h + q] += E[j * L + q] * U[j * L + q] * d
+            for j in range(J):
+                for k in range(K):
+                    e = (j * K + k) * L
+                    for l in range(k + 1):
+                        h, f = (k * P + l) * L, (j * K + l) * L
+                        for q in range(L):
+                            Hl[h + q] += Cj[e + q] * Dj[f + q]
+            # between nests, and beta-lambda
             for m in range(M):
-                if Q[m] > 0.0:
-                    wq = w * Q[m]
-                    for r in range(K):
-                        D[r] = xbar[m, r] - xt[r]
-                    for r in range(K):
-                        f = wq * D[r]
-                        for s in range(r + 1):
-                            Hs[r, s] -= f * D[s]
-                    # lambda_m - beta
-                    f1 = wq / lam[m]
-                    f2 = wq * ent[m]
-                    for r in range(K):
-                        Hs[K + m, r] += f1 * C[m, r] - f2 * D[r]
-            aa = a * a
-            for r in range(K):
-                Hs[K + k, r] += w * ((xbar[k, r] - X[i, c, r]) * aa + C[k, r] * (aa - a))
-            # lambda - lambda
+                for k in range(K):
+                    h = (m * K + k) * L
+                    for q in range(L):
+                        DD[k * L + q] = XB[h + q] - XT[k * L + q]
+                for q in range(L):
+                    CJ[q] = w[q] * TT[m * L + q]
+                for k in range(K):
+                    for q in range(L):
+                        XC2[k * L + q] = CJ[q] * DD[k * L + q]
+                for k in range(K):
+                    for l in range(k + 1):
+                        h, e, f = (k * P + l) * L, k * L, l * L
+                        for q in range(L):
+                            Hl[h + q] -= XC2[e + q] * DD[f + q]
+                for k in range(K):
+                    h, g, kq = ((K + m) * P + k) * L, (m * K + k) * L, k * L
+                    for q in range(L):
+                        mq = m * L + q
+                        aa = a[q] * a[q]
+                        Hl[h + q] += (CJ[q] * (inv_lam[m] * CC[g + q] - ENT[mq] * DD[kq + q])
+                                      + IND[mq] * w[q] * ((XB[g + q] - XC[kq + q]) * aa
+                                                          + CC[g + q] * (aa - a[q])))
+            # lambda-lambda
             for m in range(M):
-                var = sq[m] - ent[m] * ent[m]
-                qh = Q[m] * ent[m]
                 for n in range(m):
-                    Hs[K + m, K + n] += w * qh * Q[n] * ent[n]
-                Hs[K + m, K + m] += w * (qh * qh - Q[m] * var / lam[m] - qh * ent[m])
-                if m == k:
-                    Hs[K + m, K + m] += w * (2.0 * (lq_c + ent[k]) * aa + var * (a - aa))
+                    h = ((K + m) * P + K + n) * L
+                    for q in range(L):
+                        Hl[h + q] += w[q] * TT[m * L + q] * ENT[m * L + q] * TT[n * L + q] * ENT[n * L + q]
+                h = ((K + m) * P + K + m) * L
+                for q in range(L):
+                    mq = m * L + q
+                    var = SQ[mq] - ENT[mq] * ENT[mq]
+                    qh = TT[mq] * ENT[mq]
+                    aa = a[q] * a[q]
+                    Hl[h + q] += w[q] * (qh * qh - TT[mq] * var * inv_lam[m] - qh * ENT[mq]
+                                         + IND[mq] * (2.0 * (lqc[q] + ENT[mq]) * aa + var * (a[q] - aa)))
         ll[b] = ll_b
         if order >= 1:
-            for r in range(P):
-                grad[b, r] = G[r]
+            for k in range(P):
+                grad[b, k] = G[k * L:(k + 1) * L].sum()
         if order == 2:
-            for r in range(P):
-                for s in range(r + 1):
-                    hess[b, r, s] = Hs[r, s]
+            for k in range(P):
+                for l in range(k + 1):
+                    hess[b, k, l] = Hl[(k * P + l) * L:(k * P + l + 1) * L].sum()
 
 
 @functools.cache
@@ -400,7 +524,7 @@ def nested_loglike_derivatives(
     >>> bool(np.isclose(ll, -50 * np.log(3))), H.shape
     (True, (4, 4))
     """
-    from choicemodels.kernels.logit import _block_size, _default_threads, _submit
+    from choicemodels.kernels.logit import LANES, _block_size, _default_threads, _submit
 
     N, J, K = X.shape
     M = len(lam)
@@ -416,7 +540,7 @@ def nested_loglike_derivatives(
     args = (beta, lam, np.ascontiguousarray(X, dtype=np.float64),
             np.ascontiguousarray(chosen, dtype=np.int64), np.ascontiguousarray(avail, dtype=np.bool_),
             np.empty(0) if weights is None else np.ascontiguousarray(weights, dtype=np.float64),
-            nest_of, int(order), block)
+            nest_of, int(order), block, LANES)
     ll = np.zeros(n_blocks)
     grad = np.zeros((n_blocks if order >= 1 else 0, K + M))
     hess = np.zeros((n_blocks if order == 2 else 0, K + M, K + M))
