@@ -88,6 +88,8 @@ def nested_scores(
     """
     n, n_alts, _ = X.shape
     n_nests = len(lam)
+    if not avail.all():  # the attributes of unavailable alternatives may hold anything
+        X = np.where(avail[:, :, None], X, 0.0)
     logq, logQ = _nest_logs(X @ beta, lam, avail, nest_of, n_nests)
     rows = np.arange(n)
     k = nest_of[chosen]
