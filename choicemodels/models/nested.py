@@ -23,16 +23,19 @@ from choicemodels.kernels.nested import (
 )
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
-from choicemodels.models.logit import (
-    WARM_START_MIN_OBS,
-    WARM_START_SUBSAMPLE,
-    WARM_START_SUBSAMPLE_MAX,
-)
+from choicemodels.models.logit import WARM_START_MIN_OBS, WARM_START_SUBSAMPLE_MAX
 from choicemodels.models.optimize import newton_maximize, per_unit_weight
 from choicemodels.rendering import Table
 from choicemodels.results import ChoiceResults, register_model_kind
 
 __all__ = ["NestedLogit"]
+
+#: The start of large fits: the estimate on every n-th situation, N / 20 of them but at least
+#: this many (and at most the logit's ``WARM_START_SUBSAMPLE_MAX``). Measured on simulated
+#: data (N = 100,000, J = 5, K = 6, two nests, two seeds), Newton on the full data then
+#: takes 4 iterations instead of 5 from a subsample of 2,000 (the logit's): one full
+#: evaluation fewer, for a subsample fit costing about 0.3 of one.
+WARM_START_SUBSAMPLE = 5_000
 
 
 class NestedLogit(ChoiceModel):
@@ -391,7 +394,7 @@ class NestedLogit(ChoiceModel):
         """The logit's estimate of the coefficients, then ``iv = 1`` for every nest.
 
         On ``WARM_START_MIN_OBS`` (50,000) situations or more (in memory), the nested
-        logit's own estimate on every n-th situation (2 % of them, 2,000 to 200,000; itself
+        logit's own estimate on every n-th situation (5 % of them, 5,000 to 200,000; itself
         started from the logit's estimate there), or the logit's start if that fit does not
         converge: the full-data Newton iterations then start near the optimum.
 
@@ -411,7 +414,7 @@ class NestedLogit(ChoiceModel):
         """
         d = self.design
         if d.n_obs >= WARM_START_MIN_OBS and self._parts is None:
-            size = min(max(WARM_START_SUBSAMPLE, d.n_obs // 50), WARM_START_SUBSAMPLE_MAX)
+            size = min(max(WARM_START_SUBSAMPLE, d.n_obs // 20), WARM_START_SUBSAMPLE_MAX)
             X, chosen, avail, weights = engine.subsample(self, d.n_obs // size)
             sample = type(self).from_arrays(
                 X, chosen, avail=avail, weights=weights,
