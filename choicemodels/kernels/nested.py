@@ -500,9 +500,9 @@ def nested_loglike_derivatives(
     (:math:`H_{\beta\beta} = -\sum_j P_j (x_j - \tilde x)(x_j - \tilde x)'`).
 
     Problems with at most ``NUMPY_MAX_SIZE`` elements of X are summed by vectorised numpy,
-    larger ones by a compiled pass (numba) over blocks of situations on threads, one
-    situation at a time with (K + M)-sized scratch, and the blocks' sums added in block
-    order (the result does not depend on ``threads``).
+    larger ones by a compiled pass (numba) over blocks of situations on threads, sixteen
+    situations side by side (:func:`_fused_block_sums`), and the blocks' sums added in
+    block order (the result does not depend on ``threads``).
 
     Parameters
     ----------
