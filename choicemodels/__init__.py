@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from choicemodels.exceptions import (
+    BoundWarning,
     ChoiceDataError,
     ConvergenceWarning,
     HessianWarning,
@@ -46,6 +47,7 @@ except _PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "BoundWarning",
     "ChoiceDataError",
     "ConvergenceWarning",
     "HessianWarning",

@@ -8,6 +8,7 @@ __all__ = [
     "ConvergenceWarning",
     "SeparationWarning",
     "HessianWarning",
+    "BoundWarning",
 ]
 
 
@@ -29,3 +30,8 @@ class SeparationWarning(ConvergenceWarning):
 
 class HessianWarning(UserWarning):
     """The Hessian is not negative definite; standard errors are not available."""
+
+
+class BoundWarning(UserWarning):
+    """An estimate ended at a bound of its parameter space (e.g. a nested logit's ``iv``
+    at its ``iv_bounds``)."""

@@ -47,12 +47,15 @@ class ModelKind:
     mixing : the functions of results of a random-coefficients model, by name
         (``"random_covariance"``, ``"random_distribution"``, ``"individual_params"``),
         each ``fun(results, ...)``, or ``None``.
+    summary_extras : ``summary_extras(results, alpha) -> (tables, notes)``, the model's
+        own tables and notes added to :meth:`ChoiceResults.summary`, or ``None``.
     """
 
     name: str
     rebuild: Callable[[dict, pd.DataFrame, Any], Any]
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None
     mixing: Mapping[str, Callable[..., pd.DataFrame]] | None = None
+    summary_extras: Callable[[Any, float], tuple[tuple[Table, ...], tuple[str, ...]]] | None = None
 
 
 _MODEL_KINDS: dict[str, ModelKind] = {}
@@ -63,13 +66,14 @@ def register_model_kind(
     rebuild: Callable[[dict, pd.DataFrame, Any], Any],
     error_covariance: Callable[[dict, np.ndarray], pd.DataFrame] | None = None,
     mixing: Mapping[str, Callable[..., pd.DataFrame]] | None = None,
+    summary_extras: Callable[[Any, float], tuple[tuple[Table, ...], tuple[str, ...]]] | None = None,
 ) -> None:
     """Register what results of the model ``name`` need to predict and to report its errors.
 
     Called once per model class by the module that defines it, so that this module, which
     holds plain results, never imports a model.
     """
-    _MODEL_KINDS[name] = ModelKind(name, rebuild, error_covariance, mixing)
+    _MODEL_KINDS[name] = ModelKind(name, rebuild, error_covariance, mixing, summary_extras)
 
 
 def _model_kind(name: str) -> ModelKind:
@@ -1031,12 +1035,10 @@ class ChoiceResults(PrintsAsSummary):
         tables = [Table("Coefficients", table, _estimate_kinds(table), na_rep="nan")]
         if probit and self.k_params > self.n_beta:
             tables += self._error_tables(alpha)
-        mixing = _model_kind(self.model_name).mixing if self.model_name in _MODEL_KINDS else None
-        if mixing is not None:
-            dist = mixing["random_distribution"](self)
-            kinds = {c: "coef" if not c.endswith(" se") else "stat" for c in dist.columns}
-            tables.append(Table("Random coefficients: distribution of the coefficient itself",
-                                dist, kinds, na_rep="nan"))
+        extras = _MODEL_KINDS.get(self.model_name)
+        extra_tables, extra_notes = (
+            extras.summary_extras(self, alpha) if extras and extras.summary_extras else ((), ()))
+        tables += extra_tables
         if self.choice_counts:
             tables.append(self._frequency_table())
         formula = self.spec.get("formula")
@@ -1066,7 +1068,8 @@ class ChoiceResults(PrintsAsSummary):
             ("AIC", f"{self.aic:.2f}"),
             ("BIC", f"{self.bic:.2f}"),
         )
-        return Summary(f"{self.model_name} results", left, tuple(tables), self._notes(), lead, right)
+        return Summary(f"{self.model_name} results", left, tuple(tables),
+                       self._notes() + tuple(extra_notes), lead, right)
 
     def _notes(self) -> tuple[str, ...]:
         notes = []

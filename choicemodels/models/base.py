@@ -245,6 +245,10 @@ class ChoiceModel:
         (K + P, K + P) of the design's situations; ``-inf`` outside the domain."""
         raise NotImplementedError
 
+    def _param_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(lower, upper)`` (K + P,) bounds of the parameters the fit keeps to, or ``None``."""
+        return None
+
     def _boundary(self, params: np.ndarray) -> str:
         """Why ``params`` lie at a boundary of the parameter space where the search stops
         (``""`` if they do not)."""

@@ -35,6 +35,7 @@ from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.models.optimize import (
     OptimizeOutcome,
     bfgs_opg_maximize,
+    bounded_newton_maximize,
     newton_maximize,
     per_unit_weight,
     scaled_outcome,
@@ -311,7 +312,9 @@ def maximize(
     ``"newton"``: Newton's method on the log-likelihood, gradient and Hessian
     (:meth:`_derivatives`); ``"bhhh"``: Newton steps with the outer product of the scores
     in place of the Hessian, and ``"bfgs"``: BFGS started from that metric, both on
-    :meth:`_sums`, stopped early where ``model._boundary`` names a boundary.
+    :meth:`_sums`, stopped early where ``model._boundary`` names a boundary. Where
+    ``model._param_bounds()`` gives bounds, Newton and BHHH take projected steps
+    (:func:`~choicemodels.models.optimize.bounded_newton_maximize`); BFGS is refused.
     """
     methods = model.methods
     if len(methods) == 1 and method not in (None, *methods):
@@ -323,9 +326,20 @@ def maximize(
         )
     maxiter, tol = check_iterations(maxiter, tol, model.default_maxiter)
     scale = weight_scale(model)
+    bounds = model._param_bounds()
+    if bounds is not None and method == "bfgs":
+        raise SpecificationError(
+            f"{model.model_name} with bounds on its parameters is fitted by method='newton' or "
+            "'bhhh' (projected Newton steps); got 'bfgs'."
+        )
+
+    def newton(fun, x0):
+        if bounds is None:
+            return newton_maximize(fun, x0, maxiter=maxiter, tol=tol)
+        return bounded_newton_maximize(fun, x0, *bounds, maxiter=maxiter, tol=tol)
+
     if method == "newton":
-        out = newton_maximize(per_unit_weight(model._derivatives, scale), start,
-                              maxiter=maxiter, tol=tol)
+        out = newton(per_unit_weight(model._derivatives, scale), start)
         return scaled_outcome(out, scale)
     sums = per_unit_weight(ticking(model._sums), scale)  # ticking: fit()'s progress bar
     if method == "bhhh":
@@ -333,7 +347,7 @@ def maximize(
             ll, g, opg = sums(params)
             return ll, g, -opg
 
-        out = newton_maximize(fun, start, maxiter=maxiter, tol=tol)
+        out = newton(fun, start)
         # the outer product of scores steers the search; standard errors need the Hessian
         return dataclasses.replace(scaled_outcome(out, scale), H=None)
     out = bfgs_opg_maximize(sums, start, maxiter=maxiter, tol=tol,

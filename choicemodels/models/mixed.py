@@ -27,6 +27,7 @@ from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import newton_maximize, per_unit_weight
 from choicemodels.models.probit import _seed
+from choicemodels.rendering import Table
 from choicemodels.results import ChoiceResults, register_model_kind
 
 __all__ = ["MixedLogit"]
@@ -900,8 +901,17 @@ def individual_params(results: ChoiceResults, data: pd.DataFrame | None) -> pd.D
     return model.individual_params(results.estimates)
 
 
+def _summary_tables(result: ChoiceResults, alpha: float) -> tuple[tuple[Table, ...], tuple[str, ...]]:
+    """The summary's table of each random coefficient's own distribution."""
+    dist = random_distribution(result)
+    kinds = {c: "coef" if not c.endswith(" se") else "stat" for c in dist.columns}
+    return (Table("Random coefficients: distribution of the coefficient itself", dist, kinds,
+                  na_rep="nan"),), ()
+
+
 register_model_kind(
     "MixedLogit", MixedLogit._from_spec,
     mixing={"random_covariance": random_covariance, "random_distribution": random_distribution,
             "individual_params": individual_params},
+    summary_extras=_summary_tables,
 )
