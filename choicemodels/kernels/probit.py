@@ -33,6 +33,12 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
 ``"closed"``
     :math:`\Phi` (m = 1) and the bivariate normal CDF via Owen's T (m = 2); any
     structure, at most three available alternatives.
+``"me"``, ``"ovus"``
+    Analytic approximations without draws (:mod:`~choicemodels.kernels.me`): Bhat's (2018)
+    matrix form of the Mendell-Elston approximation and of its one-variate univariate
+    screening refinement, exact for m <= 2 (``"ovus"``) or m = 1 (``"me"``), O(m^3) per
+    situation, with the exact gradient of the approximation chained from
+    :math:`\Sigma_c` to ``theta``.
 ``"genz"``
     :func:`scipy.stats.multivariate_normal.cdf` per situation (Genz's randomised
     quasi-Monte Carlo, absolute error 1e-6, seeded with ``genz_rng`` so the function is
@@ -65,6 +71,7 @@ from scipy import special
 from scipy.stats import multivariate_normal
 
 from choicemodels.kernels.ghk import ghk_log_prob
+from choicemodels.kernels.me import orthant_log_prob
 from choicemodels.kernels.mvn import (
     Structure,
     bvn_log_cdf_grad,
@@ -85,7 +92,7 @@ __all__ = [
     "probit_loglike_obs",
 ]
 
-Method = Literal["ghk", "quadrature", "closed", "genz"]
+Method = Literal["ghk", "quadrature", "closed", "genz", "me", "ovus"]
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -216,6 +223,13 @@ def _group_log_prob(
         d_theta = np.einsum("nkl,pkl->np", d_chol, cholesky_derivative(chol, d_sigma))
         return log_p, d_b, d_theta
 
+    if method in ("me", "ovus"):
+        log_p, d_b, d_sigma_bar = orthant_log_prob(b, sigma, variant=method, grad=grad)
+        if not grad:
+            return log_p, None, None
+        d_theta = d_sigma_bar.reshape(n, -1) @ d_sigma.reshape(n_theta, -1).T
+        return log_p, d_b, d_theta
+
     if method == "quadrature":
         scales = _scales(theta, structure, n_alts, ref)
         log_p, g = independent_log_prob(
@@ -260,7 +274,9 @@ def _group_log_prob(
             ]
         )
         return log_p, None, None
-    raise ValueError(f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed' or 'genz'")
+    raise ValueError(
+        f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed', 'genz', 'me' or 'ovus'"
+    )
 
 
 def probit_loglike_obs(
@@ -287,7 +303,7 @@ def probit_loglike_obs(
     structure : {"iid", "heteroskedastic", "unstructured"}
     ref : int
         Reference alternative of the covariance parameterisation.
-    method : {"ghk", "quadrature", "closed", "genz"}
+    method : {"ghk", "quadrature", "closed", "genz", "me", "ovus"}
     uniforms : ndarray, shape (N, R, D), D >= J - 2
         Fixed draws for ``"ghk"``.
     genz_rng : int

@@ -31,12 +31,18 @@ from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.memory import check_memory
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
-from choicemodels.models.optimize import OptimizeOutcome, newton_maximize, per_unit_weight
+from choicemodels.models.optimize import (
+    OptimizeOutcome,
+    bfgs_opg_maximize,
+    newton_maximize,
+    per_unit_weight,
+)
 from choicemodels.results import register_model_kind
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
 
-Integration = Literal["auto", "ghk", "quadrature", "closed", "genz"]
+Integration = Literal["auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"]
+_ANALYTIC = ("me", "ovus")  # approximations without draws
 FitMethod = Literal["bfgs", "bhhh"]
 
 _LOGIT_SD = np.pi / np.sqrt(6.0)  # standard deviation of a standard Gumbel error
@@ -95,7 +101,12 @@ class Probit(ChoiceModel):
     (one-dimensional ``"quadrature"`` for independent errors, ``"closed"`` forms for an
     unstructured covariance with J <= 3), else ``"ghk"``; ``"genz"`` (scipy's
     :func:`~scipy.stats.multivariate_normal.cdf`) is a slow reference for
-    :meth:`loglike` and :meth:`predict` only. GHK uses ``draws`` uniform draws per
+    :meth:`loglike` and :meth:`predict` only. ``"me"`` and ``"ovus"`` are Bhat's (2018)
+    analytic approximations (Mendell-Elston, and its one-variate univariate screening
+    refinement; :mod:`choicemodels.kernels.me`): no draws, smooth, O(J^3) per situation,
+    with the exact gradient of the approximation; ``"ovus"`` is exact for J <= 3 and
+    the more accurate of the two (see ``benchmarks/README.md`` for their measured
+    errors). They take no ``draws``, ``sequence`` or ``antithetic``. GHK uses ``draws`` uniform draws per
     situation from ``sequence``, generated once from the seed ``rng`` and fixed during the
     fit (common random numbers). ``rng`` is recorded as an int seed in ``spec["options"]``
     (drawn once from a Generator or fresh entropy if not an int), so results reproduce.
@@ -136,13 +147,14 @@ class Probit(ChoiceModel):
         :meth:`~choicemodels.Logit.fit`.
     cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
         Error covariance structure, normalised as above.
-    integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
+    integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"}, default "auto"
         How the choice probabilities are integrated, see above.
-    draws : int, default 500
-        GHK draws per situation (R); unused by the exact methods.
-    sequence : {"halton", "sobol", "pseudo"}, default "halton"
-        GHK draws: scrambled Halton or Sobol (randomised quasi-Monte Carlo) or
-        pseudo-random.
+    draws : int, optional
+        GHK draws per situation (R; default 500); unused by the exact methods, refused by
+        the analytic ones.
+    sequence : {"halton", "sobol", "pseudo"}, optional
+        GHK draws (default ``"halton"``): scrambled Halton or Sobol (randomised quasi-Monte
+        Carlo) or pseudo-random; refused by the analytic methods.
     antithetic : bool, default False
         Mirror the draws (u and 1 - u).
     rng : int, numpy.random.Generator or None, optional
@@ -184,8 +196,8 @@ class Probit(ChoiceModel):
         weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
-        draws: int = 500,
-        sequence: Sequence = "halton",
+        draws: int | None = None,
+        sequence: Sequence | None = None,
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
         functions: Mapping[str, Callable] | None = None,
@@ -207,8 +219,8 @@ class Probit(ChoiceModel):
         weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
-        draws: int = 500,
-        sequence: Sequence = "halton",
+        draws: int | None = None,
+        sequence: Sequence | None = None,
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
     ) -> Probit:
@@ -233,12 +245,12 @@ class Probit(ChoiceModel):
             How ``weights`` are read, as for the formula interface (see :class:`Probit`).
         cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
             Error covariance structure, see :class:`Probit`.
-        integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
+        integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"}, default "auto"
             How the probabilities are integrated, see :class:`Probit`.
-        draws : int, default 500
-            GHK draws per situation (R).
-        sequence : {"halton", "sobol", "pseudo"}, default "halton"
-            Sequence of the GHK draws.
+        draws : int, optional
+            GHK draws per situation (R; default 500).
+        sequence : {"halton", "sobol", "pseudo"}, optional
+            Sequence of the GHK draws (default ``"halton"``).
         antithetic : bool, default False
             Mirror the draws (u and 1 - u).
         rng : int, numpy.random.Generator or None, optional
@@ -271,6 +283,16 @@ class Probit(ChoiceModel):
     def _set_options(self, *, cov, integration, draws, sequence, antithetic, rng) -> None:
         self.structure: Structure = _choice(cov, "cov", get_args(Structure))
         self.integration = _choice(integration, "integration", get_args(Integration))
+        if self.integration in _ANALYTIC:
+            given = [name for name, value in (("draws", draws), ("sequence", sequence))
+                     if value is not None] + (["antithetic"] if antithetic is True else [])
+            if given:
+                raise SpecificationError(
+                    f"integration={self.integration!r} is an analytic approximation and uses "
+                    f"no draws; drop {', '.join(given)} (options of integration='ghk')."
+                )
+        draws = 500 if draws is None else draws
+        sequence = "halton" if sequence is None else sequence
         if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
             raise SpecificationError(f"draws must be an int >= 1 (GHK draws per situation); got {draws!r}.")
         self.draws = int(draws)
@@ -281,8 +303,11 @@ class Probit(ChoiceModel):
         self.seed = _seed(rng)
 
     def _options(self) -> dict:
-        return {"cov": self.structure, "integration": self.integration, "draws": self.draws,
-                "sequence": self.sequence, "antithetic": self.antithetic, "rng": self.seed}
+        analytic = self.integration in _ANALYTIC
+        return {"cov": self.structure, "integration": self.integration,
+                "draws": None if analytic else self.draws,
+                "sequence": None if analytic else self.sequence,
+                "antithetic": self.antithetic, "rng": self.seed}
 
     def _init(self, design, data, spec) -> None:
         n_alts = design.n_alts
@@ -341,12 +366,13 @@ class Probit(ChoiceModel):
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         simulated = self.method == "ghk"
         integration = f"{self.method} (auto)" if self.integration == "auto" else self.method
+        none = "none (analytic approximation)" if self.method in _ANALYTIC else "none (exact)"
         return (
             ("Error covariance", self.structure),
             ("Integration", integration),
-            ("Draws", str(self.draws) if simulated else "none (exact)"),
+            ("Draws", str(self.draws) if simulated else none),
             ("Sequence", f"{self.sequence}{', antithetic' if self.antithetic else ''}"
-             if simulated else "none (exact)"),
+             if simulated else none),
             ("Seed", str(self.seed)),
         )
 
@@ -448,8 +474,27 @@ class Probit(ChoiceModel):
         out = newton_maximize(logit, np.zeros(d.n_params), maxiter=50, tol=1e-8)
         beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
-        beta = beta / _LOGIT_SD * sd
-        return np.concatenate([beta, cov_start(self.structure, d.n_alts)])
+        beta = beta / _LOGIT_SD
+        if self.method in _ANALYTIC and self.structure != "iid" and d.n_alts >= 4:
+            beta = self._iid_probit_beta(beta)
+        return np.concatenate([beta * sd, cov_start(self.structure, d.n_alts)])
+
+    def _iid_probit_beta(self, beta: np.ndarray) -> np.ndarray:
+        """The iid probit's estimate (exact quadrature), started from ``beta``; ``beta``
+        itself if that fit fails. The start of the analytic methods with many
+        alternatives: the correlated fit then begins at the iid maximum."""
+        sums = per_unit_weight(partial(engine.block_sum, self, "_block_iid_sums"),
+                               engine.weight_scale(self))
+        with np.errstate(all="ignore"):
+            out = bfgs_opg_maximize(sums, beta, maxiter=200, tol=1e-6)
+        return out.x if np.all(np.isfinite(out.x)) and np.isfinite(out.f) else beta
+
+    def _block_iid_sums(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Block function of :meth:`_iid_probit_beta`: :meth:`_block_sums` of the iid probit."""
+        with np.errstate(all="ignore"):
+            ll, scores = probit_loglike_obs(beta, self.design.X, self.groups, structure="iid",
+                                            ref=self.design.ref, method="quadrature", grad=True)
+        return self._weighted_sums(ll, scores)
 
     def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
         """Block function of the start: the logit's log-likelihood, gradient and Hessian on
@@ -467,8 +512,13 @@ class Probit(ChoiceModel):
         scores :math:`\sum_i w_i s_i s_i'` (K + P, K + P); ``-inf`` outside the domain."""
         with np.errstate(all="ignore"):  # trial points outside the domain are rejected below
             ll, scores = self._loglike_scores(params, grad=True)
+        return self._weighted_sums(ll, scores)
+
+    def _weighted_sums(self, ll: np.ndarray, scores: np.ndarray) -> tuple:
+        """``(sum w ll, sum w s, sum w s s')``; ``-inf`` and NaNs if any is not finite."""
+        size = scores.shape[1]
         if not np.all(np.isfinite(ll)) or not np.all(np.isfinite(scores)):
-            return -np.inf, np.full(params.size, np.nan), np.full((params.size,) * 2, np.nan)
+            return -np.inf, np.full(size, np.nan), np.full((size, size), np.nan)
         w = self.design.weights
         ws = scores if w is None else scores * w[:, None]
         return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
