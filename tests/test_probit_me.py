@@ -192,6 +192,44 @@ def test_accuracy_against_genz_five_alternatives(variant, mean_tol, max_tol):
     assert errors.max() > 1e-5  # an approximation for m = 4, not an exact method
 
 
+# ---- grouping, stacking and threads ----------------------------------------------------
+
+
+def test_grouped_stacked_threaded_equals_one_situation_at_a_time(monkeypatch):
+    # situations of several (chosen, availability) groups in one kernel call, in chunks of
+    # a few situations on threads, give what each situation gives alone with its own
+    # differenced covariance
+    import choicemodels.kernels.me as me
+
+    monkeypatch.setattr(me, "_CHUNK_ELEMENTS", 300)
+    from choicemodels.kernels.mvn import cov_start, diff_covariance, difference_matrix, n_cov_params
+    from choicemodels.kernels.probit import group_situations, probit_loglike_obs
+
+    rng = np.random.default_rng(5)
+    n_obs, n_alts = 400, 6
+    X = rng.standard_normal((n_obs, n_alts, 2))
+    chosen = rng.integers(0, n_alts, n_obs)
+    avail = rng.random((n_obs, n_alts)) > 0.3
+    avail[np.arange(n_obs), chosen] = True
+    theta = cov_start("unstructured", n_alts) + 0.3 * rng.standard_normal(
+        n_cov_params("unstructured", n_alts))
+    params = np.r_[0.5, -0.8, theta]
+    groups = group_situations(chosen, avail)
+    ll, _ = probit_loglike_obs(params, X, groups, structure="unstructured", ref=0,
+                               method="ovus", threads=3)
+    omega = diff_covariance(theta, "unstructured", n_alts)[0]
+    V = X @ params[:2]
+    for i in range(n_obs):
+        others = np.array([j for j in np.flatnonzero(avail[i]) if j != chosen[i]])
+        if len(others) == 0:
+            assert ll[i] == 0.0
+            continue
+        a = difference_matrix(chosen[i], others, 0, n_alts)
+        b = (V[i, chosen[i]] - V[i, others])[None, :]
+        alone = orthant_log_prob(b, a @ omega @ a.T, variant="ovus", threads=1)[0][0]
+        assert ll[i] == pytest.approx(alone, rel=1e-13, abs=1e-300)
+
+
 # ---- options --------------------------------------------------------------------------
 
 

@@ -52,8 +52,9 @@ approximation, by reverse-mode differentiation of the recursion: one backward sw
 the steps with the stored :math:`(\alpha, \lambda, \omega, c)`, using
 :math:`d\lambda/d\alpha = -\omega` and
 :math:`d\omega/d\alpha = \lambda(1 - \omega) - \omega(\alpha + \lambda)`. Work is done in
-chunks of situations (memory O(chunk m^2)), vectorised over the chunk; the only Python
-loop runs over the m dimensions.
+chunks of situations (memory O(chunk m^2)), vectorised over the chunk, the chunks on the
+package's pool of threads (:mod:`~choicemodels.kernels.logit`); the only Python loop
+inside a chunk runs over the m dimensions.
 
 These functions perform no validation.
 """
@@ -65,6 +66,7 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from choicemodels.kernels.logit import _default_threads, _submit
 from choicemodels.kernels.mvn import bvn_log_cdf_grad
 
 __all__ = ["Variant", "orthant_log_prob"]
@@ -75,7 +77,7 @@ _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _FRACTION_FROM = -5.0  # below this alpha, alpha + lambda by the continued fraction
 _FRACTION_DEPTH = 80  # terms of the continued fraction: below 1e-16 relative at y >= 5
 _MAX_CORRELATION = 1.0 - 1e-13  # the bivariate closed form needs |r| < 1
-_CHUNK_ELEMENTS = 2**17  # situations x m x m per chunk
+_CHUNK_ELEMENTS = 2**19  # situations x m x m per chunk (4 MiB a chunk-sized array)
 
 
 def _mills(alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +102,8 @@ def orthant_log_prob(
     *,
     variant: Variant = "ovus",
     grad: bool = False,
+    which: np.ndarray | None = None,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     r"""Approximate :math:`\log\Pr(w < b)`, :math:`w \sim N(0, \Sigma)`, by ME or OVUS.
 
@@ -107,12 +111,18 @@ def orthant_log_prob(
     ----------
     b : ndarray, shape (n, m)
         Upper limits, one row per situation (finite).
-    sigma : ndarray, shape (m, m)
-        Covariance shared by all n situations (positive definite).
+    sigma : ndarray, shape (m, m) or (g, m, m)
+        Covariance shared by all n situations, or g covariances (positive definite)
+        with ``which`` naming each situation's.
     variant : {"me", "ovus"}
         Mendell-Elston or one-variate univariate screening (see the module).
     grad : bool
         Also return the gradient.
+    which : ndarray of int, shape (n,), optional
+        Index into a (g, m, m) ``sigma`` for each row of ``b``.
+    threads : int, optional
+        Threads over the chunks of situations (default: the processors available, at
+        most 4, as the logit kernel); the result does not depend on it.
 
     Returns
     -------
@@ -139,12 +149,26 @@ def orthant_log_prob(
     d_b = np.empty((n, m)) if grad else None
     d_sigma = np.empty((n, m, m)) if grad else None
     step = max(1, _CHUNK_ELEMENTS // max(1, m * m))
-    for start in range(0, n, step):
-        rows = slice(start, min(start + step, n))
-        out = _chunk(np.asarray(b[rows], float), sigma, variant, grad)
-        log_p[rows] = out[0]
-        if grad:
-            d_b[rows], d_sigma[rows] = out[1], out[2]
+    starts = list(range(0, n, step))
+
+    def run(first: int, last: int) -> None:
+        for start in starts[first:last]:
+            rows = slice(start, min(start + step, n))
+            cov = sigma if which is None else sigma[which[rows]]
+            out = _chunk(np.asarray(b[rows], float), cov, variant, grad)
+            log_p[rows] = out[0]
+            if grad:
+                d_b[rows], d_sigma[rows] = out[1], out[2]
+
+    n_threads = max(1, min(_default_threads() if threads is None else int(threads), len(starts)))
+    if n_threads == 1:
+        run(0, len(starts))
+    else:  # contiguous runs of chunks; numpy and scipy.special release the GIL
+        edges = np.linspace(0, len(starts), n_threads + 1).astype(int)
+        others = _submit(run, [(lo, hi) for lo, hi in zip(edges[1:-1], edges[2:])])
+        run(edges[0], edges[1])
+        for future in others:
+            future.result()
     return log_p, d_b, d_sigma
 
 
@@ -161,7 +185,7 @@ def _chunk(b, sigma, variant, grad):
         uni = [(s, 1.0) for s in range(m)]
         pairs = []
     x = b.copy()
-    S = np.broadcast_to(sigma, (n, m, m)).copy()
+    S = np.array(np.broadcast_to(sigma, (n, m, m)))  # a copy, updated in place
     log_p = np.zeros(n)
     steps = []  # per truncation: (sd, alpha, lam, shift, omega, c)
     terms = {}  # per state: the values its output terms need for the backward sweep

@@ -390,7 +390,8 @@ class Probit(ChoiceModel):
 
     def _kernel_options(self) -> dict:
         return {"structure": self.structure, "ref": self.design.ref, "method": self.method,
-                "uniforms": self.uniforms, "genz_rng": self.seed % 2**32}  # scipy: 32-bit seeds
+                "uniforms": self.uniforms, "genz_rng": self.seed % 2**32,  # scipy: 32-bit seeds
+                "threads": self._threads}
 
     def _loglike_scores(self, params: np.ndarray, grad: bool):
         if grad and self.method == "genz":
