@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from choicemodels.exceptions import (
+    ApproximationWarning,
     ChoiceDataError,
     ConvergenceWarning,
     HessianWarning,
@@ -47,6 +48,7 @@ __all__ = [
     "ChoiceDataError",
     "ConvergenceWarning",
     "HessianWarning",
+    "ApproximationWarning",
     "SeparationWarning",
     "SpecificationError",
     "ChoiceData",

@@ -8,6 +8,7 @@ __all__ = [
     "ConvergenceWarning",
     "SeparationWarning",
     "HessianWarning",
+    "ApproximationWarning",
 ]
 
 
@@ -29,3 +30,7 @@ class SeparationWarning(ConvergenceWarning):
 
 class HessianWarning(UserWarning):
     """The Hessian is not negative definite; standard errors are not available."""
+
+
+class ApproximationWarning(UserWarning):
+    """An analytic approximation's error, checked against simulation, exceeds its tolerance."""

@@ -3,6 +3,8 @@ integration, finite differences, GHK fits and simulations with known truth."""
 
 from __future__ import annotations
 
+import warnings
+
 import mpmath
 import numpy as np
 import pytest
@@ -254,6 +256,37 @@ def test_options_round_trip_through_the_specification():
     again = cm.Probit.from_arrays(m.design.X, m.design.chosen, cov="unstructured",
                                   integration="ovus")
     assert again.loglike(r.estimates) == pytest.approx(r.llf, rel=1e-12)
+
+
+# ---- the GHK spot check ---------------------------------------------------------------
+
+
+def test_spot_check_measures_ghk_error_only_where_the_route_is_exact():
+    # J = 3: "ovus" is exact, so the check sees GHK's simulation error alone (2,000 draws);
+    # J = 6: it sees the approximation's error as well
+    exact = cm.simulate_dataset(600, 3, {"x1": 1.0}, errors="normal", rng=1)
+    m = cm.Probit(exact.formula, data=exact.data, **exact.columns, cov="unstructured",
+                  integration="ovus", me_check=True)
+    assert m._check_approximation(m.start_params()) < 1e-3
+    six = cm.simulate_dataset(600, 6, {"x1": 1.0}, errors="normal", rng=1)
+    m6 = cm.Probit(six.formula, data=six.data, **six.columns, cov="unstructured",
+                   integration="me", me_check=True)
+    assert 1e-3 < m6._check_approximation(m6.start_params()) < 0.05
+
+
+def test_spot_check_warns_above_its_tolerance(monkeypatch):
+    import choicemodels.models.probit as probit_module
+
+    sim = cm.simulate_dataset(300, 5, {"x1": 1.0}, errors="normal", rng=2)
+    options = dict(data=sim.data, **sim.columns, cov="heteroskedastic", integration="ovus")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cm.ApproximationWarning)
+        cm.Probit(sim.formula, me_check=True, **options).fit()  # within 0.05: silent
+    monkeypatch.setattr(probit_module, "_CHECK_TOL", 1e-6)
+    with pytest.warns(cm.ApproximationWarning, match=r"differ from GHK's \(2000 draws\)"):
+        cm.Probit(sim.formula, me_check=True, **options).fit()
+    with pytest.raises(cm.SpecificationError, match="me_check checks the analytic"):
+        cm.Probit(sim.formula, data=sim.data, **sim.columns, me_check=True)
 
 
 # ---- fits -----------------------------------------------------------------------------

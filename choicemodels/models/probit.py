@@ -7,6 +7,7 @@ M = J - 1.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from typing import Any, Literal, get_args
@@ -16,7 +17,12 @@ import pandas as pd
 
 from choicemodels.data import WeightType
 from choicemodels.distributed import DistributedDesign, situation_keys
-from choicemodels.exceptions import ConvergenceWarning, SeparationWarning, SpecificationError
+from choicemodels.exceptions import (
+    ApproximationWarning,
+    ConvergenceWarning,
+    SeparationWarning,
+    SpecificationError,
+)
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
 from choicemodels.kernels.probit import (
@@ -45,6 +51,9 @@ Integration = Literal["auto", "ghk", "quadrature", "closed", "genz", "me", "ovus
 _ANALYTIC = ("me", "ovus")  # approximations without draws
 FitMethod = Literal["bfgs", "bhhh"]
 
+_CHECK_SITUATIONS = 500  # me_check: GHK on at most this many situations
+_CHECK_DRAWS = 2000  # ... with this many draws
+_CHECK_TOL = 0.05  # ... warns above this mean absolute difference of log P
 _LOGIT_SD = np.pi / np.sqrt(6.0)  # standard deviation of a standard Gumbel error
 _LOG_SD_FLOOR = -7.0
 #: Utility differences (in units of the reference error's sd) beyond which a probability is
@@ -159,6 +168,12 @@ class Probit(ChoiceModel):
         Mirror the draws (u and 1 - u).
     rng : int, numpy.random.Generator or None, optional
         Seed of the draws.
+    me_check : bool, default False
+        With ``"me"`` or ``"ovus"``: after the fit, compare the approximation's log
+        probabilities at the estimates with GHK's (2,000 scrambled Halton draws) on a
+        subsample of at most 500 situations, and warn
+        (:class:`~choicemodels.ApproximationWarning`) where they differ by more than
+        0.05 on average. In-memory data only.
     functions : dict of str to callable, optional
         Extra functions the formula's terms may call, by name, e.g. ``{"log1p": np.log1p}``,
         beyond the allowed ones (see the module ``choicemodels.grammar``). Python API only: they
@@ -200,10 +215,11 @@ class Probit(ChoiceModel):
         sequence: Sequence | None = None,
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
+        me_check: bool = False,
         functions: Mapping[str, Callable] | None = None,
     ) -> None:
         self._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
-                          antithetic=antithetic, rng=rng)
+                          antithetic=antithetic, rng=rng, me_check=me_check)
         super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
                          weight_type=weight_type, functions=functions)
 
@@ -223,6 +239,7 @@ class Probit(ChoiceModel):
         sequence: Sequence | None = None,
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
+        me_check: bool = False,
     ) -> Probit:
         r"""Probit from arrays: X (N, J, K), chosen (N,) in 0..J-1, avail (N, J) 0/1.
 
@@ -255,6 +272,8 @@ class Probit(ChoiceModel):
             Mirror the draws (u and 1 - u).
         rng : int, numpy.random.Generator or None, optional
             Seed of the draws.
+        me_check : bool, default False
+            GHK spot check of the analytic approximation after the fit, see :class:`Probit`.
 
         Returns
         -------
@@ -275,12 +294,13 @@ class Probit(ChoiceModel):
         """
         model = cls.__new__(cls)
         model._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
-                           antithetic=antithetic, rng=rng)
+                           antithetic=antithetic, rng=rng, me_check=me_check)
         model._init_arrays(X, chosen, avail, names, weights, weight_type)
         return model
 
     # ---- options ----------------------------------------------------------------------
-    def _set_options(self, *, cov, integration, draws, sequence, antithetic, rng) -> None:
+    def _set_options(self, *, cov, integration, draws, sequence, antithetic, rng,
+                     me_check=False) -> None:
         self.structure: Structure = _choice(cov, "cov", get_args(Structure))
         self.integration = _choice(integration, "integration", get_args(Integration))
         if self.integration in _ANALYTIC:
@@ -291,6 +311,14 @@ class Probit(ChoiceModel):
                     f"integration={self.integration!r} is an analytic approximation and uses "
                     f"no draws; drop {', '.join(given)} (options of integration='ghk')."
                 )
+        if not isinstance(me_check, (bool, np.bool_)):
+            raise SpecificationError(f"me_check must be True or False; got {me_check!r}.")
+        if me_check and self.integration not in _ANALYTIC:
+            raise SpecificationError(
+                f"me_check checks the analytic approximations against GHK; it needs "
+                f"integration='me' or 'ovus', got integration={self.integration!r}."
+            )
+        self.me_check = bool(me_check)
         draws = 500 if draws is None else draws
         sequence = "halton" if sequence is None else sequence
         if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
@@ -304,10 +332,11 @@ class Probit(ChoiceModel):
 
     def _options(self) -> dict:
         analytic = self.integration in _ANALYTIC
-        return {"cov": self.structure, "integration": self.integration,
-                "draws": None if analytic else self.draws,
-                "sequence": None if analytic else self.sequence,
-                "antithetic": self.antithetic, "rng": self.seed}
+        options = {"cov": self.structure, "integration": self.integration,
+                   "draws": None if analytic else self.draws,
+                   "sequence": None if analytic else self.sequence,
+                   "antithetic": self.antithetic, "rng": self.seed}
+        return {**options, "me_check": self.me_check} if analytic else options
 
     def _init(self, design, data, spec) -> None:
         n_alts = design.n_alts
@@ -563,7 +592,10 @@ class Probit(ChoiceModel):
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         """Warn of separation as the logit does (a never-chosen alternative, or utilities
         whose differences exceed :data:`_SEPARATED_UTILITY`: the exact test then decides),
-        and name the covariance parameters running to a zero variance when the fit stalls."""
+        and name the covariance parameters running to a zero variance when the fit stalls;
+        with ``me_check``, check the analytic approximation at the estimates."""
+        if self.me_check and engine.in_memory(self):
+            self._check_approximation(outcome.x)
         if self._separation_suspected(outcome):
             message = self._separation()
             if message:
@@ -578,6 +610,33 @@ class Probit(ChoiceModel):
             "variance is zero. Use a simpler cov= (e.g. 'iid') or check the data of those "
             "alternatives."
         ), ConvergenceWarning
+
+
+    def _check_approximation(self, params: np.ndarray) -> float:
+        r"""Mean :math:`|\log\hat P_i - \log\hat P_i^{GHK}|` over a subsample (every n-th
+        situation, at most :data:`_CHECK_SITUATIONS`), GHK with :data:`_CHECK_DRAWS`
+        scrambled Halton draws; an :class:`~choicemodels.ApproximationWarning` where it
+        exceeds :data:`_CHECK_TOL`."""
+        d = self.design
+        every = max(1, -(-d.n_obs // _CHECK_SITUATIONS))
+        X, chosen, avail, _ = engine.every_nth(d, every)
+        groups = group_situations(chosen, avail)
+        options = {"structure": self.structure, "ref": d.ref}
+        ours, _ = probit_loglike_obs(params, X, groups, method=self.method, **options)
+        uniforms = keyed_uniform_draws(situation_keys(d.obs_ids[::every]), max(d.n_alts - 2, 0),
+                                       _CHECK_DRAWS, sequence="halton", rng=self.seed)
+        ghk, _ = probit_loglike_obs(params, X, groups, method="ghk", uniforms=uniforms, **options)
+        known = chosen >= 0
+        error = float(np.mean(np.abs(ours - ghk)[known])) if known.any() else 0.0
+        if error > _CHECK_TOL:
+            warnings.warn(
+                f"integration={self.method!r}: its log choice probabilities at the estimates "
+                f"differ from GHK's ({_CHECK_DRAWS} draws) by {error:.3g} on average over "
+                f"{int(known.sum())} situations (tolerance {_CHECK_TOL}); the approximation "
+                "may bias the estimates. Compare with a fit by integration='ghk'.",
+                ApproximationWarning, stacklevel=5,
+            )
+        return error
 
 
 def _structure_of(spec: dict) -> tuple[str, list, int]:
