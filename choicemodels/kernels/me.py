@@ -66,7 +66,9 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from choicemodels.kernels.jit import njit
 from choicemodels.kernels.logit import _default_threads, _submit
+from choicemodels.kernels.mapped_rule import _cdf
 from choicemodels.kernels.mvn import bvn_log_cdf_grad
 
 __all__ = ["Variant", "orthant_log_prob"]
@@ -80,20 +82,123 @@ _MAX_CORRELATION = 1.0 - 1e-13  # the bivariate closed form needs |r| < 1
 _CHUNK_ELEMENTS = 2**19  # situations x m x m per chunk (4 MiB a chunk-sized array)
 
 
-def _mills(alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r""":math:`\lambda = \phi(\alpha)/\Phi(\alpha)` and :math:`\alpha + \lambda`, both
-    without cancellation."""
-    lam = np.exp(-0.5 * alpha**2 - _LOG_SQRT_2PI - special.log_ndtr(alpha))
-    shift = alpha + lam
-    far = alpha < _FRACTION_FROM
-    if np.any(far):
-        y = -alpha[far]
-        tail = y.copy()
+_jit = njit(nogil=True, error_model="numpy")
+
+
+@_jit
+def _mills_shift(alpha):
+    r""":math:`\lambda(\alpha) = \phi(\alpha)/\Phi(\alpha)` and :math:`\alpha + \lambda`, both
+    without cancellation: Cody's approximation of :math:`\lambda`
+    (:mod:`~choicemodels.kernels.mapped_rule`), and the continued fraction for
+    :math:`\alpha + \lambda` below ``_FRACTION_FROM``."""
+    if alpha < _FRACTION_FROM:
+        y = -alpha
+        tail = y
         for i in range(_FRACTION_DEPTH, 1, -1):
             tail = y + i / tail
-        shift[far] = 1.0 / tail
-        lam[far] = shift[far] + y
+        shift = 1.0 / tail
+        return shift + y, shift
+    lam = _cdf(alpha, True)[2]
+    return lam, alpha + lam
+
+
+@_jit
+def _mills(alpha):
+    """:func:`_mills_shift` over an array: (lambda, alpha + lambda)."""
+    lam = np.empty_like(alpha)
+    shift = np.empty_like(alpha)
+    for i in range(alpha.size):
+        lam[i], shift[i] = _mills_shift(alpha[i])
     return lam, shift
+
+
+@_jit
+def _forward(b, sigma, which, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c):
+    """The recursion, row by row: the standardised limits of every state (and of its pair)
+    into ``alpha``, ``sd``, ``h1``, ``sd1``, ``r``; Mills ratios; the regression columns
+    ``c[i, k, j]`` of each step."""
+    n, m = b.shape
+    x = np.empty(m)
+    S = np.empty((m, m))
+    for i in range(n):
+        x[:] = b[i]
+        S[:, :] = sigma[which[i]]
+        for s in range(n_states):
+            sd_s = np.sqrt(S[s, s])
+            a = x[s] / sd_s
+            alpha[i, s] = a
+            sd[i, s] = sd_s
+            lam[i, s], shift[i, s] = _mills_shift(a)
+            if pairs:
+                sd_t = np.sqrt(S[s + 1, s + 1])
+                sd1[i, s] = sd_t
+                h1[i, s] = x[s + 1] / sd_t
+                rho = S[s, s + 1] / (sd_s * sd_t)
+                r[i, s] = min(max(rho, -_MAX_CORRELATION), _MAX_CORRELATION)
+            if s == n_states - 1:
+                break
+            step = lam[i, s]
+            omega = step * shift[i, s]
+            for j in range(s + 1, m):
+                c[i, s, j] = S[j, s] / sd_s
+            for j in range(s + 1, m):
+                x[j] += step * c[i, s, j]
+                for k in range(s + 1, j + 1):
+                    S[j, k] -= omega * c[i, s, j] * c[i, s, k]
+                    S[k, j] = S[j, k]
+
+
+@_jit
+def _backward(n_states, pairs, alpha, lam, shift, sd, c, gx0, gx1, gs00, gs11, gs01,
+              d_b, d_sigma):
+    """Reverse sweep, row by row: the output terms' adjoints (``gx0``: x_s, ``gx1``:
+    x_{s+1}, ``gs00``, ``gs11``, ``gs01``: S_ss, S_{s+1,s+1}, S_{s,s+1}, per state) carried
+    back through the steps into ``d_b`` and the symmetric ``d_sigma``."""
+    n, m = d_b.shape
+    xb = np.empty(m)
+    Sb = np.empty((m, m))
+    sbc = np.empty(m)
+    cb = np.empty(m)
+    for i in range(n):
+        xb[:] = 0.0
+        Sb[:, :] = 0.0
+        for s in range(n_states - 1, -1, -1):
+            xb[s] += gx0[i, s]
+            Sb[s, s] += gs00[i, s]
+            if pairs:
+                xb[s + 1] += gx1[i, s]
+                Sb[s + 1, s + 1] += gs11[i, s]
+                Sb[s, s + 1] += gs01[i, s]
+                Sb[s + 1, s] += gs01[i, s]
+            if s == 0:
+                break
+            k = s - 1  # the step from state k to state s
+            step = lam[i, k]
+            omega = step * shift[i, k]
+            sd_k = sd[i, k]
+            lam_bar = 0.0
+            omega_bar = 0.0
+            for j in range(k + 1, m):
+                total = 0.0
+                for l in range(k + 1, m):
+                    total += Sb[j, l] * c[i, k, l]
+                sbc[j] = total
+                lam_bar += xb[j] * c[i, k, j]
+                omega_bar -= c[i, k, j] * total
+            sd_bar = 0.0
+            for j in range(k + 1, m):
+                cb[j] = step * xb[j] - 2.0 * omega * sbc[j]
+                sd_bar -= cb[j] * c[i, k, j] / sd_k
+            alpha_bar = -omega * lam_bar + (step * (1.0 - omega) - omega * shift[i, k]) * omega_bar
+            for j in range(k + 1, m):
+                half = 0.5 * cb[j] / sd_k
+                Sb[j, k] += half
+                Sb[k, j] += half
+            sd_bar -= alpha_bar * alpha[i, k] / sd_k
+            xb[k] += alpha_bar / sd_k
+            Sb[k, k] += 0.5 * sd_bar / sd_k
+        d_b[i, :] = xb
+        d_sigma[i, :, :] = Sb
 
 
 def orthant_log_prob(
@@ -150,12 +255,14 @@ def orthant_log_prob(
     d_sigma = np.empty((n, m, m)) if grad else None
     step = max(1, _CHUNK_ELEMENTS // max(1, m * m))
     starts = list(range(0, n, step))
+    sigmas = np.ascontiguousarray(np.reshape(sigma, (-1, m, m)), dtype=float)
+    index = np.zeros(n, np.int64) if which is None else np.asarray(which, np.int64)
 
     def run(first: int, last: int) -> None:
         for start in starts[first:last]:
             rows = slice(start, min(start + step, n))
-            cov = sigma if which is None else sigma[which[rows]]
-            out = _chunk(np.asarray(b[rows], float), cov, variant, grad)
+            out = _chunk(np.ascontiguousarray(b[rows], dtype=float), sigmas, index[rows],
+                         variant, grad)
             log_p[rows] = out[0]
             if grad:
                 d_b[rows], d_sigma[rows] = out[1], out[2]
@@ -172,83 +279,33 @@ def orthant_log_prob(
     return log_p, d_b, d_sigma
 
 
-def _chunk(b, sigma, variant, grad):
+def _chunk(b, sigma, which, variant, grad):
     n, m = b.shape
-    ovus = variant == "ovus"
-    # univariate terms log Phi(h_s^(s)) with their weights; pairs (s, s + 1) for OVUS
-    if ovus and m >= 2:
-        n_states = m - 1
-        uni = [(s, -1.0) for s in range(1, m - 1)]
-        pairs = list(range(m - 1))
-    else:
-        n_states = m
-        uni = [(s, 1.0) for s in range(m)]
-        pairs = []
-    x = b.copy()
-    S = np.array(np.broadcast_to(sigma, (n, m, m)))  # a copy, updated in place
-    log_p = np.zeros(n)
-    steps = []  # per truncation: (sd, alpha, lam, shift, omega, c)
-    terms = {}  # per state: the values its output terms need for the backward sweep
-    for s in range(n_states):
-        sd = np.sqrt(S[:, s, s])
-        alpha = x[:, s] / sd
-        lam, shift = _mills(alpha)
-        term = {}
-        if any(u == s for u, _ in uni):
-            weight = next(w for u, w in uni if u == s)
-            log_p += weight * special.log_ndtr(alpha)
-            term["uni"] = (weight, sd, alpha, lam)
-        if s in pairs:
-            sd1 = np.sqrt(S[:, s + 1, s + 1])
-            h1 = x[:, s + 1] / sd1
-            r = np.clip(S[:, s, s + 1] / (sd * sd1), -_MAX_CORRELATION, _MAX_CORRELATION)
-            lp, d_h, d_k, d_r = bvn_log_cdf_grad(alpha, h1, r)
-            log_p += lp
-            term["pair"] = (sd, alpha, sd1, h1, r, d_h, d_k, d_r)
-        terms[s] = term
-        if s == n_states - 1:
-            break
-        omega = lam * shift
-        c = S[:, s + 1:, s] / sd[:, None]
-        x[:, s + 1:] += lam[:, None] * c
-        S[:, s + 1:, s + 1:] -= omega[:, None, None] * c[:, :, None] * c[:, None, :]
-        steps.append((sd, alpha, lam, shift, omega, c))
+    pairs = variant == "ovus" and m >= 2
+    n_states = m - 1 if pairs else m
+    weights = np.ones(n_states)  # of the univariate terms log Phi(alpha_s)
+    if pairs:
+        weights[0] = 0.0
+        weights[1:] = -1.0
+    alpha, lam, shift, sd, h1, sd1, r = (np.zeros((n, n_states)) for _ in range(7))
+    c = np.zeros((n, max(n_states - 1, 0), m))
+    _forward(b, sigma, which, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c)
+    log_p = special.log_ndtr(alpha) @ weights
+    if pairs:
+        lp, d_h, d_k, d_r = bvn_log_cdf_grad(alpha, h1, r)
+        log_p += lp.sum(axis=1)
     if not grad:
         return log_p, None, None
-
-    x_bar = np.zeros((n, m))
-    S_bar = np.zeros((n, m, m))
-    for s in range(n_states - 1, -1, -1):
-        term = terms[s]
-        if "uni" in term:
-            weight, sd, alpha, lam = term["uni"]
-            g = weight * lam
-            x_bar[:, s] += g / sd
-            S_bar[:, s, s] -= 0.5 * g * alpha / sd**2
-        if "pair" in term:
-            sd, h0, sd1, h1, r, d_h, d_k, d_r = term["pair"]
-            x_bar[:, s] += d_h / sd
-            x_bar[:, s + 1] += d_k / sd1
-            S_bar[:, s, s] -= 0.5 * (d_h * h0 + d_r * r) / sd**2
-            S_bar[:, s + 1, s + 1] -= 0.5 * (d_k * h1 + d_r * r) / sd1**2
-            half = 0.5 * d_r / (sd * sd1)
-            S_bar[:, s, s + 1] += half
-            S_bar[:, s + 1, s] += half
-        if s == 0:
-            break
-        k = s - 1  # the step from state k to state s
-        sd, alpha, lam, shift, omega, c = steps[k]
-        xb = x_bar[:, k + 1:]
-        Sb = S_bar[:, k + 1:, k + 1:]
-        Sb_c = np.einsum("njl,nl->nj", Sb, c)
-        lam_bar = np.einsum("nj,nj->n", xb, c)
-        omega_bar = -np.einsum("nj,nj->n", c, Sb_c)
-        c_bar = lam[:, None] * xb - 2.0 * omega[:, None] * Sb_c
-        alpha_bar = -omega * lam_bar + (lam * (1.0 - omega) - omega * shift) * omega_bar
-        col = 0.5 * c_bar / sd[:, None]
-        S_bar[:, k + 1:, k] += col
-        S_bar[:, k, k + 1:] += col
-        sd_bar = -np.einsum("nj,nj->n", c_bar, c) / sd - alpha_bar * alpha / sd
-        x_bar[:, k] += alpha_bar / sd
-        S_bar[:, k, k] += 0.5 * sd_bar / sd
-    return log_p, x_bar, S_bar
+    gx0 = weights * lam / sd
+    gs00 = -0.5 * weights * lam * alpha / sd**2
+    gx1 = gs11 = gs01 = gx0  # unused without pairs
+    if pairs:
+        gx0 = gx0 + d_h / sd
+        gs00 = gs00 - 0.5 * (d_h * alpha + d_r * r) / sd**2
+        gx1 = d_k / sd1
+        gs11 = -0.5 * (d_k * h1 + d_r * r) / sd1**2
+        gs01 = 0.5 * d_r / (sd * sd1)
+    d_b = np.empty((n, m))
+    d_sigma = np.empty((n, m, m))
+    _backward(n_states, pairs, alpha, lam, shift, sd, c, gx0, gx1, gs00, gs11, gs01, d_b, d_sigma)
+    return log_p, d_b, d_sigma
