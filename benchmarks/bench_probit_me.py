@@ -10,7 +10,8 @@ situations: error covariance :math:`D^{1/2}((1 - \\rho) I + \\rho R) D^{1/2}` wi
 correlation matrix (normalised :math:`WW'`, W standard normal J x J) and standard deviations
 uniform in (0.5, 2), utilities standard normal, chosen alternative uniform. The
 (J-1)-dimensional probability of the chosen alternative is computed by "me" and "ovus"
-(:func:`choicemodels.kernels.me.orthant_log_prob`), by GHK with 20,000 scrambled Halton
+(:func:`choicemodels.kernels.me.orthant_log_prob`; "+asc": with the variables in
+ascending order of their standardised limits, not used by the model), by GHK with 20,000 scrambled Halton
 draws (:func:`choicemodels.kernels.ghk.ghk_log_prob`) and by Genz's algorithm
 (:func:`scipy.stats.multivariate_normal.cdf`, absolute error 1e-6, the reference).
 Columns: mean and maximum absolute error in P, and the median and 90th percentile of the
@@ -63,8 +64,9 @@ def accuracy_case(n_alts: int, rho: float, rng: np.random.Generator, draws: int)
     a = -np.eye(n_alts)[[c] * len(others)] + np.eye(n_alts)[others]
     sigma = a @ cov @ a.T
     b = (utility[c] - utility[others])[None, :]
-    out = {name: float(np.exp(orthant_log_prob(b, sigma, variant=name)[0][0]))
-           for name in ("me", "ovus")}
+    out = {name + suffix: float(np.exp(orthant_log_prob(b, sigma, variant=name,
+                                                        ascending=bool(suffix))[0][0]))
+           for name in ("me", "ovus") for suffix in ("", "+asc")}
     u = uniform_draws(1, len(others) - 1, draws, sequence="halton", rng=rng)
     out["ghk"] = float(np.exp(ghk_log_prob(b, np.linalg.cholesky(sigma), u)[0][0]))
     out["genz"] = float(multivariate_normal.cdf(b[0], cov=sigma, abseps=1e-6, releps=0,
@@ -74,17 +76,17 @@ def accuracy_case(n_alts: int, rho: float, rng: np.random.Generator, draws: int)
 
 def accuracy(cases: int, alts: list[int], rhos: list[float], draws: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    print(f"{'J':>3} {'rho':>4} {'method':>6} {'mean abs':>10} {'max abs':>10} "
+    print(f"{'J':>3} {'rho':>4} {'method':>8} {'mean abs':>10} {'max abs':>10} "
           f"{'med rel':>10} {'p90 rel':>10}")
     for n_alts in alts:
         for rho in rhos:
             rows = [accuracy_case(n_alts, rho, rng, draws) for _ in range(cases)]
             ref = np.array([r["genz"] for r in rows])
-            for name in ("me", "ovus", "ghk"):
+            for name in ("me", "ovus", "me+asc", "ovus+asc", "ghk"):
                 est = np.array([r[name] for r in rows])
                 err = np.abs(est - ref)
                 rel = err / ref
-                print(f"{n_alts:>3} {rho:>4.1f} {name:>6} {err.mean():>10.2e} {err.max():>10.2e} "
+                print(f"{n_alts:>3} {rho:>4.1f} {name:>8} {err.mean():>10.2e} {err.max():>10.2e} "
                       f"{np.median(rel):>10.2e} {np.quantile(rel, 0.9):>10.2e}", flush=True)
 
 
