@@ -117,6 +117,9 @@ def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int
             return probit_loglike(params, X, groups, structure="unstructured", ref=0,
                                   method=method, grad=True, **extra)
 
+        if method != "ghk":
+            probit_loglike(params, X[:50], group_situations(chosen[:50], np.ones((50, n_alts), bool)),
+                           structure="unstructured", ref=0, method=method, grad=True)  # compile
         times[method] = best_time(run, repeat)
     print(f"log-likelihood + gradient, N = {n_obs:,}, J = {n_alts}, unstructured "
           f"(P = {theta.size}), K = {n_beta}, best of {repeat}:")
@@ -131,7 +134,7 @@ def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int
     model = cm.Probit(sim.formula.split("|")[0] + "| 0", data=sim.data, **sim.columns,
                       cov="unstructured", integration="ovus")
     start = time.perf_counter()
-    r = model.fit()
+    r = model.fit(progress=False)
     seconds = time.perf_counter() - start
     print(f"unstructured fit by 'ovus', N = {n_obs:,}, J = {n_alts} "
           f"({len(r.params)} parameters): {seconds:.1f} s, converged {r.converged}, "
