@@ -374,3 +374,20 @@ def test_recovery_ten_alternatives():
         grad[0], grad[k] = -est[k] / est[0] ** 2, 1.0 / est[0]
         z = (est[k] / est[0] - values[k] / values[0]) / np.sqrt(grad @ V @ grad)
         assert abs(z) < 3, (names[k], z)
+
+
+def test_command_line_fits_by_ovus(capsys):
+    import json
+
+    from choicemodels.cli import main
+
+    code = main(["compare", "--probit-cov", "unstructured", "--integration", "ovus",
+                 "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads(out)
+    df = cm.datasets.load_travel_mode()
+    probit = cm.Probit("choice ~ gc + ttme | hinc", df, obs="individual", alt="mode", ref="car",
+                       cov="unstructured", integration="ovus", rng=0).fit()
+    assert report["fit"]["probit (unstructured)"]["log-likelihood"] == pytest.approx(probit.llf,
+                                                                                    rel=1e-8)
