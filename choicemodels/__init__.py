@@ -10,6 +10,7 @@ from importlib.metadata import version as _version
 
 from choicemodels.exceptions import (
     BoundWarning,
+    ApproximationWarning,
     ChoiceDataError,
     ConvergenceWarning,
     HessianWarning,
@@ -51,6 +52,7 @@ __all__ = [
     "ChoiceDataError",
     "ConvergenceWarning",
     "HessianWarning",
+    "ApproximationWarning",
     "SeparationWarning",
     "SpecificationError",
     "ChoiceData",

@@ -92,7 +92,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 
 def _add_probit_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("probit options")
-    g.add_argument("--integration", choices=["auto", "ghk", "quadrature", "genz"], help="probability integration")
+    g.add_argument("--integration", choices=["auto", "ghk", "quadrature", "genz", "me", "ovus"],
+                   help="probability integration")
     g.add_argument("--draws", type=int, help="simulation draws per situation (GHK)")
     g.add_argument("--sequence", choices=["halton", "sobol", "pseudo"], help="draw sequence")
     g.add_argument("--rng", type=int, default=0, help="seed of the draws (default 0)")

@@ -9,6 +9,7 @@ __all__ = [
     "SeparationWarning",
     "HessianWarning",
     "BoundWarning",
+    "ApproximationWarning",
 ]
 
 
@@ -35,3 +36,7 @@ class HessianWarning(UserWarning):
 class BoundWarning(UserWarning):
     """An estimate ended at a bound of its parameter space (e.g. a nested logit's ``iv``
     at its ``iv_bounds``)."""
+
+
+class ApproximationWarning(UserWarning):
+    """An analytic approximation's error, checked against simulation, exceeds its tolerance."""

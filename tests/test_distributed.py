@@ -217,6 +217,7 @@ def test_per_situation_quantities_and_cluster_covariance_are_refused(client, dat
 PROBIT_OPTIONS = {  # frequency weights with GHK; sampling weights (robust covariance) exact
     "ghk": {"cov": "heteroskedastic", "integration": "ghk", "draws": 30, "rng": 5, "weights": "w"},
     "exact": {"cov": "iid", "weights": "sw", "weight_type": "sampling"},  # quadrature, no draws
+    "ovus": {"cov": "unstructured", "integration": "ovus", "weights": "w"},  # analytic, J = 4
 }
 
 

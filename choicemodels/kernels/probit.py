@@ -33,6 +33,12 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
 ``"closed"``
     :math:`\Phi` (m = 1) and the bivariate normal CDF via Owen's T (m = 2); any
     structure, at most three available alternatives.
+``"me"``, ``"ovus"``
+    Analytic approximations without draws (:mod:`~choicemodels.kernels.me`): Bhat's (2018)
+    matrix form of the Mendell-Elston approximation and of its one-variate univariate
+    screening refinement, exact for m <= 2 (``"ovus"``) or m = 1 (``"me"``), O(m^3) per
+    situation, with the exact gradient of the approximation chained from
+    :math:`\Sigma_c` to ``theta``.
 ``"genz"``
     :func:`scipy.stats.multivariate_normal.cdf` per situation (Genz's randomised
     quasi-Monte Carlo, absolute error 1e-6, seeded with ``genz_rng`` so the function is
@@ -65,6 +71,7 @@ from scipy import special
 from scipy.stats import multivariate_normal
 
 from choicemodels.kernels.ghk import ghk_log_prob
+from choicemodels.kernels.me import orthant_log_prob
 from choicemodels.kernels.mvn import (
     Structure,
     bvn_log_cdf_grad,
@@ -85,7 +92,7 @@ __all__ = [
     "probit_loglike_obs",
 ]
 
-Method = Literal["ghk", "quadrature", "closed", "genz"]
+Method = Literal["ghk", "quadrature", "closed", "genz", "me", "ovus"]
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -187,6 +194,7 @@ def _group_log_prob(
     uniforms: np.ndarray | None,
     genz_rng: int,
     grad: bool,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """log P (n,), d log P / d b (n, m), d log P / d theta (n, P) for one group."""
     n, m = b.shape
@@ -215,6 +223,13 @@ def _group_log_prob(
             return log_p, None, None
         d_theta = np.einsum("nkl,pkl->np", d_chol, cholesky_derivative(chol, d_sigma))
         return log_p, d_b, d_theta
+
+    if method in ("me", "ovus"):
+        log_p, d_b, d_sigma_bar = orthant_log_prob(b, sigma, variant=method, grad=grad,
+                                                   threads=threads)
+        if not grad:
+            return log_p, None, None
+        return log_p, d_b, np.einsum("nkl,pkl->np", d_sigma_bar, d_sigma)
 
     if method == "quadrature":
         scales = _scales(theta, structure, n_alts, ref)
@@ -260,7 +275,9 @@ def _group_log_prob(
             ]
         )
         return log_p, None, None
-    raise ValueError(f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed' or 'genz'")
+    raise ValueError(
+        f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed', 'genz', 'me' or 'ovus'"
+    )
 
 
 def probit_loglike_obs(
@@ -274,6 +291,7 @@ def probit_loglike_obs(
     uniforms: np.ndarray | None = None,
     genz_rng: int = 0,
     grad: bool = False,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     r"""Per-situation log-likelihood and scores.
 
@@ -287,13 +305,15 @@ def probit_loglike_obs(
     structure : {"iid", "heteroskedastic", "unstructured"}
     ref : int
         Reference alternative of the covariance parameterisation.
-    method : {"ghk", "quadrature", "closed", "genz"}
+    method : {"ghk", "quadrature", "closed", "genz", "me", "ovus"}
     uniforms : ndarray, shape (N, R, D), D >= J - 2
         Fixed draws for ``"ghk"``.
     genz_rng : int
         Seed of scipy's randomised Genz integration for ``"genz"``.
     grad : bool
         Also return the scores.
+    threads : int, optional
+        Threads of the ``"me"`` and ``"ovus"`` kernels (default: their choice).
 
     Returns
     -------
@@ -308,20 +328,56 @@ def probit_loglike_obs(
     utility = X @ beta
     loglike = np.zeros(n_obs)
     scores = np.zeros((n_obs, params.size)) if grad else None
-    for group in groups:
+
+    def store(group, log_p, d_b, d_theta):
         rows, c, others = group.rows, group.chosen, group.others
-        b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
-        log_p, d_b, d_theta = _group_log_prob(
-            b, group, theta, omega, d_omega, structure=structure, ref=ref, method=method,
-            uniforms=uniforms, genz_rng=genz_rng, grad=grad,
-        )
         loglike[rows] = log_p
         if grad:
             x_c = X[rows, c]  # (n, K)
             x_diff = x_c[:, None, :] - X[rows[:, None], others[None, :]]  # (n, m, K)
             scores[rows, :n_beta] = np.einsum("nk,nkK->nK", d_b, x_diff)
             scores[rows, n_beta:] = d_theta
+
+    analytic: dict[int, list] = {}  # m -> [(group, b)]: one kernel call per dimension
+    for group in groups:
+        rows, c, others = group.rows, group.chosen, group.others
+        b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
+        if method in ("me", "ovus") and b.shape[1] >= 2:
+            analytic.setdefault(b.shape[1], []).append((group, b))
+            continue
+        store(group, *_group_log_prob(
+            b, group, theta, omega, d_omega, structure=structure, ref=ref, method=method,
+            uniforms=uniforms, genz_rng=genz_rng, grad=grad, threads=threads,
+        ))
+    for items in analytic.values():
+        for group, out in zip((g for g, _ in items), _analytic_log_prob(
+                items, omega, d_omega, ref=ref, method=method, grad=grad, threads=threads)):
+            store(group, *out)
     return loglike, scores
+
+
+def _analytic_log_prob(items, omega, d_omega, *, ref, method, grad, threads) -> list[tuple]:
+    """``_group_log_prob`` of ``"me"``/``"ovus"`` for groups [(group, b)] with the same m,
+    in one call of the kernel (its chunks then hold situations of several groups)."""
+    n_alts = omega.shape[0] + 1
+    diffs = [difference_matrix(g.chosen, g.others, ref, n_alts) for g, _ in items]
+    sigmas = np.stack([a @ omega @ a.T for a in diffs])
+    sizes = [len(b) for _, b in items]
+    which = np.repeat(np.arange(len(items)), sizes)
+    log_p, d_b, d_sigma_bar = orthant_log_prob(
+        np.concatenate([b for _, b in items]), sigmas, variant=method, grad=grad, which=which,
+        threads=threads)
+    edges = np.cumsum([0, *sizes])
+    out = []
+    for k, a in enumerate(diffs):
+        rows = slice(edges[k], edges[k + 1])
+        if not grad:
+            out.append((log_p[rows], None, None))
+            continue
+        d_sigma = a @ d_omega @ a.T  # (P, m, m)
+        d_theta = np.einsum("nkl,pkl->np", d_sigma_bar[rows], d_sigma)
+        out.append((log_p[rows], d_b[rows], d_theta))
+    return out
 
 
 def probit_loglike(
@@ -336,6 +392,7 @@ def probit_loglike(
     uniforms: np.ndarray | None = None,
     genz_rng: int = 0,
     grad: bool = False,
+    threads: int | None = None,
 ) -> tuple[float, np.ndarray | None]:
     """Total (weighted) log-likelihood and its gradient (K + P,).
 
@@ -344,7 +401,7 @@ def probit_loglike(
     """
     loglike, scores = probit_loglike_obs(
         params, X, groups, structure=structure, ref=ref, method=method, uniforms=uniforms,
-        genz_rng=genz_rng, grad=grad,
+        genz_rng=genz_rng, grad=grad, threads=threads,
     )
     if weights is None:
         return float(loglike.sum()), None if scores is None else scores.sum(axis=0)
@@ -362,6 +419,7 @@ def choice_probabilities(
     method: Method,
     uniforms: np.ndarray | None = None,
     genz_rng: int = 0,
+    threads: int | None = None,
 ) -> np.ndarray:
     """All choice probabilities, shape (N, J); 0 for unavailable alternatives.
 
@@ -378,7 +436,7 @@ def choice_probabilities(
         b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
         log_p, _, _ = _group_log_prob(
             b, group, params[n_beta:], omega, d_omega, structure=structure, ref=ref,
-            method=method, uniforms=uniforms, genz_rng=genz_rng, grad=False,
+            method=method, uniforms=uniforms, genz_rng=genz_rng, grad=False, threads=threads,
         )
         probs[rows, c] = np.exp(log_p)
     return probs

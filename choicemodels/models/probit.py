@@ -7,6 +7,7 @@ M = J - 1.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Mapping
 from functools import cached_property, partial
 from typing import Any, Literal, get_args
@@ -16,7 +17,12 @@ import pandas as pd
 
 from choicemodels.data import WeightType
 from choicemodels.distributed import DistributedDesign, situation_keys
-from choicemodels.exceptions import ConvergenceWarning, SeparationWarning, SpecificationError
+from choicemodels.exceptions import (
+    ApproximationWarning,
+    ConvergenceWarning,
+    SeparationWarning,
+    SpecificationError,
+)
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
 from choicemodels.kernels.probit import (
@@ -31,14 +37,23 @@ from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.memory import check_memory
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
-from choicemodels.models.optimize import OptimizeOutcome, newton_maximize, per_unit_weight
+from choicemodels.models.optimize import (
+    OptimizeOutcome,
+    bfgs_opg_maximize,
+    newton_maximize,
+    per_unit_weight,
+)
 from choicemodels.results import register_model_kind
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
 
-Integration = Literal["auto", "ghk", "quadrature", "closed", "genz"]
+Integration = Literal["auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"]
+_ANALYTIC = ("me", "ovus")  # approximations without draws
 FitMethod = Literal["bfgs", "bhhh"]
 
+_CHECK_SITUATIONS = 500  # me_check: GHK on at most this many situations
+_CHECK_DRAWS = 2000  # ... with this many draws
+_CHECK_TOL = 0.05  # ... warns above this mean absolute difference of log P
 _LOGIT_SD = np.pi / np.sqrt(6.0)  # standard deviation of a standard Gumbel error
 _LOG_SD_FLOOR = -7.0
 #: Utility differences (in units of the reference error's sd) beyond which a probability is
@@ -95,7 +110,15 @@ class Probit(ChoiceModel):
     (one-dimensional ``"quadrature"`` for independent errors, ``"closed"`` forms for an
     unstructured covariance with J <= 3), else ``"ghk"``; ``"genz"`` (scipy's
     :func:`~scipy.stats.multivariate_normal.cdf`) is a slow reference for
-    :meth:`loglike` and :meth:`predict` only. GHK uses ``draws`` uniform draws per
+    :meth:`loglike` and :meth:`predict` only. ``"me"`` and ``"ovus"`` are Bhat's (2018)
+    analytic approximations (Mendell-Elston, and its one-variate univariate screening
+    refinement; :mod:`choicemodels.kernels.me`): no draws, smooth, O(J^3) per situation,
+    with the exact gradient of the approximation; ``"ovus"`` is exact for J <= 3 and
+    the more accurate of the two (see ``benchmarks/README.md`` for their measured
+    errors). They take no ``draws``, ``sequence`` or ``antithetic``. Their error grows
+    with J (median relative error of a probability about 3 % at J = 10), and biases the
+    estimates: at J = 10 the coefficients' scale came out 22 % low in a simulation while
+    their ratios were recovered; check with ``me_check=True`` or against GHK. GHK uses ``draws`` uniform draws per
     situation from ``sequence``, generated once from the seed ``rng`` and fixed during the
     fit (common random numbers). ``rng`` is recorded as an int seed in ``spec["options"]``
     (drawn once from a Generator or fresh entropy if not an int), so results reproduce.
@@ -136,17 +159,24 @@ class Probit(ChoiceModel):
         :meth:`~choicemodels.Logit.fit`.
     cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
         Error covariance structure, normalised as above.
-    integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
+    integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"}, default "auto"
         How the choice probabilities are integrated, see above.
-    draws : int, default 500
-        GHK draws per situation (R); unused by the exact methods.
-    sequence : {"halton", "sobol", "pseudo"}, default "halton"
-        GHK draws: scrambled Halton or Sobol (randomised quasi-Monte Carlo) or
-        pseudo-random.
+    draws : int, optional
+        GHK draws per situation (R; default 500); unused by the exact methods, refused by
+        the analytic ones.
+    sequence : {"halton", "sobol", "pseudo"}, optional
+        GHK draws (default ``"halton"``): scrambled Halton or Sobol (randomised quasi-Monte
+        Carlo) or pseudo-random; refused by the analytic methods.
     antithetic : bool, default False
         Mirror the draws (u and 1 - u).
     rng : int, numpy.random.Generator or None, optional
         Seed of the draws.
+    me_check : bool, default False
+        With ``"me"`` or ``"ovus"``: after the fit, compare the approximation's log
+        probabilities at the estimates with GHK's (2,000 scrambled Halton draws) on a
+        subsample of at most 500 situations, and warn
+        (:class:`~choicemodels.ApproximationWarning`) where they differ by more than
+        0.05 on average. In-memory data only.
     functions : dict of str to callable, optional
         Extra functions the formula's terms may call, by name, e.g. ``{"log1p": np.log1p}``,
         beyond the allowed ones (see the module ``choicemodels.grammar``). Python API only: they
@@ -184,14 +214,15 @@ class Probit(ChoiceModel):
         weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
-        draws: int = 500,
-        sequence: Sequence = "halton",
+        draws: int | None = None,
+        sequence: Sequence | None = None,
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
+        me_check: bool = False,
         functions: Mapping[str, Callable] | None = None,
     ) -> None:
         self._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
-                          antithetic=antithetic, rng=rng)
+                          antithetic=antithetic, rng=rng, me_check=me_check)
         super().__init__(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
                          weight_type=weight_type, functions=functions)
 
@@ -207,10 +238,11 @@ class Probit(ChoiceModel):
         weight_type: WeightType = "frequency",
         cov: Structure = "iid",
         integration: Integration = "auto",
-        draws: int = 500,
-        sequence: Sequence = "halton",
+        draws: int | None = None,
+        sequence: Sequence | None = None,
         antithetic: bool = False,
         rng: int | np.random.Generator | None = None,
+        me_check: bool = False,
     ) -> Probit:
         r"""Probit from arrays: X (N, J, K), chosen (N,) in 0..J-1, avail (N, J) 0/1.
 
@@ -233,16 +265,18 @@ class Probit(ChoiceModel):
             How ``weights`` are read, as for the formula interface (see :class:`Probit`).
         cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
             Error covariance structure, see :class:`Probit`.
-        integration : {"auto", "ghk", "quadrature", "closed", "genz"}, default "auto"
+        integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"}, default "auto"
             How the probabilities are integrated, see :class:`Probit`.
-        draws : int, default 500
-            GHK draws per situation (R).
-        sequence : {"halton", "sobol", "pseudo"}, default "halton"
-            Sequence of the GHK draws.
+        draws : int, optional
+            GHK draws per situation (R; default 500).
+        sequence : {"halton", "sobol", "pseudo"}, optional
+            Sequence of the GHK draws (default ``"halton"``).
         antithetic : bool, default False
             Mirror the draws (u and 1 - u).
         rng : int, numpy.random.Generator or None, optional
             Seed of the draws.
+        me_check : bool, default False
+            GHK spot check of the analytic approximation after the fit, see :class:`Probit`.
 
         Returns
         -------
@@ -263,14 +297,33 @@ class Probit(ChoiceModel):
         """
         model = cls.__new__(cls)
         model._set_options(cov=cov, integration=integration, draws=draws, sequence=sequence,
-                           antithetic=antithetic, rng=rng)
+                           antithetic=antithetic, rng=rng, me_check=me_check)
         model._init_arrays(X, chosen, avail, names, weights, weight_type)
         return model
 
     # ---- options ----------------------------------------------------------------------
-    def _set_options(self, *, cov, integration, draws, sequence, antithetic, rng) -> None:
+    def _set_options(self, *, cov, integration, draws, sequence, antithetic, rng,
+                     me_check=False) -> None:
         self.structure: Structure = _choice(cov, "cov", get_args(Structure))
         self.integration = _choice(integration, "integration", get_args(Integration))
+        if self.integration in _ANALYTIC:
+            given = [name for name, value in (("draws", draws), ("sequence", sequence))
+                     if value is not None] + (["antithetic"] if antithetic is True else [])
+            if given:
+                raise SpecificationError(
+                    f"integration={self.integration!r} is an analytic approximation and uses "
+                    f"no draws; drop {', '.join(given)} (options of integration='ghk')."
+                )
+        if not isinstance(me_check, (bool, np.bool_)):
+            raise SpecificationError(f"me_check must be True or False; got {me_check!r}.")
+        if me_check and self.integration not in _ANALYTIC:
+            raise SpecificationError(
+                f"me_check checks the analytic approximations against GHK; it needs "
+                f"integration='me' or 'ovus', got integration={self.integration!r}."
+            )
+        self.me_check = bool(me_check)
+        draws = 500 if draws is None else draws
+        sequence = "halton" if sequence is None else sequence
         if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
             raise SpecificationError(f"draws must be an int >= 1 (GHK draws per situation); got {draws!r}.")
         self.draws = int(draws)
@@ -281,8 +334,12 @@ class Probit(ChoiceModel):
         self.seed = _seed(rng)
 
     def _options(self) -> dict:
-        return {"cov": self.structure, "integration": self.integration, "draws": self.draws,
-                "sequence": self.sequence, "antithetic": self.antithetic, "rng": self.seed}
+        analytic = self.integration in _ANALYTIC
+        options = {"cov": self.structure, "integration": self.integration,
+                   "draws": None if analytic else self.draws,
+                   "sequence": None if analytic else self.sequence,
+                   "antithetic": self.antithetic, "rng": self.seed}
+        return {**options, "me_check": self.me_check} if analytic else options
 
     def _init(self, design, data, spec) -> None:
         n_alts = design.n_alts
@@ -341,12 +398,13 @@ class Probit(ChoiceModel):
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         simulated = self.method == "ghk"
         integration = f"{self.method} (auto)" if self.integration == "auto" else self.method
+        none = "none (analytic approximation)" if self.method in _ANALYTIC else "none (exact)"
         return (
             ("Error covariance", self.structure),
             ("Integration", integration),
-            ("Draws", str(self.draws) if simulated else "none (exact)"),
+            ("Draws", str(self.draws) if simulated else none),
             ("Sequence", f"{self.sequence}{', antithetic' if self.antithetic else ''}"
-             if simulated else "none (exact)"),
+             if simulated else none),
             ("Seed", str(self.seed)),
         )
 
@@ -364,7 +422,8 @@ class Probit(ChoiceModel):
 
     def _kernel_options(self) -> dict:
         return {"structure": self.structure, "ref": self.design.ref, "method": self.method,
-                "uniforms": self.uniforms, "genz_rng": self.seed % 2**32}  # scipy: 32-bit seeds
+                "uniforms": self.uniforms, "genz_rng": self.seed % 2**32,  # scipy: 32-bit seeds
+                "threads": self._threads}
 
     def _loglike_scores(self, params: np.ndarray, grad: bool):
         if grad and self.method == "genz":
@@ -448,8 +507,27 @@ class Probit(ChoiceModel):
         out = newton_maximize(logit, np.zeros(d.n_params), maxiter=50, tol=1e-8)
         beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
-        beta = beta / _LOGIT_SD * sd
-        return np.concatenate([beta, cov_start(self.structure, d.n_alts)])
+        beta = beta / _LOGIT_SD
+        if self.method in _ANALYTIC and self.structure != "iid" and d.n_alts >= 4:
+            beta = self._iid_probit_beta(beta)
+        return np.concatenate([beta * sd, cov_start(self.structure, d.n_alts)])
+
+    def _iid_probit_beta(self, beta: np.ndarray) -> np.ndarray:
+        """The iid probit's estimate (exact quadrature), started from ``beta``; ``beta``
+        itself if that fit fails. The start of the analytic methods with many
+        alternatives: the correlated fit then begins at the iid maximum."""
+        sums = per_unit_weight(partial(engine.block_sum, self, "_block_iid_sums"),
+                               engine.weight_scale(self))
+        with np.errstate(all="ignore"):
+            out = bfgs_opg_maximize(sums, beta, maxiter=200, tol=1e-6)
+        return out.x if np.all(np.isfinite(out.x)) and np.isfinite(out.f) else beta
+
+    def _block_iid_sums(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Block function of :meth:`_iid_probit_beta`: :meth:`_block_sums` of the iid probit."""
+        with np.errstate(all="ignore"):
+            ll, scores = probit_loglike_obs(beta, self.design.X, self.groups, structure="iid",
+                                            ref=self.design.ref, method="quadrature", grad=True)
+        return self._weighted_sums(ll, scores)
 
     def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
         """Block function of the start: the logit's log-likelihood, gradient and Hessian on
@@ -467,8 +545,13 @@ class Probit(ChoiceModel):
         scores :math:`\sum_i w_i s_i s_i'` (K + P, K + P); ``-inf`` outside the domain."""
         with np.errstate(all="ignore"):  # trial points outside the domain are rejected below
             ll, scores = self._loglike_scores(params, grad=True)
+        return self._weighted_sums(ll, scores)
+
+    def _weighted_sums(self, ll: np.ndarray, scores: np.ndarray) -> tuple:
+        """``(sum w ll, sum w s, sum w s s')``; ``-inf`` and NaNs if any is not finite."""
+        size = scores.shape[1]
         if not np.all(np.isfinite(ll)) or not np.all(np.isfinite(scores)):
-            return -np.inf, np.full(params.size, np.nan), np.full((params.size,) * 2, np.nan)
+            return -np.inf, np.full(size, np.nan), np.full((size, size), np.nan)
         w = self.design.weights
         ws = scores if w is None else scores * w[:, None]
         return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
@@ -512,7 +595,10 @@ class Probit(ChoiceModel):
     def _diagnose(self, outcome: OptimizeOutcome) -> tuple[bool, str, type[Warning]]:
         """Warn of separation as the logit does (a never-chosen alternative, or utilities
         whose differences exceed :data:`_SEPARATED_UTILITY`: the exact test then decides),
-        and name the covariance parameters running to a zero variance when the fit stalls."""
+        and name the covariance parameters running to a zero variance when the fit stalls;
+        with ``me_check``, check the analytic approximation at the estimates."""
+        if self.me_check and engine.in_memory(self):
+            self._check_approximation(outcome.x)
         if self._separation_suspected(outcome):
             message = self._separation()
             if message:
@@ -527,6 +613,33 @@ class Probit(ChoiceModel):
             "variance is zero. Use a simpler cov= (e.g. 'iid') or check the data of those "
             "alternatives."
         ), ConvergenceWarning
+
+
+    def _check_approximation(self, params: np.ndarray) -> float:
+        r"""Mean :math:`|\log\hat P_i - \log\hat P_i^{GHK}|` over a subsample (every n-th
+        situation, at most :data:`_CHECK_SITUATIONS`), GHK with :data:`_CHECK_DRAWS`
+        scrambled Halton draws; an :class:`~choicemodels.ApproximationWarning` where it
+        exceeds :data:`_CHECK_TOL`."""
+        d = self.design
+        every = max(1, -(-d.n_obs // _CHECK_SITUATIONS))
+        X, chosen, avail, _ = engine.every_nth(d, every)
+        groups = group_situations(chosen, avail)
+        options = {"structure": self.structure, "ref": d.ref}
+        ours, _ = probit_loglike_obs(params, X, groups, method=self.method, **options)
+        uniforms = keyed_uniform_draws(situation_keys(d.obs_ids[::every]), max(d.n_alts - 2, 0),
+                                       _CHECK_DRAWS, sequence="halton", rng=self.seed)
+        ghk, _ = probit_loglike_obs(params, X, groups, method="ghk", uniforms=uniforms, **options)
+        known = chosen >= 0
+        error = float(np.mean(np.abs(ours - ghk)[known])) if known.any() else 0.0
+        if error > _CHECK_TOL:
+            warnings.warn(
+                f"integration={self.method!r}: its log choice probabilities at the estimates "
+                f"differ from GHK's ({_CHECK_DRAWS} draws) by {error:.3g} on average over "
+                f"{int(known.sum())} situations (tolerance {_CHECK_TOL}); the approximation "
+                "may bias the estimates. Compare with a fit by integration='ghk'.",
+                ApproximationWarning, stacklevel=5,
+            )
+        return error
 
 
 def _structure_of(spec: dict) -> tuple[str, list, int]:
