@@ -333,7 +333,7 @@ def test_single_cluster(travel_logit):
 
 
 def test_unknown_cov_type(travel_logit):
-    with pytest.raises(SpecificationError, match=r"cov_type must be 'nonrobust', 'robust' or 'cluster', got 'sandwich'"):
+    with pytest.raises(SpecificationError, match=r"cov_type must be one of 'nonrobust', 'robust', 'cluster', 'opg'; got 'sandwich'"):
         travel_logit.fit(cov_type="sandwich")
 
 
