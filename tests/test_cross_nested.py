@@ -438,3 +438,18 @@ def test_biogeme_b11cnl_swissmetro():
         assert float(f"{ours[name][0]:.3g}") == BIOGEME_B11[name][0], name
     for name in ("asc_car", "time", "mu_existing"):
         assert float(f"{ours[name][2]:.3g}") == BIOGEME_B11[name][1], name
+
+
+def test_summary_tests_iv_equal_to_one():
+    """The summary's Wald tests of iv = 1, recomputed from params and bse; allocations are
+    not iv parameters and stay out of the table."""
+    nests = {"a": {"alt0": 1.0, "alt1": 1.0, "alt2": 0.4}, "b": {"alt2": None, "alt3": 1.0}}
+    sim = cm.simulate_dataset(3_000, 4, [1.0, -0.5], errors="cross_nested", nests=nests,
+                              iv=[0.4, 0.6], rng=8)
+    r = cm.CrossNestedLogit(sim.formula, sim.data, obs="obs", alt="alt",
+                            nests={"a": ["alt0", "alt1", "alt2"], "b": ["alt2", "alt3"]}).fit()
+    assert r.converged
+    table = next(t for t in r.summary().tables if t.title.startswith("Wald tests of iv = 1"))
+    assert list(table.frame.index) == ["iv:a", "iv:b"] and "alpha:a:alt2" in r.param_names
+    z = (r.params[["iv:a", "iv:b"]] - 1) / r.bse[["iv:a", "iv:b"]]
+    np.testing.assert_allclose(table.frame["z"], z, rtol=1e-12)

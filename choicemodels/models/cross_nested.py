@@ -15,6 +15,7 @@ from choicemodels.kernels.cross_nested import cross_nested_log_probabilities, cr
 from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
+from choicemodels.models.nested import _summary_extras
 from choicemodels.models.optimize import OptimizeOutcome, newton_maximize, per_unit_weight
 from choicemodels.random_utility import _allocations
 from choicemodels.results import register_model_kind
@@ -449,4 +450,4 @@ class CrossNestedLogit(ChoiceModel):
         return outcome.converged, outcome.message, ConvergenceWarning
 
 
-register_model_kind("CrossNestedLogit", CrossNestedLogit._from_spec)
+register_model_kind("CrossNestedLogit", CrossNestedLogit._from_spec, summary_extras=_summary_extras)

@@ -536,8 +536,8 @@ class NestedLogit(ChoiceModel):
 def _summary_extras(results: ChoiceResults, alpha: float) -> tuple[tuple[Table, ...], tuple[str, ...]]:
     r"""The nested logit's part of the summary: a Wald test of ``iv = 1`` for each ``iv``,
     :math:`z = (\hat\lambda - 1) / \widehat{se}` with the covariance in use, and notes on
-    an ``iv`` above 1 and on one at its bound."""
-    names = list(results.param_names[results.n_beta:])
+    an ``iv`` above 1 and on one at its bound (also the cross-nested logit's)."""
+    names = [n for n in results.param_names[results.n_beta:] if n == "iv" or n.startswith("iv:")]
     if not names:
         return (), ()
     iv = results.params[names].astype(float)
