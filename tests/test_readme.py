@@ -46,7 +46,7 @@ def test_tour_runs_as_a_script_and_prints_what_it_shows() -> None:
     assert len(blocks) == 1, "the tour is one python block"
     code = blocks[0]
     # every statement of the tour that computes a value shows it
-    bare = [line for line in code.splitlines() if re.match(r"(logit|probit|cm)\.\w+\(", line)]
+    bare = [line for line in code.splitlines() if re.match(r"(logit|probit|nested|cm)\.\w+\(", line)]
     assert not bare, f"the tour computes without printing: {bare}"
 
     done = subprocess.run(
@@ -63,8 +63,9 @@ def test_tour_runs_as_a_script_and_prints_what_it_shows() -> None:
         assert re.search(rf"^\s*{re.escape(name)}\s+-?\d", out, re.M), f"no row for {name}"
     # the probit's error covariance (reference car differenced out): air, bus, train
     assert re.search(r"^\s+air\s+bus\s+train\s*$", out, re.M)
-    # the comparison of the two models, with the Vuong test
-    assert "probit (unstructured)" in out and "Vuong" in out
+    # the comparison of the three models: the Vuong tests and the LR test of logit against nested logit
+    assert "probit (unstructured)" in out and "nested logit" in out and "Vuong" in out
+    assert re.search(r"logit vs nested logit", out) and "LR (nested)" in out
     # the logit elasticities w.r.t. gc, printed last before the Gumbel-max check: rows air,
     # bus, car, train; the own elasticities on the diagonal
     number = r"\s+(-?\d+\.\d+)"
