@@ -71,7 +71,6 @@ from scipy import special
 from scipy.stats import multivariate_normal
 
 from choicemodels.kernels.ghk import ghk_log_prob
-from choicemodels.kernels.me import orthant_log_prob
 from choicemodels.kernels.mvn import (
     Structure,
     bvn_log_cdf_grad,
@@ -225,6 +224,8 @@ def _group_log_prob(
         return log_p, d_b, d_theta
 
     if method in ("me", "ovus"):
+        from choicemodels.kernels.me import orthant_log_prob  # compiled: loaded on first use
+
         log_p, d_b, d_sigma_bar = orthant_log_prob(b, sigma, variant=method, grad=grad,
                                                    threads=threads)
         if not grad:
@@ -364,6 +365,8 @@ def _analytic_log_prob(items, omega, d_omega, *, ref, method, grad, threads) -> 
     sigmas = np.stack([a @ omega @ a.T for a in diffs])
     sizes = [len(b) for _, b in items]
     which = np.repeat(np.arange(len(items)), sizes)
+    from choicemodels.kernels.me import orthant_log_prob  # compiled: loaded on first use
+
     log_p, d_b, d_sigma_bar = orthant_log_prob(
         np.concatenate([b for _, b in items]), sigmas, variant=method, grad=grad, which=which,
         threads=threads)
