@@ -28,7 +28,7 @@ factor 1.5 of R, rescaled to R, since a standard deviation from 6 to 8 draw sets
 uncertain by about 30 %).
 
 At 600 draws the standard deviations are 0.2 to 0.7 standard errors; at 100 draws, 0.35 to
-1.85. The log-likelihood's simulation standard deviation is ``LL_SIM_SD[R]`` (its mean over
+1.85; at 2,000 draws, 0.1 to 0.37. The log-likelihood's simulation standard deviation is ``LL_SIM_SD[R]`` (its mean over
 the draw sets, at the published estimates, ``LL_SIM_MEAN[R]``).
 
 Standard errors: xlogit's and mlogit's printed standard errors are smaller than the
@@ -86,7 +86,7 @@ XLOGIT_RUNS = {
 }
 
 #: simulation standard deviation and mean of the estimates over scrambled Halton draw sets
-#: (benchmarks/mixed_simulation_error.py: 8 draw sets at 100 and 600 draws, 6 at 500)
+#: (benchmarks/mixed_simulation_error.py: 8 draw sets at 100 and 600 draws, 6 at 500 and 2,000)
 SIM_SD = {
     100: {"pf": 0.0267, "cl": 0.0266, "loc": 0.1623, "wk": 0.0335, "tod": 0.2843, "seas": 0.1535,
           "sd.pf": 0.0354, "sd.cl": 0.0144, "sd.loc": 0.0526, "sd.wk": 0.0680, "sd.tod": 0.1779,
@@ -97,6 +97,9 @@ SIM_SD = {
     600: {"pf": 0.0084, "cl": 0.0081, "loc": 0.0376, "wk": 0.0179, "tod": 0.1231, "seas": 0.0931,
           "sd.pf": 0.0133, "sd.cl": 0.0132, "sd.loc": 0.0282, "sd.wk": 0.0313, "sd.tod": 0.0855,
           "sd.seas": 0.1080},
+    2000: {"pf": 0.0048, "cl": 0.0095, "loc": 0.0157, "wk": 0.0093, "tod": 0.0322, "seas": 0.0425,
+           "sd.pf": 0.0062, "sd.cl": 0.0061, "sd.loc": 0.0114, "sd.wk": 0.0220, "sd.tod": 0.0334,
+           "sd.seas": 0.0466},
 }
 SIM_MEAN = {
     100: {"pf": -0.9360, "cl": -0.2139, "loc": 2.0242, "wk": 1.4015, "tod": -8.5591,
@@ -108,9 +111,12 @@ SIM_MEAN = {
     600: {"pf": -0.9891, "cl": -0.2338, "loc": 2.2820, "wk": 1.6221, "tod": -9.4835,
           "seas": -9.5865, "sd.pf": 0.2180, "sd.cl": 0.4088, "sd.loc": 1.7988, "sd.wk": 1.1818,
           "sd.tod": 2.3359, "sd.seas": 1.4414},
+    2000: {"pf": -1.0050, "cl": -0.2321, "loc": 2.3206, "wk": 1.6664, "tod": -9.6653,
+           "seas": -9.7694, "sd.pf": 0.2231, "sd.cl": 0.4067, "sd.loc": 1.8461, "sd.wk": 1.2458,
+           "sd.tod": 2.4481, "sd.seas": 1.5110},
 }
-LL_SIM_SD = {100: 8.66, 500: 5.93, 600: 5.79}
-LL_SIM_MEAN = {100: -3976.50, 500: -3901.94, 600: -3898.03}
+LL_SIM_SD = {100: 8.66, 500: 5.93, 600: 5.79, 2000: 3.34}
+LL_SIM_MEAN = {100: -3976.50, 500: -3901.94, 600: -3898.03, 2000: -3882.60}
 
 #: standard errors at xlogit's published estimates (xlogit's 600 draws), from the Hessian
 #: (finite differences of the analytic gradient) and from the per-household outer product
