@@ -38,16 +38,20 @@ class Roles:
 # Defaults of the bundled datasets. TravelMode: the specification of its description
 # (Greene's model); the synthetic sets: the formula they were simulated from
 # (data/synthetic_truth.json); Fishing: mlogit's first example (mode ~ price + catch, its
-# vignette's McFadden R2 0.17823); Swissmetro is stored wide and is reshaped with the recipe of
-# its description, which fixes the columns but leaves the specification to the user, as
-# for the heating and cooling data (mlogit's exercises build their variables from it).
+# vignette's McFadden R2 0.17823); Electricity and Train: the logit with the attributes of
+# their mixed logit examples (mlogit, xlogit), no constants (unlabelled alternatives);
+# Swissmetro is stored wide and is reshaped with the recipe of its description, which fixes
+# the columns but leaves the specification to the user, as for the heating and cooling data
+# (mlogit's exercises build their variables from it).
 _TRAVEL_MODE = Roles("choice ~ gc + ttme | hinc", "individual", "mode", "car")
 _SYNTHETIC = Roles("choice ~ cost + time | income", "obs", "alt")
 _SWISSMETRO = Roles(None, "obs", "mode", avail="AV")
 _FISHING = Roles("mode ~ price + catch", "id", "alt")
+_ELECTRICITY = Roles("choice ~ pf + cl + loc + wk + tod + seas | 0", "chid", "alt")
+_TRAIN = Roles("choice ~ price + time + change + comfort | 0", "chid", "alt")
 _DEFAULTS = {"travel_mode": _TRAVEL_MODE, "synthetic_logit": _SYNTHETIC,
              "synthetic_probit": _SYNTHETIC, "swissmetro": _SWISSMETRO, "fishing": _FISHING,
-             "heating_cooling": Roles(None, "id", "alt")}
+             "electricity": _ELECTRICITY, "train": _TRAIN, "heating_cooling": Roles(None, "id", "alt")}
 
 
 def read_table(path: str, sep: str | None = None) -> pd.DataFrame:

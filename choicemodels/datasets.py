@@ -6,7 +6,8 @@ folder is read directly.
 
 Each loader returns a new DataFrame; with ``return_descr=True`` it returns
 ``(frame, description)`` instead. The descriptions are also the module constants
-``TRAVEL_MODE_DESCR``, ``SWISSMETRO_DESCR``, ``FISHING_DESCR`` and ``HEATING_COOLING_DESCR``. Provenance and licences:
+``TRAVEL_MODE_DESCR``, ``SWISSMETRO_DESCR``, ``FISHING_DESCR``,
+``ELECTRICITY_DESCR``, ``TRAIN_DESCR`` and ``HEATING_COOLING_DESCR``. Provenance and licences:
 ``data/README.md``.
 """
 
@@ -27,10 +28,14 @@ __all__ = [
     "load_travel_mode",
     "load_swissmetro",
     "load_fishing",
+    "load_electricity",
+    "load_train",
     "load_heating_cooling",
     "TRAVEL_MODE_DESCR",
     "SWISSMETRO_DESCR",
     "FISHING_DESCR",
+    "ELECTRICITY_DESCR",
+    "TRAIN_DESCR",
     "HEATING_COOLING_DESCR",
 ]
 
@@ -91,6 +96,53 @@ price.beach .. price.charter, catch.beach .. catch.charter, income.
 Use: Logit("mode ~ price + catch", data, obs="id", alt="alt") is mlogit's
 mlogit(mode ~ price + catch, data = Fish) (reference alternative 'beach').
 Licence: GPL (>= 2), as the R packages Ecdat and mlogit that distribute it.
+"""
+
+ELECTRICITY_DESCR = """\
+Electricity: stated choice of an electricity supplier by 361 households in the United
+States (Revelt and Train, 2000; Huber and Train, 2001; Train, Discrete Choice Methods with
+Simulation, ch. 11), the data of R's mlogit ("Electricity"). Each household answered up to
+12 choice tasks (8 to 12; 4,308 in all) among 4 hypothetical suppliers. Long format:
+4,308 situations x 4 suppliers = 17,232 rows.
+
+id        household (person), 1..361: the panel
+chid      choice situation, 1..4308 (the row of the wide file)
+alt       supplier 1..4 (unlabelled: the order of the task)
+choice    1 for the chosen supplier, else 0
+pf        fixed price (cents per kWh); 0 when the supplier offers a TOD or seasonal rate
+cl        contract length (years); 0 = no contract
+loc       1 if the supplier is a local company
+wk        1 if the supplier is a well-known company
+tod       1 for a time-of-day rate (11 cents per kWh 8am-8pm, 5 cents 8pm-8am)
+seas      1 for a seasonal rate (10 cents summer, 8 winter, 6 spring and fall)
+
+The wide file (load_electricity(wide=True)) has mlogit's columns: choice (1..4), id,
+pf1..pf4, cl1..cl4, loc1..loc4, wk1..wk4, tod1..tod4, seas1..seas4.
+Use: MixedLogit("choice ~ pf + cl + loc + wk + tod + seas | 0", data, obs="chid", alt="alt",
+panel="id", random={v: "normal" for v in ("pf", "cl", "loc", "wk", "tod", "seas")}).
+Licence: GPL (>= 2), as the R package mlogit that distributes it.
+"""
+
+TRAIN_DESCR = """\
+Train: stated preferences between two train trips by 235 Dutch travellers (Ben-Akiva,
+Bolduc and Bradley, 1993; Meijer and Rouwendal, 2006), the data of R's mlogit ("Train")
+and Ecdat. 2,929 choice situations (5 to 19 per traveller) between trips A and B. Long
+format: 2,929 situations x 2 trips = 5,858 rows.
+
+id        traveller (person), 1..235: the panel
+chid      choice situation, 1..2929
+alt       'A', 'B'
+choice    1 for the chosen trip, else 0
+price     price of the trip (cents of guilders)
+time      travel time (minutes)
+change    number of changes
+comfort   comfort class: 0, 1 or 2 in decreasing comfort
+
+The wide file (load_train(wide=True)) has mlogit's columns: choiceid, id, choice ('A' or
+'B'), price_A, price_B, time_A, time_B, change_A, change_B, comfort_A, comfort_B.
+mlogit's vignette uses price / 100 / 2.20371 (euros), time / 60 (hours) and all four
+attributes with the opposite sign.
+Licence: GPL (>= 2), as the R packages mlogit and Ecdat that distribute it.
 """
 
 HEATING_COOLING_DESCR = """\
@@ -258,6 +310,120 @@ def load_fishing(
                              choice="mode", obs="id", sep=".")
     return (frame, FISHING_DESCR) if return_descr else frame
 
+_ELECTRICITY_VARS = ("pf", "cl", "loc", "wk", "tod", "seas")
+
+
+def load_electricity(
+    *, wide: bool = False, return_descr: bool = False
+) -> pd.DataFrame | tuple[pd.DataFrame, str]:
+    """Train's Electricity supplier data (mlogit's ``Electricity``), long format by default.
+
+    Stated choices of 361 households among four electricity suppliers, up to 12 tasks per
+    household (4,308 situations): the panel data of Revelt and Train's mixed logit. Long:
+    17,232 rows with the columns id (household, the panel), chid (situation), alt (1..4),
+    choice (0/1) and the attributes pf, cl, loc, wk, tod, seas, sorted by chid and alt; the
+    names and values of xlogit's ``electricity_long.csv``. Each household has one set of
+    random coefficients :math:`\\beta_n` across its situations :math:`t`, so the mixed
+    logit's likelihood of household :math:`n` is
+
+    .. math::
+
+        L_n = \\int \\prod_t \\frac{\\exp(x_{n t i_{nt}}' \\beta)}
+        {\\sum_j \\exp(x_{ntj}' \\beta)} \\, f(\\beta) \\, d\\beta .
+
+    See ``ELECTRICITY_DESCR`` for the coding.
+
+    Parameters
+    ----------
+    wide : bool, default False
+        Return the file as it is: 4,308 rows, one per situation, with mlogit's columns
+        choice (the chosen supplier, 1..4), id, pf1..pf4, cl1..cl4, loc1..loc4, wk1..wk4,
+        tod1..tod4 and seas1..seas4.
+    return_descr : bool, default False
+        Also return the description ``ELECTRICITY_DESCR``.
+
+    Returns
+    -------
+    pandas.DataFrame or tuple of (pandas.DataFrame, str)
+        A new frame each call (all columns int64); ``(frame, description)`` with
+        ``return_descr=True``.
+
+    Examples
+    --------
+    >>> df = load_electricity()
+    >>> df.shape
+    (17232, 10)
+    >>> df.head(4)
+       id  chid  alt  choice  pf  cl  loc  wk  tod  seas
+    0   1     1    1       0   7   5    0   1    0     0
+    1   1     1    2       0   9   1    1   0    0     0
+    2   1     1    3       0   0   0    0   0    0     1
+    3   1     1    4       1   0   5    0   1    1     0
+    >>> df["id"].nunique(), df["chid"].nunique()
+    (361, 4308)
+    >>> load_electricity(wide=True).shape
+    (4308, 26)
+    """
+    from choicemodels.data import wide_to_long
+
+    with _path("electricity.csv").open("r", encoding="utf-8") as f:
+        frame = pd.read_csv(f)
+    if not wide:
+        frame = wide_to_long(frame.assign(chid=range(1, len(frame) + 1)), alternatives=(1, 2, 3, 4),
+                             choice="choice", obs="chid", sep="")
+        frame = frame[["id", "chid", "alt", "choice", *_ELECTRICITY_VARS]].astype("int64")
+        frame = frame.sort_values(["chid", "alt"], kind="stable").reset_index(drop=True)
+    return (frame, ELECTRICITY_DESCR) if return_descr else frame
+
+_TRAIN_VARS = ("price", "time", "change", "comfort")
+
+
+def load_train(*, wide: bool = False, return_descr: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, str]:
+    """The Dutch Train stated-preference data (mlogit's ``Train``), long format by default.
+
+    Choices between two hypothetical train trips, A and B, by 235 travellers answering 5 to
+    19 tasks each (2,929 situations): mlogit's panel mixed logit example. Long: 5,858 rows
+    with the columns id (traveller, the panel), chid (situation), alt ('A', 'B'), choice
+    (0/1) and the attributes price (cents of guilders), time (minutes), change and comfort
+    (0 best to 2 worst), sorted by chid and alt. See ``TRAIN_DESCR``.
+
+    Parameters
+    ----------
+    wide : bool, default False
+        Return the file as it is: 2,929 rows, one per situation, with mlogit's columns
+        choiceid, id, choice ('A' or 'B'), price_A, price_B, time_A, time_B, change_A,
+        change_B, comfort_A and comfort_B.
+    return_descr : bool, default False
+        Also return the description ``TRAIN_DESCR``.
+
+    Returns
+    -------
+    pandas.DataFrame or tuple of (pandas.DataFrame, str)
+        A new frame each call; ``(frame, description)`` with ``return_descr=True``.
+
+    Examples
+    --------
+    >>> df = load_train()
+    >>> df.shape
+    (5858, 8)
+    >>> df.head(2)
+       id  chid alt  choice  price  time  change  comfort
+    0   1     1   A       1   2400   150       0        1
+    1   1     1   B       0   4000   150       0        1
+    >>> load_train(wide=True).shape
+    (2929, 11)
+    """
+    from choicemodels.data import wide_to_long
+
+    with _path("train.csv").open("r", encoding="utf-8") as f:
+        frame = pd.read_csv(f)
+    if not wide:
+        frame = wide_to_long(frame.rename(columns={"choiceid": "chid"}), alternatives=("A", "B"),
+                             choice="choice", obs="chid", sep="_")
+        frame = frame[["id", "chid", "alt", "choice", *_TRAIN_VARS]]
+        frame = frame.sort_values(["chid", "alt"], kind="stable").reset_index(drop=True)
+    return (frame, TRAIN_DESCR) if return_descr else frame
+
 _HEATING_COOLING_SYSTEMS = ("gcc", "ecc", "erc", "hpc", "gc", "ec", "er")  # the file's order
 
 
@@ -307,6 +473,7 @@ def load_heating_cooling(
 
 
 _LOADERS = {"travel_mode": load_travel_mode, "swissmetro": load_swissmetro, "fishing": load_fishing,
+            "electricity": load_electricity, "train": load_train,
             "heating_cooling": load_heating_cooling}
 
 
@@ -337,8 +504,8 @@ def load_dataset(name: str) -> pd.DataFrame:
     Parameters
     ----------
     name : str
-        A name from :func:`list_datasets`; ``"travel_mode"``, ``"swissmetro"`` and
-        ``"fishing"`` use their loaders.
+        A name from :func:`list_datasets`; ``"travel_mode"``, ``"swissmetro"``,
+        ``"fishing"``, ``"electricity"`` and ``"train"`` use their loaders.
 
     Returns
     -------

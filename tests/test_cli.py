@@ -253,6 +253,18 @@ def test_dataset_fishing_fits_mlogits_first_example(capsys):
     assert round(record["llf"], 1) == -1230.8
 
 
+def test_dataset_electricity_fits_the_logit_of_its_mixed_logit_example(capsys):
+    code, out, err = run(capsys, "fit", "--dataset", "electricity", "--format", "json")
+    assert code == 0, err
+    params, _, record = fitted(out)
+    assert record["spec"]["formula"] == "choice ~ pf + cl + loc + wk + tod + seas | 0"
+    assert record["nobs"] == 4308
+    assert sorted(params.index) == sorted(["pf", "cl", "loc", "wk", "tod", "seas"])
+    # Revelt and Train: price, contract length, TOD and seasonal rates are disliked,
+    # local and well-known suppliers liked
+    assert (params[["pf", "cl", "tod", "seas"]] < 0).all() and (params[["loc", "wk"]] > 0).all()
+
+
 def test_dataset_swissmetro_needs_a_formula_and_is_reshaped_long(capsys):
     code, _, err = run(capsys, "fit", "--dataset", "swissmetro")
     assert code == 2

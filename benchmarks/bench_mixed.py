@@ -1,0 +1,340 @@
+"""Mixed logit on panel data: choicemodels against xlogit and Biogeme.
+
+    python benchmarks/bench_mixed.py                    # Electricity at 500 and 2,000 draws
+    python benchmarks/bench_mixed.py --large            # simulated N=100,000 x J=5, K=5 random, 500 draws
+    python benchmarks/bench_mixed.py --draws 100 --persons 40 --skip biogeme   # a quick check
+    python benchmarks/bench_mixed.py --json out.json    # also write every result (estimates, SEs)
+
+The model is xlogit's documented Electricity example (Revelt and Train's data, bundled as
+``cm.datasets.load_electricity()``): six independent normal coefficients ``pf, cl, loc, wk,
+tod, seas``, no constants, one set of draws per person across that person's situations
+(the panel likelihood). The large workload simulates ``N`` situations in panels of
+``--panel-size`` situations per person, J alternatives, K normal random coefficients
+(means ``linspace(-1, 1, K)``, standard deviations 0.5), standard normal attributes,
+Gumbel errors.
+
+Ours is ``cm.MixedLogit(formula, data, obs, alt, panel=, random=, draws=, sequence="halton",
+rng=0).fit()`` (the construction, with its input checks, is timed apart); until the package
+has ``MixedLogit`` it is reported as not available and the peers are still measured. xlogit
+(``MixedLogit.fit``, Halton draws, its default BFGS) and Biogeme (``PanelLikelihoodTrajectory``
+inside ``MonteCarlo``, MLHS normal draws, its default optimiser) run in the peers virtual
+environment (``bash benchmarks/setup_peers.sh``). Each package runs in a fresh subprocess
+(Biogeme in a temporary working directory: it writes files there), reading the data from a
+.npz file; the timed fit follows the import and an untimed warm-up fit on the first 20
+persons at 20 draws, and the fastest of ``--repeat`` timed fits is reported. Columns: wall
+and CPU seconds, simulated log-likelihood at the estimate, its distance to ours, the largest
+distance of a coefficient to ours in our standard errors (standard deviations compared in
+absolute value: their sign is not identified), ratio = peer seconds / our seconds, and the
+child's peak resident memory (``ru_maxrss``, which includes the loaded data). The simulated
+log-likelihoods differ by the simulation error of each package's draws as well as by the
+optimum each optimiser stops at, so distances of a few tenths at 500 draws are expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PEERS_PYTHON = Path(os.environ.get("PEERS_VENV", HERE / ".peers-venv")) / "bin" / "python"
+PEERS = ("xlogit", "biogeme")
+#: Biogeme expands the panel likelihood symbolically and evaluates every draw of every
+#: person at once; on the large workload that is tens of GB, so it runs on Electricity only
+SMALL_ONLY = ("biogeme",)
+IMPORTS = {"ours": "choicemodels", "xlogit": "xlogit", "biogeme": "biogeme.biogeme"}
+WARMUP_PERSONS, WARMUP_DRAWS = 20, 20
+ELECTRICITY_VARS = ("pf", "cl", "loc", "wk", "tod", "seas")
+SETUP: dict[str, float] = {}
+NOT_AVAILABLE = "not available (choicemodels has no MixedLogit yet)"
+#: Biogeme 3.3 compiles its expressions with JAX's XLA by default; the panel trajectory of
+#: six random coefficients did not compile within 15 minutes here, so it is evaluated
+#: without JIT compilation (BIOGEME_JIT=1 restores it)
+USE_JIT = os.environ.get("BIOGEME_JIT", "0") == "1"
+
+
+def electricity_arrays(persons: int = 0) -> dict[str, np.ndarray]:
+    """Electricity as arrays: X (N, 4, 6), chosen (N,), person (N,) (first ``persons`` if > 0)."""
+    sys.path.insert(0, str(HERE.parent))
+    from choicemodels.datasets import load_electricity
+
+    df = load_electricity().sort_values(["chid", "alt"])
+    if persons:
+        df = df[df["id"] <= sorted(df["id"].unique())[persons - 1]]
+    N, J = df["chid"].nunique(), df["alt"].nunique()
+    X = df[list(ELECTRICITY_VARS)].to_numpy(dtype=np.float64).reshape(N, J, len(ELECTRICITY_VARS))
+    chosen = df["choice"].to_numpy().reshape(N, J).argmax(axis=1)
+    person = df["id"].to_numpy().reshape(N, J)[:, 0]
+    return {"X": X, "chosen": chosen, "person": person, "names": np.array(ELECTRICITY_VARS)}
+
+
+def simulate(N: int, J: int, K: int, panel_size: int, *, rng: int = 0) -> dict[str, np.ndarray]:
+    """Panel mixed logit data: N situations, ``panel_size`` per person, K normal coefficients."""
+    gen = np.random.default_rng(rng)
+    persons = -(-N // panel_size)
+    mean, sd = np.linspace(-1.0, 1.0, K), np.full(K, 0.5)
+    beta = mean + sd * gen.standard_normal((persons, K))  # one draw per person
+    person = np.repeat(np.arange(persons), panel_size)[:N]
+    X = gen.standard_normal((N, J, K))
+    U = np.einsum("njk,nk->nj", X, beta[person]) + gen.gumbel(size=(N, J))
+    return {"X": X, "chosen": U.argmax(axis=1), "person": person + 1,
+            "names": np.array([f"x{k}" for k in range(K)])}
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _long(X, chosen, person):
+    """Long arrays: rows (N J, K), y, situation ids, alternatives, persons."""
+    N, J, K = X.shape
+    alts = np.tile(np.arange(J), N)
+    y = (alts == np.repeat(chosen, J)).astype(np.int64)
+    return X.reshape(N * J, K), y, np.repeat(np.arange(N), J), alts, np.repeat(person, J)
+
+
+# ---------------------------------------------------------------------------------------
+# each fit returns (loglik, {name: estimate}, {name: standard error}, iterations); names
+# are ours: the mean keeps the variable's name, the standard deviation is sd.<name>
+
+
+def fit_ours(X, chosen, person, names, draws):
+    """``cm.MixedLogit`` through the public API, on the long DataFrame."""
+    import pandas as pd
+
+    import choicemodels as cm
+
+    if not hasattr(cm, "MixedLogit"):
+        raise NotImplementedError(NOT_AVAILABLE)
+    Xl, y, ids, alts, persons = _long(X, chosen, person)
+    df = pd.DataFrame(Xl, columns=list(names))
+    df["obs"], df["alt"], df["person"], df["choice"] = ids, alts, persons, y
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model = cm.MixedLogit(f"choice ~ {' + '.join(names)} | 0", data=df, obs="obs", alt="alt",
+                          panel="person", random={n: "normal" for n in names},
+                          draws=draws, sequence="halton", rng=0)
+    SETUP["seconds"] = time.perf_counter() - start
+    SETUP["cpu"] = time.process_time() - cpu_start
+    res = model.fit()
+    return (float(res.llf), {k: float(v) for k, v in res.params.items()},
+            {k: float(v) for k, v in res.bse.items()}, int(res.n_iter))
+
+
+def fit_xlogit(X, chosen, person, names, draws):
+    """xlogit's ``MixedLogit`` as in its documented Electricity example (Halton draws)."""
+    from xlogit import MixedLogit
+
+    Xl, y, ids, alts, persons = _long(X, chosen, person)
+    m = MixedLogit()
+    m.fit(X=Xl, y=y, varnames=list(names), alts=alts, ids=ids, panels=persons,
+          randvars={n: "n" for n in names}, n_draws=draws, halton=True, random_state=0,
+          verbose=0)
+    return (float(m.loglikelihood), dict(zip(m.coeff_names, map(float, m.coeff_))),
+            dict(zip(m.coeff_names, map(float, m.stderr))), int(m.total_iter))
+
+
+def fit_biogeme(X, chosen, person, names, draws):
+    """Biogeme: logit kernel, ``PanelLikelihoodTrajectory`` per person, ``MonteCarlo``."""
+    import pandas as pd
+    from biogeme.biogeme import BIOGEME
+    from biogeme.database import Database
+    from biogeme.expressions import Beta, Draws, MonteCarlo, PanelLikelihoodTrajectory, Variable, log
+    from biogeme.models import logit
+
+    N, J, K = X.shape
+    cols = {f"{n}_{j}": X[:, j, k] for j in range(J) for k, n in enumerate(names)}
+    cols["CHOICE"], cols["PERSON"] = chosen.astype(np.int64), person.astype(np.int64)
+    db = Database("mixed", pd.DataFrame(cols))
+    db.panel("PERSON")
+    coef = {n: Beta(n, 0.0, None, None, 0) + Beta(f"sd.{n}", 0.1, None, None, 0)
+            * Draws(f"{n}_rnd", "NORMAL_MLHS") for n in names}
+    V = {j: sum(coef[n] * Variable(f"{n}_{j}") for n in names) for j in range(J)}
+    prob = logit(V, {j: 1 for j in range(J)}, Variable("CHOICE"))
+    loglik = log(MonteCarlo(PanelLikelihoodTrajectory(prob)))
+    model = BIOGEME(db, loglik, number_of_draws=draws, seed=1, use_jit=USE_JIT, generate_html=False,
+                    generate_yaml=False, generate_netcdf=False, save_iterations=False)
+    model.model_name = "mixed"
+    res = model.estimate()
+    values = res.get_beta_values()
+    se = {n: float(res.get_parameter_std_err(n)) for n in values}
+    return (float(res.final_log_likelihood), {k: float(v) for k, v in values.items()}, se,
+            int(getattr(res, "number_of_iterations", -1) or -1))
+
+
+# ---------------------------------------------------------------------------------------
+# subprocess protocol
+
+
+def run_child(package: str, data: str, draws: int, repeat: int) -> None:
+    """Fit ``package`` on the .npz at ``data`` ``repeat`` times; print one JSON line."""
+    with np.load(data) as z:
+        X, chosen, person, names = z["X"], z["chosen"], z["person"], list(z["names"])
+    importlib.import_module(IMPORTS[package])  # import time is not fit time
+    fit = globals()[f"fit_{package}"]
+    try:
+        warm = person <= np.unique(person)[min(WARMUP_PERSONS, len(np.unique(person))) - 1]
+        fit(X[warm], chosen[warm], person[warm], names, WARMUP_DRAWS)  # compilation, caches
+    except NotImplementedError as exc:
+        print("RESULT " + json.dumps({"error": str(exc)}))
+        return
+    times = []
+    for _ in range(repeat):
+        SETUP.clear()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        ll, params, bse, n_iter = fit(X, chosen, person, names, draws)
+        times.append((time.perf_counter() - start - SETUP.get("seconds", 0.0),
+                      time.process_time() - cpu_start - SETUP.get("cpu", 0.0)))
+    seconds, cpu = min(times)
+    result = dict(seconds=seconds, cpu=cpu, all_seconds=[t for t, _ in times], ll=ll,
+                  params=params, bse=bse, n_iter=n_iter, peak_mb=peak_mb())
+    if SETUP:
+        result["setup_seconds"] = SETUP["seconds"]
+    print("RESULT " + json.dumps(result))
+
+
+def run_in_subprocess(python: Path, package: str, data: Path, draws: int, timeout: float,
+                      repeat: int) -> dict:
+    if not python.exists():
+        return {"error": "no peers venv: bash benchmarks/setup_peers.sh"}
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(HERE.parent) if python == Path(sys.executable) else ""
+    with tempfile.TemporaryDirectory() as work:  # biogeme writes files into the cwd
+        try:
+            proc = subprocess.run(
+                [str(python), str(Path(__file__).resolve()), "--child", package, str(data),
+                 str(draws), str(repeat)],
+                cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {timeout:.0f} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"error": tail[:200]}
+
+
+def largest_distance(r: dict, ours: dict) -> float:
+    """Largest |peer - ours| / our SE over the coefficients (sd.* in absolute value)."""
+    worst = 0.0
+    for name, value in ours["params"].items():
+        if name not in r["params"]:
+            return float("nan")
+        a, b = r["params"][name], value
+        if name.startswith("sd."):
+            a, b = abs(a), abs(b)
+        worst = max(worst, abs(a - b) / ours["bse"][name])
+    return worst
+
+
+def print_row(label: str, r: dict, ours: dict) -> None:
+    if "error" in r:
+        print(f"| {label} | {r['error']} | | | | | | |", flush=True)
+        return
+    nan = float("nan")
+    has_ours = "ll" in ours
+    dll = abs(r["ll"] - ours["ll"]) if has_ours else nan
+    dpar = largest_distance(r, ours) if has_ours else nan
+    ratio = r["seconds"] / ours["seconds"] if has_ours else nan
+    print(f"| {label} | {r['seconds']:.2f} | {r['cpu']:.2f} | {r['ll']:.3f} | {dll:.3f} "
+          f"| {dpar:.2f} | {ratio:.2f} | {r['peak_mb']:.0f} |", flush=True)
+
+
+def print_estimates(results: dict[str, dict]) -> None:
+    """Estimates (standard errors) side by side."""
+    done = {k: v for k, v in results.items() if "params" in v}
+    if not done:
+        return
+    names = list(next(iter(done.values()))["params"])
+    print("\n| coefficient | " + " | ".join(done) + " |")
+    print("|---|" + "---:|" * len(done))
+    for name in names:
+        cells = [f"{r['params'].get(name, float('nan')):.4f} ({r['bse'].get(name, float('nan')):.4f})"
+                 for r in done.values()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("| log-likelihood | " + " | ".join(f"{r['ll']:.3f}" for r in done.values()) + " |")
+    print("| iterations | " + " | ".join(str(r["n_iter"]) for r in done.values()) + " |",
+          flush=True)
+
+
+def bench(title: str, arrays: dict, draws: int, packages: list[str], timeout: float,
+          repeat: int) -> dict[str, dict]:
+    X = arrays["X"]
+    N, J, K = X.shape
+    print(f"\n## {title}: N={N:,} situations, {len(np.unique(arrays['person'])):,} persons, "
+          f"J={J}, K={K} random, {draws:,} draws (fastest of {repeat} timed fits)\n", flush=True)
+    print("| package | seconds | CPU seconds | log-likelihood | abs(ll - ours) | "
+          "max abs(coef - ours) / SE | ratio | peak MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data.npz"
+        np.savez(data, **arrays)
+        for package in packages:
+            python = Path(sys.executable) if package == "ours" else PEERS_PYTHON
+            r = run_in_subprocess(python, package, data, draws, timeout, repeat)
+            results[package] = r
+            print_row("choicemodels MixedLogit.fit()" if package == "ours" else package, r,
+                      results.get("ours", {}))
+    print_estimates(results)
+    ours = results.get("ours", {})
+    if "setup_seconds" in ours:
+        print(f"\nchoicemodels: {ours['n_iter']} iterations; the construction (input checks) "
+              f"took {ours['setup_seconds']:.2f} s more.")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--large", action="store_true",
+                        help="the simulated workload instead of Electricity")
+    parser.add_argument("--draws", default=None,
+                        help="comma-separated draw counts (default 500,2000; --large: 500)")
+    parser.add_argument("--persons", type=int, default=0,
+                        help="Electricity: the first PERSONS persons only (default: all 361)")
+    parser.add_argument("--n", type=int, default=100_000, help="--large: situations")
+    parser.add_argument("--alts", type=int, default=5, help="--large: alternatives")
+    parser.add_argument("--k", type=int, default=5, help="--large: random coefficients")
+    parser.add_argument("--panel-size", type=int, default=10,
+                        help="--large: situations per person")
+    parser.add_argument("--skip", default="", help="comma-separated packages to leave out "
+                                                   "(ours, xlogit, biogeme)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per package")
+    parser.add_argument("--repeat", type=int, default=1, help="timed fits per package")
+    parser.add_argument("--json", type=Path, help="write all results to this file")
+    parser.add_argument("--child", nargs=4, metavar=("PACKAGE", "NPZ", "DRAWS", "REPEAT"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child[0], args.child[1], int(args.child[2]), int(args.child[3]))
+        return
+    skip = set(filter(None, args.skip.split(",")))
+    packages = [p for p in ("ours", *PEERS) if p not in skip
+                and not (args.large and p in SMALL_ONLY)]
+    draws = [int(d) for d in (args.draws or ("500" if args.large else "500,2000")).split(",")]
+    if args.large:
+        title = "simulated"
+        arrays = simulate(args.n, args.alts, args.k, args.panel_size)
+    else:
+        title = "Electricity" + (f" (first {args.persons} persons)" if args.persons else "")
+        arrays = electricity_arrays(args.persons)
+    everything = {}
+    for r in draws:
+        everything[f"{title} {r} draws"] = bench(title, arrays, r, packages, args.timeout,
+                                                 args.repeat)
+        if args.json:  # after each workload, so that a long run keeps what it has done
+            args.json.write_text(json.dumps(everything, indent=1))
+
+
+if __name__ == "__main__":
+    main()
