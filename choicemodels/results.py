@@ -167,7 +167,7 @@ class WtpDistribution(PrintsAsSummary):
     r"""The distribution over persons of a ratio of coefficients when one of them is random.
 
     Built by :meth:`~choicemodels.ChoiceResults.wtp` on mixed logit results (a ratio of two
-    fixed coefficients is a :class:`RatioResult`). With a random numerator
+    fixed coefficients is a :class:`~choicemodels.results.RatioResult`). With a random numerator
     :math:`\beta_n` and a fixed denominator :math:`b_d` the ratio
     :math:`\beta_n / b_d` is the numerator's distribution rescaled, in closed form (a
     normal numerator gives a normal ratio; a lognormal :math:`\pm e^{b + s z}` a lognormal
@@ -844,7 +844,7 @@ class ChoiceResults(PrintsAsSummary):
         :math:`\sqrt{g' V g}`, :math:`g = (1/b_d, -b_n/b_d^2)`. Willingness to pay for a
         unit of a good attribute is usually quoted as ``-wtp(attribute, cost)``. On mixed
         logit results with a random numerator or denominator the ratio varies over persons:
-        its distribution is returned (:class:`WtpDistribution`: mean, median, sd and
+        its distribution is returned (:class:`~choicemodels.results.WtpDistribution`: mean, median, sd and
         quantiles, in closed form over a fixed denominator, simulated over a random one).
 
         Parameters
