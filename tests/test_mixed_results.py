@@ -9,6 +9,7 @@ pseudo-random numbers (2,000,000 draws, against the package's 100,000 quasi-rand
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -170,3 +171,38 @@ def test_fixed_ratio_stays_a_ratio_and_loaded_results_agree(fit, tmp_path):
 def test_unknown_coefficient_is_named(fit):
     with pytest.raises(cm.SpecificationError, match="unknown coefficient 'price'"):
         fit.wtp("price", "x3")
+
+
+# ---- Dask: a panel mixed logit, no person split across partitions --------------------------
+def test_a_panel_fit_on_dask_equals_the_in_memory_fit():
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("dask.distributed")
+    rng = np.random.default_rng(21)
+    P, J = 120, 3
+    T = rng.integers(2, 7, P)  # unbalanced: 2 to 6 situations per person
+    person = np.repeat(np.arange(P) * 7 + 100, T)  # ids neither contiguous nor from 0
+    N = person.size
+    x, w = rng.standard_normal((2, N, J))
+    b = np.repeat(1.0 + rng.standard_normal(P), T)
+    chosen = cm.simulate_choices(b[:, None] * x - 0.5 * w, rng=22)
+    frame = pd.DataFrame({"sit": np.repeat(rng.permutation(N) + 5000, J), "person": np.repeat(person, J),
+                          "alt": np.tile(["a", "b", "c"], N), "x": x.ravel(), "w": w.ravel(),
+                          "choice": (np.tile(np.arange(J), N) == np.repeat(chosen, J)).astype(int)})
+    kw = dict(obs="sit", alt="alt", panel="person", random={"x": "normal"}, draws=40, rng=2)
+    model = cm.MixedLogit("choice ~ x + w | 0", frame, **kw)
+    nonrobust, robust = model.fit(cov_type="nonrobust"), model.fit(cov_type="robust")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        # rows in random order in 4 partitions: every person spans partitions until shuffled
+        shuffled = dd.from_pandas(frame.sample(frac=1.0, random_state=1), npartitions=4, sort=False)
+        on_dask = cm.MixedLogit("choice ~ x + w | 0", shuffled, **kw)
+        assert len(on_dask.design.panels) == len(on_dask.design.parts) >= 2
+        fits = on_dask.fit(), on_dask.fit(cov_type="robust")
+    assert fits[0].cov_type == "nonrobust"
+    for dask_fit, memory_fit in zip(fits, (nonrobust, robust)):
+        assert dask_fit.llf == pytest.approx(memory_fit.llf, rel=1e-12)
+        np.testing.assert_allclose(dask_fit.params, memory_fit.params, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(dask_fit.bse, memory_fit.bse, rtol=1e-6)
+    # without the panel the same data give another likelihood: the persons did matter
+    cross = cm.MixedLogit("choice ~ x + w | 0", frame, **{**kw, "panel": None}).fit()
+    assert abs(cross.llf - nonrobust.llf) > 1.0

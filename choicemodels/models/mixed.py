@@ -105,7 +105,9 @@ class MixedLogit(ChoiceModel):
         Three-part formula, as for :class:`~choicemodels.Logit`.
     data : pandas.DataFrame
         Long format, one row per (situation, alternative); never modified. A Dask
-        DataFrame fits on the active Dask client (without ``panel``).
+        DataFrame fits on the active Dask client; with ``panel`` its rows are shuffled on
+        the person column where persons span partitions, and the covariance defaults to
+        ``"nonrobust"`` (``"robust"``: the sandwich over persons).
     obs : str
         Column of the situation id.
     alt : str
@@ -176,11 +178,6 @@ class MixedLogit(ChoiceModel):
     ) -> None:
         if panel is not None and not isinstance(panel, str):
             raise SpecificationError(f"panel must be a column name (str) or None; got {panel!r}.")
-        if panel is not None and is_dask_frame(data):
-            raise SpecificationError(
-                "a panel mixed logit needs each person's situations together; fit it on a "
-                "pandas DataFrame (without panel=, a Dask DataFrame is supported)."
-            )
         self._panel_ids = None
         self._set_options(random=random, correlated=correlated, panel=panel, draws=draws,
                           sequence=sequence, rng=rng)
@@ -346,7 +343,7 @@ class MixedLogit(ChoiceModel):
                 f"random coefficient(s) {unknown} are not in the formula; its coefficients are "
                 f"{list(design.names)}."
             )
-        if self.panel is not None and data is not None:
+        if self.panel is not None and data is not None and not is_dask_frame(data):
             self._panel_ids = _panel_of_situations(data, spec["obs"], self.panel, design.obs_ids)
         elif not hasattr(self, "_panel_ids"):
             self._panel_ids = None
@@ -363,13 +360,23 @@ class MixedLogit(ChoiceModel):
                          f"the draws ({self.n_persons} persons x {self.draws} x "
                          f"{len(self._random)} random coefficients)", "draws")
 
+    def _distributed_design(self, formula: str, data: Any, **columns: Any):
+        """A Dask DataFrame's design, no person split across partitions (with ``panel``)."""
+        return super()._distributed_design(formula, data, panel=self.panel, **columns)
+
+    def _set_partition_panel(self, design, rows: pd.DataFrame) -> None:
+        """The person of each situation of a partition, from its (situation, person) pairs."""
+        obs, panel = rows.columns
+        self._panel_ids = _panel_of_situations(rows, obs, panel, design.obs_ids)
+
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         random = ", ".join(f"{k}: {d}" for k, d in self.random.items())
         corr = ", ".join(self._correlated) if self._correlated else "none"
         return (
             ("Random", random),
             ("Correlated", corr),
-            ("Persons", str(self.n_persons) if self._panel_ids is not None else "no panel"),
+            ("Persons", str(self.n_persons) if self._panel_ids is not None
+             else "no panel" if self.panel is None else f"{self.panel!r} (on the Dask workers)"),
             ("Draws", f"{self.draws} ({self.sequence})"),
             ("Seed", str(self.seed)),
         )
