@@ -17,7 +17,15 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from choicemodels.cli_io import Roles, load_bundled, parse_names, parse_nests, read_table, situation_labels
+from choicemodels.cli_io import (
+    Roles,
+    load_bundled,
+    parse_names,
+    parse_nests,
+    parse_random,
+    read_table,
+    situation_labels,
+)
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
 from choicemodels.formula import check_formula
 from choicemodels.inference import COV_TYPES
@@ -25,7 +33,7 @@ from choicemodels.inference import COV_TYPES
 __all__ = ["main", "build_parser"]
 
 DEFAULT_DATASET = "travel_mode"
-MODEL_NAMES = ("logit", "nested", "probit")  # compare --models (choicemodels.compare.MODEL_NAMES)
+MODEL_NAMES = ("logit", "nested", "mixed", "probit")  # compare --models (choicemodels.compare.MODEL_NAMES)
 FORMATS = ("text", "json", "csv", "latex", "markdown")
 PROBIT_COVS = ("iid", "heteroskedastic", "unstructured")
 PLOT_EXTRA = 'pip install "choicemodels[plot]"'
@@ -94,8 +102,10 @@ def _add_probit_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("probit options")
     g.add_argument("--integration", choices=["auto", "ghk", "quadrature", "genz", "me", "ovus"],
                    help="probability integration")
-    g.add_argument("--draws", type=int, help="simulation draws per situation (GHK)")
-    g.add_argument("--sequence", choices=["halton", "sobol", "pseudo"], help="draw sequence")
+    g.add_argument("--draws", type=int,
+                   help="simulation draws: per situation (probit GHK), per person (mixed logit)")
+    g.add_argument("--sequence", choices=["halton", "sobol", "mlhs", "pseudo"],
+                   help="draw sequence (mlhs: mixed logit only)")
     g.add_argument("--rng", type=int, default=0, help="seed of the draws (default 0)")
     g.add_argument("--method", choices=["bfgs", "bhhh"], help="probit optimiser")
 
@@ -106,6 +116,18 @@ def _add_nest_options(p: argparse.ArgumentParser) -> None:
                    help='nests of the nested logit: "name=alt,alt;name=alt", e.g. '
                         '"fly=air;ground=train,bus,car"; every alternative in one nest')
     g.add_argument("--equal-iv", action="store_true", help="one iv for every nest")
+
+
+def _add_mixed_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("mixed logit options (--draws, --sequence and --rng above apply too)")
+    g.add_argument("--random", metavar="SPEC",
+                   help='random coefficients of the mixed logit: "coef=distribution,...", e.g. '
+                        '"gc=normal,-ttme=lognormal" (normal, lognormal, triangular, uniform; '
+                        "-name: a negative lognormal)")
+    g.add_argument("--correlated", action="store_true",
+                   help="correlate the normal and lognormal random coefficients")
+    g.add_argument("--panel", metavar="COL",
+                   help="column of the person id: one set of draws per person (panel likelihood)")
 
 
 def _add_estimation_options(p: argparse.ArgumentParser) -> None:
@@ -139,9 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p)
     p.add_argument("--models", metavar="LIST",
                    help=f"comma-separated models to fit, from {','.join(MODEL_NAMES)} (default "
-                        "logit,probit; logit,nested,probit with --nests); probit means one per "
-                        "--probit-cov")
+                        "logit,probit, with nested after --nests and mixed after --random); "
+                        "probit means one per --probit-cov")
     _add_nest_options(p)
+    _add_mixed_options(p)
     p.add_argument("--probit-cov", nargs="+", default=["iid", "unstructured"], choices=PROBIT_COVS,
                    help="probit error structures (default iid unstructured)")
     _add_probit_options(p)
@@ -155,9 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="fit one model and print its summary",
                        description="Fit a logit or probit and print the summary table.")
     _add_data_options(p)
-    p.add_argument("--model", choices=["logit", "nested", "probit"], default="logit",
-                   help="nested needs --nests (default logit)")
+    p.add_argument("--model", choices=["logit", "nested", "mixed", "probit"], default="logit",
+                   help="nested needs --nests, mixed --random (default logit)")
     _add_nest_options(p)
+    _add_mixed_options(p)
     p.add_argument("--probit-cov", default="iid", choices=PROBIT_COVS,
                    help="probit error structure (default iid)")
     p.add_argument("--cov", dest="probit_cov", choices=PROBIT_COVS, action=_Deprecated, new="--probit-cov")
@@ -266,6 +290,20 @@ def _nests(args: argparse.Namespace, data: pd.DataFrame, alt: str) -> dict | Non
     return nests
 
 
+def _mixed_options(args: argparse.Namespace, wanted: bool, fix: str) -> dict:
+    """``--random``, ``--correlated`` and ``--panel`` as MixedLogit's keywords; an error when the
+    mixed logit is ``wanted`` without ``--random``, or given options without being wanted."""
+    given = [o for o, v in (("--random", args.random), ("--correlated", args.correlated),
+                            ("--panel", args.panel)) if v]
+    if not wanted:
+        if given:
+            raise SpecificationError(f"{', '.join(given)} applies to the mixed logit; {fix} or drop it.")
+        return {}
+    if args.random is None:
+        raise SpecificationError('the mixed logit needs --random, e.g. --random "gc=normal,ttme=lognormal".')
+    return {"random": parse_random(args.random), "correlated": args.correlated, "panel": args.panel}
+
+
 def _probit_options(args: argparse.Namespace) -> dict:
     opts = {"integration": args.integration, "draws": args.draws, "sequence": args.sequence}
     return {k: v for k, v in opts.items() if v is not None}
@@ -305,7 +343,8 @@ def _run_compare(args: argparse.Namespace) -> list[str]:
     if args.models is not None:
         models = parse_names(args.models, MODEL_NAMES, "--models")
     else:
-        models = ["logit", "nested", "probit"] if nests is not None else ["logit", "probit"]
+        models = (["logit"] + ["nested"] * (nests is not None) + ["mixed"] * (args.random is not None)
+                  + ["probit"])
     if "nested" in models and nests is None:
         raise SpecificationError('--models includes nested, which needs --nests, e.g. '
                                  '--nests "fly=air;ground=train,bus,car".')
@@ -315,6 +354,8 @@ def _run_compare(args: argparse.Namespace) -> list[str]:
                                  f"(e.g. --models {','.join(models + ['nested'])}) or drop {given}.")
     if "nested" in models:
         extra.update(nests=nests, equal_iv=args.equal_iv)
+    extra.update(_mixed_options(args, "mixed" in models, "add mixed to --models (e.g. --models "
+                                f"{','.join(models + ['mixed'])})"))
     c = compare_models(formula, data, **roles, models=models, probit_cov=args.probit_cov,
                        rng=args.rng, method=args.method, cov_type=args.cov_type,
                        ratio_to=args.ratio_to, variable=args.variable, **extra,
@@ -338,8 +379,15 @@ def _run_fit(args: argparse.Namespace) -> list[str]:
     nests = _nests(args, data, roles["alt"])
     if args.model != "nested" and (nests is not None or args.equal_iv):
         raise SpecificationError(f"--nests and --equal-iv apply to --model nested, not --model {args.model}.")
+    mixed = _mixed_options(args, args.model == "mixed", "use --model mixed")
     if args.model == "logit":
         model = Logit(formula, data, **roles)
+    elif args.model == "mixed":
+        from choicemodels.models.mixed import MixedLogit
+
+        options = {k: v for k, v in dict(draws=args.draws, sequence=args.sequence).items() if v is not None}
+        model = MixedLogit(formula, data, **roles, **mixed, rng=args.rng, **options)
+        method = args.method
     elif args.model == "nested":
         from choicemodels.models.nested import NestedLogit
 

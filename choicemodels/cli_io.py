@@ -10,14 +10,15 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import pandas as pd
 
 from choicemodels.data import check_columns
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
 
-__all__ = ["read_table", "load_bundled", "situation_labels", "parse_nests", "parse_names", "Roles",
-           "PARQUET_SUFFIXES"]
+__all__ = ["read_table", "load_bundled", "situation_labels", "parse_nests", "parse_names",
+           "parse_random", "Roles", "PARQUET_SUFFIXES"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _SNIFF_BYTES = 64 * 1024
@@ -194,6 +195,43 @@ def parse_nests(text: str, option: str = "--nests") -> dict[str, list[str]]:
             home[a] = name
         nests[name] = alts
     return nests
+
+
+def parse_random(text: str, option: str = "--random") -> dict[str, str]:
+    """``"price=normal,-time=lognormal"`` -> ``{"price": "normal", "-time": "lognormal"}``.
+
+    Pairs ``coefficient=distribution`` separated by ``,`` (``-name`` with ``lognormal``: a
+    negative lognormal coefficient); spaces around the parts are dropped. Raises
+    :class:`SpecificationError` naming the part at fault: no ``=``, an empty name, an
+    unknown distribution, a coefficient given twice. Whether the coefficient is in the
+    formula is the model's check.
+    """
+    from choicemodels.models.mixed import Distribution
+
+    allowed = get_args(Distribution)
+    example = f'{option} "price=normal,time=lognormal"'
+    parts = [p.strip() for p in str(text).split(",")]
+    if not any(parts):
+        raise SpecificationError(f"{option} is empty; give the random coefficients as {example}.")
+    random: dict[str, str] = {}
+    for part in parts:
+        name, eq, dist = (x.strip() for x in part.partition("="))
+        if not part:
+            raise SpecificationError(f"{option} {text!r} has an empty entry (two commas, or one at "
+                                     f"an end); write {example}.")
+        if not eq:
+            raise SpecificationError(f"{option}: {part!r} has no '='; write coefficient=distribution, "
+                                     f"e.g. {example}.")
+        if not name.lstrip("-"):
+            raise SpecificationError(f"{option}: {part!r} has no coefficient name before '='.")
+        if dist not in allowed:
+            raise SpecificationError(f"{option}: unknown distribution {dist!r} for {name!r}; choose "
+                                     f"from {', '.join(allowed)}.")
+        if name.lstrip("-") in {k.lstrip("-") for k in random}:
+            raise SpecificationError(f"{option}: coefficient {name.lstrip('-')!r} is given twice; "
+                                     "give each random coefficient once.")
+        random[name] = dist
+    return random
 
 
 def parse_names(text: str, known: tuple[str, ...], option: str) -> list[str]:

@@ -7,7 +7,7 @@ runs :func:`compare_models`). The module also gathers the public names of the co
 layer: :class:`Comparison` (:mod:`choicemodels.comparison`), the error scales
 (:mod:`choicemodels.scales`).
 
-Adding a model kind to the runner (for example a mixed logit with ``random=``): write a
+Adding a model kind to the runner: write a
 builder ``_name(formula, data, columns, options) -> list[_Planned]`` beside ``_logit``,
 put it into ``_BUILDERS`` under the name users write in ``models``, add its options to
 ``_Options`` (and to :func:`compare_models`' keywords, validated in ``_check_models``),
@@ -51,6 +51,7 @@ class _Options:
     probit: dict  # integration, draws, sequence: those given
     rng: Any
     method: str | None
+    mixed: dict  # random, correlated, panel, draws, sequence: those given
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,21 @@ def _probit(formula, data, columns, options: _Options) -> list[_Planned]:
             for cov in options.probit_cov]
 
 
+def _mixed(formula, data, columns, options: _Options) -> list[_Planned]:
+    from choicemodels.models.mixed import MixedLogit
+
+    return [_Planned("mixed logit", lambda: MixedLogit(formula, data, **columns, rng=options.rng,
+                                                       **options.mixed), {})]
+
+
 _BUILDERS: dict[str, Callable[..., list[_Planned]]] = {
-    "logit": _logit, "nested": _nested, "probit": _probit,
+    "logit": _logit, "nested": _nested, "mixed": _mixed, "probit": _probit,
 }
 MODEL_NAMES = tuple(_BUILDERS)
 """The names :func:`compare_models` and ``choicemodels compare --models`` accept."""
 
 
-def _check_models(models: Sequence[str] | str, nests, equal_iv) -> list[str]:
+def _check_models(models: Sequence[str] | str, nests, equal_iv, mixed: Mapping[str, Any]) -> list[str]:
     """The validated list of model names (the faults named, with the fix)."""
     names = [models] if isinstance(models, str) else list(models)
     if not names:
@@ -113,6 +121,15 @@ def _check_models(models: Sequence[str] | str, nests, equal_iv) -> list[str]:
         raise SpecificationError(
             f"{given} applies to the nested logit, which models {names} does not include; add "
             "'nested' to models (e.g. models=['logit', 'nested', 'probit']) or drop it.")
+    if "mixed" in names and mixed.get("random") is None:
+        raise SpecificationError(
+            "models includes 'mixed', which needs random: a dict coefficient -> distribution, "
+            "e.g. random={'gc': 'normal', '-ttme': 'lognormal'}.")
+    given = [k for k in ("random", "correlated", "panel") if mixed.get(k) not in (None, False)]
+    if "mixed" not in names and given:
+        raise SpecificationError(
+            f"{', '.join(given)} applies to the mixed logit, which models {names} does not "
+            "include; add 'mixed' to models (e.g. models=['logit', 'mixed', 'probit']) or drop it.")
     return names
 
 
@@ -138,6 +155,9 @@ def compare_models(
     models: Sequence[str] = ("logit", "probit"),
     nests: Mapping[str, Sequence] | None = None,
     equal_iv: bool = False,
+    random: Mapping[str, str] | None = None,
+    correlated: bool | list[str] = False,
+    panel: str | None = None,
     probit_cov: Sequence[str] = ("iid", "unstructured"),
     integration: str | None = None,
     draws: int | None = None,
@@ -151,7 +171,7 @@ def compare_models(
     variable: str | None = None,
     progress: bool | None = None,
 ) -> Comparison:
-    """Fit a logit, a nested logit and probits on the same data and compare them.
+    """Fit a logit, a nested logit, a mixed logit and probits on the same data and compare them.
 
     By default a logit and one probit per ``probit_cov``; ``models`` chooses the kinds, in
     the order of the output (``"probit"`` stands for one probit per ``probit_cov``).
@@ -174,13 +194,21 @@ def compare_models(
         Per-situation weight column.
     weight_type : {"frequency", "sampling"}, default "frequency"
         How the weights count, as for :class:`~choicemodels.Logit`.
-    models : sequence of {"logit", "nested", "probit"}, default ("logit", "probit")
+    models : sequence of {"logit", "nested", "mixed", "probit"}, default ("logit", "probit")
         The model kinds to fit (``MODEL_NAMES``), each once.
     nests : dict of str to list, optional
         Nest name -> alternatives, for the nested logit (needed with ``"nested"`` and only
         then), as for :class:`~choicemodels.NestedLogit`.
     equal_iv : bool, default False
         One ``iv`` for every nest of the nested logit.
+    random : dict of str to str, optional
+        Coefficient -> distribution of the mixed logit (needed with ``"mixed"`` and only
+        then), as for :class:`~choicemodels.MixedLogit`.
+    correlated : bool or list of str, default False
+        The mixed logit's correlated random coefficients.
+    panel : str, optional
+        Column of the person id, for the mixed logit's panel likelihood (one set of draws per
+        person; its Vuong tests against the other models then pair persons, not situations).
     probit_cov : str or sequence of str, default ("iid", "unstructured")
         Probit error structures to fit (``"iid"``, ``"heteroskedastic"``,
         ``"unstructured"``). With two alternatives only ``"iid"`` is identified; the others
@@ -188,11 +216,12 @@ def compare_models(
     integration : str, optional
         Probit integration method (``None``: the probit's default, ``"auto"``).
     draws : int, optional
-        GHK draws per situation (``None``: the probit's default).
+        GHK draws per situation of the probits and draws per person of the mixed logit
+        (``None``: each model's default).
     sequence : str, optional
-        Sequence of the GHK draws (``None``: the probit's default).
+        Sequence of those draws (``None``: each model's default).
     rng : int, numpy.random.Generator or None, default 0
-        Seed of the probits' draws.
+        Seed of the probits' and the mixed logit's draws.
     method : str, optional
         Optimiser of the probit fits (``None``: the probit's default).
     cov_type : {"nonrobust", "robust", "cluster", "opg"}, optional
@@ -219,7 +248,8 @@ def compare_models(
     ------
     SpecificationError
         For an unknown or repeated model name, ``"nested"`` without ``nests``, ``nests``
-        (or ``equal_iv``) without ``"nested"``, and as the models do for their inputs.
+        (or ``equal_iv``) without ``"nested"``, ``"mixed"`` without ``random``, ``random``
+        (``correlated``, ``panel``) without ``"mixed"``, and as the models do for their inputs.
 
     Examples
     --------
@@ -239,7 +269,9 @@ def compare_models(
     >>> c3.tests()["test"].tolist()
     ['LR (nested)', 'Vuong', 'Vuong']
     """
-    names = _check_models(models, nests, equal_iv)
+    mixed = {"random": random, "correlated": correlated, "panel": panel}
+    names = _check_models(models, nests, equal_iv, mixed)
+    simulation = {k: v for k, v in dict(draws=draws, sequence=sequence).items() if v is not None}
     columns = dict(obs=obs, alt=alt, ref=ref, avail=avail, weights=weights, weight_type=weight_type)
     covs = [probit_cov] if isinstance(probit_cov, str) else list(probit_cov)
     remarks = []
@@ -249,8 +281,8 @@ def compare_models(
         remarks.append(f"Two alternatives: only the iid probit is identified; skipped {skipped}.")
     options = _Options(
         nests=nests, equal_iv=equal_iv, probit_cov=tuple(covs), rng=rng, method=method,
-        probit={k: v for k, v in dict(integration=integration, draws=draws, sequence=sequence).items()
-                if v is not None},
+        probit=simulation | ({} if integration is None else {"integration": integration}),
+        mixed=mixed | simulation,
     )
     plan = [p for name in names for p in _BUILDERS[name](formula, data, columns, options)]
     fit_options = dict(cov_type=cov_type, groups=groups, maxiter=maxiter, progress=progress)
@@ -284,6 +316,10 @@ def compare(
     models: Sequence[str] = ("logit", "probit"),
     nests: Mapping[str, Sequence] | None = None,
     equal_iv: bool = False,
+    random: Mapping[str, str] | None = None,
+    correlated: bool | list[str] = False,
+    panel: str | None = None,
+    draws: int | None = None,
     rng: int | np.random.Generator | None = 0,
     progress: bool | None = None,
 ) -> Comparison:
@@ -313,14 +349,23 @@ def compare(
         With data: the reference alternative.
     avail, weights : str, optional
         With data: the 0/1 availability and the per-situation weight columns.
-    models : sequence of {"logit", "nested", "probit"}, default ("logit", "probit")
+    models : sequence of {"logit", "nested", "mixed", "probit"}, default ("logit", "probit")
         With data: the models to fit, as for :func:`compare_models`.
     nests : dict of str to list, optional
         With data: the nested logit's nests (with ``"nested"`` in ``models`` only).
     equal_iv : bool, default False
         With data: one ``iv`` for every nest of the nested logit.
+    random : dict of str to str, optional
+        With data: the mixed logit's random coefficients (with ``"mixed"`` in ``models``
+        only), as for :class:`~choicemodels.MixedLogit`.
+    correlated : bool or list of str, default False
+        With data: the mixed logit's correlated random coefficients.
+    panel : str, optional
+        With data: the mixed logit's person column.
+    draws : int, optional
+        With data: draws of the probits (per situation) and the mixed logit (per person).
     rng : int, numpy.random.Generator or None, default 0
-        With data: seed of the probits' draws.
+        With data: seed of the probits' and the mixed logit's draws.
     progress : bool or None, optional
         With data: progress bars of the fits, as for :func:`compare_models`.
 
@@ -366,7 +411,8 @@ def compare(
         if missing:
             raise SpecificationError(f"compare with data needs {', '.join(missing)} as well.")
         c = compare_models(formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
-                           models=models, nests=nests, equal_iv=equal_iv, rng=rng,
+                           models=models, nests=nests, equal_iv=equal_iv, random=random,
+                           correlated=correlated, panel=panel, draws=draws, rng=rng,
                            ratio_to=ratio_to, variable=variable, progress=progress)
         if labels is None:
             return c
@@ -374,8 +420,10 @@ def compare(
                                       variable=c.variable or "")
         return Comparison(relabelled.results, relabelled.labels, c.ratio_to, c.variable, c.remarks)
     given = [k for k, v in dict(formula=formula, obs=obs, alt=alt, ref=ref, avail=avail,
-                                weights=weights, nests=nests).items() if v is not None]
-    given += [k for k, v in (("models", tuple(models) != ("logit", "probit")), ("equal_iv", equal_iv)) if v]
+                                weights=weights, nests=nests, random=random, panel=panel,
+                                draws=draws).items() if v is not None]
+    given += [k for k, v in (("models", tuple(models) != ("logit", "probit")), ("equal_iv", equal_iv),
+                             ("correlated", correlated)) if v]
     if given:
         raise SpecificationError(
             f"{', '.join(given)} apply when compare is given data (compare(data, formula, ...)); "

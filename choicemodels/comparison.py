@@ -18,7 +18,13 @@ from scipy import stats
 
 from choicemodels.compare_plot import plot_comparison
 from choicemodels.exceptions import SpecificationError
-from choicemodels.inference import TestResult, lr_test, paired_loglike_differences, vuong_test
+from choicemodels.inference import (
+    TestResult,
+    lr_test,
+    paired_loglike_differences,
+    situation_order,
+    vuong_test,
+)
 from choicemodels.rendering import PrintsAsSummary, Summary, Table
 from choicemodels.scales import LOGIT_SCALE, SLOPE_RATIO, error_scale
 
@@ -29,7 +35,8 @@ __all__ = ["Comparison", "compare"]
 
 
 # how a model kind is named in the tables (default: its model_name in lower case)
-_NAMES = {"NestedLogit": "nested logit"}
+_NAMES = {"NestedLogit": "nested logit", "MixedLogit": "mixed logit",
+          "CrossNestedLogit": "cross-nested logit"}
 
 
 def display_name(model_name: str, cov: str | None = None) -> str:
@@ -47,12 +54,19 @@ def _restricts(small: ChoiceResults, big: ChoiceResults) -> bool:
 
     Within a family: fewer parameters and coefficients among the other's (iid probit in
     unstructured probit, a smaller logit in a larger one). Across: a logit is the nested
-    logit with every ``iv`` at 1, an interior point of the parameter space.
+    logit with every ``iv`` at 1, an interior point of the parameter space; and the mixed
+    logit with every standard deviation at 0, a point on the boundary (see :func:`_boundary`).
     """
     if small.k_params >= big.k_params or not set(small.beta.index) <= set(big.beta.index):
         return False
     kinds = (small.model_name, big.model_name)
-    return kinds[0] == kinds[1] or kinds == ("Logit", "NestedLogit")
+    return kinds[0] == kinds[1] or kinds in (("Logit", "NestedLogit"), ("Logit", "MixedLogit"))
+
+
+def _boundary(small: ChoiceResults, big: ChoiceResults) -> bool:
+    """Whether the restriction puts parameters on the boundary of the parameter space:
+    a logit inside a mixed logit, whose standard deviations are 0 under the null."""
+    return small.model_name != "MixedLogit" and big.model_name == "MixedLogit"
 
 
 def _unique(labels: list[str]) -> tuple[str, ...]:
@@ -421,7 +435,13 @@ class Comparison(PrintsAsSummary):
         coefficients include the other's and that have more parameters (iid probit inside
         unstructured probit, a logit inside a larger logit), and a logit beside a nested
         logit with the same coefficients (the logit is every ``iv`` at 1), are taken as
-        nested, where Vuong's normal limit does not apply: they get the LR test.
+        nested, where Vuong's normal limit does not apply: they get the LR test. So does a
+        logit beside a mixed logit with the same coefficients (every standard deviation at
+        0): ``"LR (boundary)"``, whose p-value from :math:`\chi^2_{df}` is conservative
+        (the null puts the standard deviations on the boundary, where the statistic's
+        limit is a mixture of chi-squares, :math:`\bar\chi^2`). With a panel mixed logit,
+        Vuong's :math:`m_i` are per person: each model's log-likelihood summed over the
+        person's situations.
 
         Returns
         -------
@@ -449,7 +469,8 @@ class Comparison(PrintsAsSummary):
                     rows.append(_vuong_row(pair, a, b, self.labels[i], self.labels[j]))
                     continue
                 t = lr_test(small, big)
-                rows.append({"pair": pair, "test": "LR (nested)", "statistic": t.statistic,
+                test = "LR (boundary)" if _boundary(small, big) else "LR (nested)"
+                rows.append({"pair": pair, "test": test, "statistic": t.statistic,
                              "p-value": t.p_value, "Schwarz z": np.nan,
                              "Schwarz p-value": np.nan, "df": t.df, "favours": ""})
         cols = ["test", "statistic", "p-value", "Schwarz z", "Schwarz p-value", "df", "favours"]
@@ -752,6 +773,25 @@ class Comparison(PrintsAsSummary):
                 "Within-nest / across-nest cross-elasticity (1 = IIA; above 1: an alternative "
                 f"draws more from its own nest): {parts}."
             )
+        if any(r.model_name == "MixedLogit" for r in self.results):
+            out.append(
+                "Mixed logit: sigma is its Gumbel kernel's, pi/sqrt(6), as the logit's, so "
+                "'coef / scale' of a random coefficient is its mean (b; for a lognormal one the "
+                "mean of the log) on the logit's scale; the random coefficients add "
+                "heterogeneity that varies with x and is not in sigma. Its elasticities and "
+                "shares are simulated with the fit's draws.")
+        for lab, r in zip(self.labels, self.results):
+            if r.model_name == "MixedLogit":
+                spread = ", ".join(f"{n} = {r.params[n]:.4f} (s.e. {r.bse[n]:.4f})"
+                                   for n in r.param_names[r.n_beta:])
+                out.append(f"{lab}: {spread}; all 0 is the logit.")
+        if (self.tests()["test"] == "LR (boundary)").any():
+            out.append(
+                "LR (boundary): the logit is the mixed logit with every standard deviation at 0, "
+                "on the boundary of the parameter space, so the LR statistic's null "
+                "distribution is a mixture of chi-squares (chi-bar-square; 0.5 chi2(0) + 0.5 "
+                "chi2(1) for one standard deviation, Self and Liang 1987), not chi2(df); the "
+                "p-value shown uses chi2(df) and is conservative (too large).")
         if self.ratio_to is not None:
             out.append(f"Ratios divide by {self.ratio_to!r}; they do not depend on the scale.")
         return tuple(out) + self.remarks
@@ -917,14 +957,35 @@ class Comparison(PrintsAsSummary):
                                self._elasticities, self.variable, alpha=alpha, dpi=dpi)
 
 
+def _persons(a: ChoiceResults, b: ChoiceResults) -> np.ndarray | None:
+    """(N,) the person of each of ``a``'s situations when either fit is a panel mixed logit
+    (its likelihood is a product over the person's situations), else None."""
+    for r in (a, b):
+        model = r.model
+        if r.model_name == "MixedLogit" and model is not None and model.panel is not None:
+            person = model._persons[1]
+            if r is a:
+                return person
+            pos = situation_order(a, b, "Vuong's test")
+            return person if pos is None else person[pos]
+    return None
+
+
 def _vuong_row(pair: str, a: ChoiceResults, b: ChoiceResults, la: str, lb: str) -> dict:
-    corrected: TestResult = vuong_test(a, b)
-    m = paired_loglike_differences(a, b)  # by situation id, as the test
+    m = paired_loglike_differences(a, b)  # by situation id, as vuong_test
+    person = _persons(a, b)
+    if person is None:
+        corrected: TestResult = vuong_test(a, b)
+        z_s, p_s = corrected.statistic, corrected.p_value
+    else:  # per person: a panel mixed logit's log-likelihood is one term per person
+        m = np.bincount(person, weights=m)
+        z_s = float((m.sum() - (a.k_params - b.k_params) / 2 * np.log(m.size))
+                    / (np.sqrt(m.size) * m.std(ddof=1)))
+        p_s = float(2 * stats.norm.sf(abs(z_s)))
     z = float(m.sum() / (np.sqrt(m.size) * m.std(ddof=1)))
-    z_s = corrected.statistic
     favours = la if z_s > 0 else lb
     return {"pair": pair, "test": "Vuong", "statistic": z, "p-value": float(2 * stats.norm.sf(abs(z))),
-            "Schwarz z": z_s, "Schwarz p-value": corrected.p_value, "df": np.nan,
+            "Schwarz z": z_s, "Schwarz p-value": p_s, "df": np.nan,
             "favours": favours}
 
 

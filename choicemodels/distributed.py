@@ -91,6 +91,9 @@ class DistributedDesign:
         hold normalised to sum to it).
     state : the design state (transform moments, factor levels) of the whole data, which
         every partition's design was built with.
+    panels : with ``panel=``, one frame per partition (futures, as ``parts``) of the
+        distinct (``obs``, ``panel``) pairs of its rows: every person's situations lie in one
+        partition; else ``None``.
     """
 
     parts: tuple
@@ -103,6 +106,7 @@ class DistributedDesign:
     ll_equal_shares: float
     nobs: int
     state: DesignState | None = None
+    panels: tuple | None = None
 
     weights = None  # weights are applied inside the partitions
 
@@ -138,6 +142,11 @@ def _partition_design(frame: pd.DataFrame, roles: dict) -> Design | None:
     if d.weights is not None and roles["weight_type"] == "frequency":  # whole numbers
         weights_of_type(d.weights, "frequency", roles["weights"], d.obs_ids)
     return d
+
+
+def _panel_rows(frame: pd.DataFrame, obs: str, panel: str) -> pd.DataFrame:
+    """The distinct (situation, person) pairs of a partition's rows."""
+    return frame[[obs, panel]].drop_duplicates()
 
 
 def _scale_weights(d: Design, factor: float) -> Design:
@@ -205,11 +214,12 @@ def map_parts(task: Callable, parts: Sequence) -> list:
     return [task(part) for part in parts]
 
 
-def persist_parts(task: Callable, parts: Sequence) -> tuple:
-    """``task(part)`` for every partition, kept where the parts are (futures or in memory)."""
+def persist_parts(task: Callable, parts: Sequence, *others: Sequence) -> tuple:
+    """``task(part, *other)`` for every partition (and the partition's entries of
+    ``others``), kept where the parts are (futures or in memory)."""
     if parts and hasattr(parts[0], "client"):
-        return tuple(parts[0].client.map(task, parts, pure=False))
-    return tuple(task(part) for part in parts)
+        return tuple(parts[0].client.map(task, parts, *others, pure=False))
+    return tuple(task(*entries) for entries in zip(parts, *others))
 
 
 def _call(task: Callable, args: tuple, part: Any) -> Any:
@@ -256,6 +266,7 @@ def distributed_design(
     weights: str | None = None,
     weight_type: str = "frequency",
     functions: Mapping[str, Callable] | None = None,
+    panel: str | None = None,
 ) -> DistributedDesign:
     """Validate a Dask DataFrame in long format and persist one design per partition.
 
@@ -265,7 +276,10 @@ def distributed_design(
     weights are normalised over all partitions to sum to the number of positively
     weighted situations, as in memory. The formula's terms are counted against N before
     any is evaluated, and stateful transforms (``center``, ``standardize``, ``scale``)
-    and ``C(...)`` levels are learned over all partitions (one state, as in memory).
+    and ``C(...)`` levels are learned over all partitions (one state, as in memory). With
+    ``panel`` (a person column, for a mixed logit's panel likelihood) no person is split:
+    where persons span partitions the rows are shuffled on ``panel``, and the (situation,
+    person) pairs of every partition are persisted beside its design (``panels``).
     """
     import dask
 
@@ -273,16 +287,18 @@ def distributed_design(
     variables = formula_variables(formula, functions=functions)
     check_columns(meta, variables, f"formula {formula!r}", SpecificationError)
     roles = [("obs=", obs), ("alt=", alt), ("the response (choice column)", formula_response(formula, functions=functions))]
-    roles += [(role, name) for role, name in (("avail=", avail), ("weights=", weights)) if name]
+    roles += [(role, name) for role, name in (("avail=", avail), ("weights=", weights),
+                                              ("panel=", panel)) if name]
     for role, name in roles:
         check_columns(meta, [name], role)
     used = list(dict.fromkeys([name for _, name in roles] + list(variables)))
     data = data[used]
 
-    ids_meta = _id_values(meta[obs].iloc[:0])
+    unit = panel or obs  # what a partition must hold whole: persons, or situations
+    ids_meta = _id_values(meta[unit].iloc[:0])
     ranges_meta = pd.DataFrame({"low": ids_meta, "high": ids_meta})
     labels, ranges, n_situations = dask.compute(
-        data[alt].drop_duplicates(), data[obs].map_partitions(_obs_range, meta=ranges_meta),
+        data[alt].drop_duplicates(), data[unit].map_partitions(_obs_range, meta=ranges_meta),
         data[obs].nunique(),
     )
     if len(labels) == 0:
@@ -298,7 +314,7 @@ def distributed_design(
         state = learn_state(formula, lambda: (dask.compute(p)[0] for p in delayed_parts),
                             avail=avail, functions=functions)
     if _situations_split(ranges):
-        data = data.shuffle(on=obs)
+        data = data.shuffle(on=unit)
     spec = {"formula": formula, "obs": obs, "alt": alt, "ref": alternatives[ref_index],
             "avail": avail, "weights": weights, "weight_type": weight_type,
             "alternatives": alternatives, "functions": functions, "state": state}
@@ -307,6 +323,11 @@ def distributed_design(
     designs = client.compute(designs) if client is not None else dask.compute(*designs)
     described = map_parts(_names_of, designs)
     parts = tuple(d for d, about in zip(designs, described) if about is not None)
+    panels = None
+    if panel is not None:
+        rows = [dask.delayed(_panel_rows)(p, obs, panel) for p in data.to_delayed()]
+        rows = client.compute(rows) if client is not None else dask.compute(*rows)
+        panels = tuple(r for r, about in zip(rows, described) if about is not None)
     names, first_state = next(about for about in described if about is not None)
     state = first_state if state is None else state
     n_obs, ll_shares, avail_counts, total_weight, n_positive, DtD, largest = map_sum(_summary, parts)
@@ -335,5 +356,5 @@ def distributed_design(
     return DistributedDesign(
         parts=parts, names=names, alternatives=alternatives, ref=ref_index, n_obs=int(n_obs),
         n_alts=len(alternatives), n_params=len(names), ll_equal_shares=float(ll_shares),
-        nobs=nobs, state=state,
+        nobs=nobs, state=state, panels=panels,
     )

@@ -24,7 +24,8 @@ from choicemodels.formula import check_formula
 from choicemodels.inference import COV_TYPES
 from choicemodels.rendering import PrintsAsSummary, Summary, Table, forg
 
-__all__ = ["ChoiceResults", "ModelKind", "Summary", "RatioResult", "load_results", "register_model_kind"]
+__all__ = ["ChoiceResults", "ModelKind", "Summary", "RatioResult", "WtpDistribution", "load_results",
+           "register_model_kind"]
 
 _FORMAT_VERSION = 2  # 2: typed labels and non-finite floats as tagged objects
 _READABLE_VERSIONS = (1, 2)
@@ -159,6 +160,103 @@ class RatioResult(PrintsAsSummary):
             "Ratio of coefficients", tables=(Table("", frame, _estimate_kinds(frame), na_rep="nan"),),
             notes=("Delta-method standard error: sqrt(g' V g), g = (1/b_d, -b_n/b_d^2).",),
         )
+
+
+@dataclass(frozen=True, repr=False)
+class WtpDistribution(PrintsAsSummary):
+    r"""The distribution over persons of a ratio of coefficients when one of them is random.
+
+    Built by :meth:`~choicemodels.ChoiceResults.wtp` on mixed logit results (a ratio of two
+    fixed coefficients is a :class:`~choicemodels.results.RatioResult`). With a random numerator
+    :math:`\beta_n` and a fixed denominator :math:`b_d` the ratio
+    :math:`\beta_n / b_d` is the numerator's distribution rescaled, in closed form (a
+    normal numerator gives a normal ratio; a lognormal :math:`\pm e^{b + s z}` a lognormal
+    ratio with mean :math:`\pm e^{b + s^2/2}/b_d`, median :math:`\pm e^{b}/b_d` and sd
+    :math:`e^{b + s^2/2}\sqrt{e^{s^2} - 1}/|b_d|`). With a random denominator it is
+    simulated from ``draws`` draws of the random coefficients at the estimates (their
+    correlation included); the mean and sd of the ratio then exist only where the
+    denominator keeps away from zero (a lognormal one, or a uniform or triangular one whose
+    support excludes zero): never with a normal denominator, for which they are NaN and
+    ``mean_exists`` is false. Standard errors are delta-method ones (at fixed draws when
+    simulated). The parameters are also the attributes of the same names.
+
+    Parameters
+    ----------
+    numerator : str
+        Name of the numerator's coefficient.
+    denominator : str
+        Name of the denominator's coefficient.
+    distribution : str
+        The ratio's family (``"normal"``, ``"lognormal"``, ``"-lognormal"``, ``"uniform"``,
+        ``"triangular"``) or ``"simulated"``.
+    table : pandas.DataFrame
+        Rows ``mean``, ``median``, ``sd`` and the quantiles ``q0.05``, ``q0.25``,
+        ``q0.75``, ``q0.95``; columns ``estimate``, ``std err`` and the Wald interval.
+    draws : int
+        Simulation draws (0 for a closed form).
+    mean_exists : bool
+        Whether the ratio's mean (and sd) exist.
+    notes : tuple of str
+        How the numbers were computed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import choicemodels as cm
+    >>> X = np.random.default_rng(1).standard_normal((600, 3, 2))
+    >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], rng=1)
+    >>> r = cm.MixedLogit.from_arrays(X, chosen, panel=np.arange(600) // 6, draws=50,
+    ...                               random={"x0": "normal"}).fit()
+    >>> w = r.wtp("x0", "x1")
+    >>> w.distribution, w.draws, bool(np.isclose(w.mean, r.params["x0"] / r.params["x1"]))
+    ('normal', 0, True)
+    """
+
+    numerator: str
+    denominator: str
+    distribution: str
+    table: pd.DataFrame
+    draws: int
+    mean_exists: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def mean(self) -> float:
+        """The ratio's mean over persons (NaN where it does not exist)."""
+        return float(self.table.loc["mean", "estimate"])
+
+    @property
+    def median(self) -> float:
+        """The ratio's median over persons."""
+        return float(self.table.loc["median", "estimate"])
+
+    @property
+    def sd(self) -> float:
+        """The ratio's standard deviation over persons (NaN where it does not exist)."""
+        return float(self.table.loc["sd", "estimate"])
+
+    def summary(self) -> Summary:
+        """The distribution's statistics as a table with standard errors and intervals.
+
+        Returns
+        -------
+        Summary
+            A :class:`~choicemodels.rendering.Summary` whose ``table`` is :attr:`table`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import choicemodels as cm
+        >>> X = np.random.default_rng(1).standard_normal((600, 3, 2))
+        >>> chosen = cm.simulate_choices(X @ [1.0, -0.5], rng=1)
+        >>> r = cm.MixedLogit.from_arrays(X, chosen, panel=np.arange(600) // 6, draws=50,
+        ...                               random={"x0": "normal"}).fit()
+        >>> r.wtp("x0", "x1").summary().table.index.tolist()
+        ['mean', 'median', 'sd', 'q0.05', 'q0.25', 'q0.75', 'q0.95']
+        """
+        title = f"Distribution of {self.numerator} / {self.denominator} ({self.distribution})"
+        return Summary(title, tables=(Table("", self.table, _estimate_kinds(self.table), na_rep="nan"),),
+                       notes=self.notes)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -738,12 +836,16 @@ class ChoiceResults(PrintsAsSummary):
         """
         return self._model_for(data).elasticities(self.estimates, variable, marginal=True, kind=kind)
 
-    def wtp(self, numerator: str, denominator: str, alpha: float = 0.05) -> RatioResult:
+    def wtp(self, numerator: str, denominator: str,
+            alpha: float = 0.05) -> RatioResult | WtpDistribution:
         r"""Ratio of two coefficients, e.g. willingness to pay for time.
 
         The ratio :math:`b_n / b_d` with delta-method standard error
         :math:`\sqrt{g' V g}`, :math:`g = (1/b_d, -b_n/b_d^2)`. Willingness to pay for a
-        unit of a good attribute is usually quoted as ``-wtp(attribute, cost)``.
+        unit of a good attribute is usually quoted as ``-wtp(attribute, cost)``. On mixed
+        logit results with a random numerator or denominator the ratio varies over persons:
+        its distribution is returned (:class:`~choicemodels.results.WtpDistribution`: mean, median, sd and
+        quantiles, in closed form over a fixed denominator, simulated over a random one).
 
         Parameters
         ----------
@@ -758,6 +860,8 @@ class ChoiceResults(PrintsAsSummary):
         -------
         RatioResult
             ``estimate``, ``se`` and ``conf_int`` of the ratio; prints as a one-row table.
+        WtpDistribution
+            Instead, on mixed logit results where either coefficient is random.
 
         Examples
         --------
@@ -782,6 +886,11 @@ class ChoiceResults(PrintsAsSummary):
                 raise SpecificationError(
                     f"unknown coefficient {name!r}; the model has {list(self.param_names)}."
                 )
+        mixing = _model_kind(self.model_name).mixing
+        if mixing is not None and "wtp" in mixing:
+            distribution = mixing["wtp"](self, numerator, denominator, alpha)
+            if distribution is not None:  # a random numerator or denominator
+                return distribution
         i, j = self.param_names.index(numerator), self.param_names.index(denominator)
         bn, bd = self.estimates[i], self.estimates[j]
         g = np.array([1 / bd, -bn / bd**2])

@@ -65,7 +65,8 @@ def error_scale(result: ChoiceResults) -> float:
 
     Every model: :math:`\sigma = \sqrt{\operatorname{mean}_{j \ne ref}
     \operatorname{Var}(\varepsilon_j - \varepsilon_{ref}) / 2}`. Logit:
-    :math:`\pi/\sqrt 6`. Probit: from ``result.error_covariance()`` ((J-1) x (J-1)); for
+    :math:`\pi/\sqrt 6`, and so is a mixed logit's (its Gumbel kernel's; the random
+    coefficients' heterogeneity is not counted). Probit: from ``result.error_covariance()`` ((J-1) x (J-1)); for
     iid unit-variance errors this is 1. Nested logit: :func:`nested_error_scale` of its
     ``iv`` estimates. Coefficients divided by :math:`\sigma` are on the scale of
     unit-variance errors.
@@ -89,7 +90,7 @@ def error_scale(result: ChoiceResults) -> float:
     >>> round(error_scale(r), 4)
     1.2825
     """
-    if result.model_name == "Logit":
+    if result.model_name in ("Logit", "MixedLogit"):  # the mixed logit's Gumbel kernel
         return LOGIT_SCALE
     if result.model_name == "NestedLogit":
         return nested_error_scale(result.spec, result.params)

@@ -693,7 +693,7 @@ def test_fit_nested_and_simulate_nested(capsys, tmp_path):
 
 @pytest.mark.parametrize(("argv", "match"), [
     (["compare", "--models", "logit,nested"], "--models includes nested, which needs --nests"),
-    (["compare", "--models", "logit,mixed"], "--models: unknown name(s) ['mixed']"),
+    (["compare", "--models", "logit,cnl"], "--models: unknown name(s) ['cnl']"),
     (["compare", "--models", "logit,probit", "--nests", NESTS], "--nests applies to the nested logit; add nested"),
     (["compare", "--equal-iv"], "--equal-iv applies to the nested logit"),
     (["compare", "--nests", "fly:air"], "nest 'fly:air' has no '='"),
@@ -747,3 +747,64 @@ def test_gumbel_max_nested(capsys):
 def test_gumbel_max_nested_bad_input(capsys, argv, match):
     code, _, err = run(capsys, *argv)
     assert code == 2 and match in err and "Traceback" not in err
+
+
+# ---- the mixed logit: --random, --panel --------------------------------------------------
+def test_compare_random_adds_the_mixed_logit(capsys):
+    code, out, err = run(capsys, "compare", "--random", "ttme=normal", "--draws", "50",
+                         "--probit-cov", "iid", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["models"] == ["logit", "mixed logit", "probit (iid)"]
+    df = load_travel_mode()
+    mixed = cm.MixedLogit("choice ~ gc + ttme | hinc", df, **COLS, random={"ttme": "normal"}, draws=50,
+                          rng=0).fit()
+    logit = Logit("choice ~ gc + ttme | hinc", df, **COLS).fit()
+    assert report["fit"]["mixed logit"]["log-likelihood"] == pytest.approx(mixed.llf, rel=1e-10)
+    lr = report["tests"]["logit vs mixed logit"]
+    assert lr["test"] == "LR (boundary)"
+    assert lr["statistic"] == pytest.approx(2 * (mixed.llf - logit.llf), rel=1e-8)
+
+
+def test_fit_mixed_on_a_panel_csv(capsys, tmp_path):
+    rng = np.random.default_rng(8)
+    P, T, J = 80, 4, 3
+    x = rng.standard_normal((P * T, J))
+    b = np.repeat(1.0 + rng.standard_normal(P), T)
+    chosen = cm.simulate_choices(b[:, None] * x, rng=8)
+    df = pd.DataFrame({"sit": np.repeat(np.arange(P * T), J), "person": np.repeat(np.arange(P), T * J),
+                       "alt": np.tile(["a", "b", "c"], P * T), "x": x.ravel(),
+                       "choice": (np.tile(np.arange(J), P * T) == np.repeat(chosen, J)).astype(int)})
+    path = tmp_path / "panel.csv"
+    df.to_csv(path, index=False)
+    code, out, err = run(capsys, "fit", "--model", "mixed", "--data", str(path), "--formula", "choice ~ x | 0",
+                         "--obs", "sit", "--alt", "alt", "--random", "x=normal", "--panel", "person",
+                         "--draws", "40", "--sequence", "mlhs", "--rng", "3", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    direct = cm.MixedLogit("choice ~ x | 0", df, obs="sit", alt="alt", random={"x": "normal"}, panel="person",
+                           draws=40, sequence="mlhs", rng=3).fit()
+    assert report["llf"] == pytest.approx(direct.llf, rel=1e-10)
+    assert report["cov_type"] == "cluster"
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["fit", "--random", "ttme=normal"], "--random applies to the mixed logit; use --model mixed"),
+    (["fit", "--model", "mixed"], "the mixed logit needs --random"),
+    (["fit", "--model", "logit", "--panel", "individual"], "--panel applies to the mixed logit"),
+    (["compare", "--models", "logit,mixed"], "the mixed logit needs --random"),
+    (["compare", "--models", "logit,probit", "--random", "gc=normal"],
+     "--random applies to the mixed logit; add mixed to --models (e.g. --models logit,probit,mixed)"),
+    (["compare", "--random", "ttme=norm"], "--random: unknown distribution 'norm' for 'ttme'"),
+    (["compare", "--random", "ttme"], "--random: 'ttme' has no '='"),
+    (["compare", "--random", "ttme=normal,,gc=normal"], "has an empty entry"),
+    (["compare", "--random", "=normal"], "has no coefficient name"),
+    (["compare", "--random", "ttme=normal,-ttme=lognormal"], "coefficient 'ttme' is given twice"),
+    (["fit", "--model", "mixed", "--random", "price=normal"], "random coefficient(s) ['price'] are not in the formula"),
+    (["fit", "--model", "mixed", "--random", "gc=normal", "--panel", "nobody"], "panel column 'nobody' is not in the data"),
+    (["fit", "--model", "mixed", "--random", "gc=normal", "--draws", "0"], "draws must be an int >= 1"),
+])
+def test_mixed_bad_input_exits_2(capsys, argv, match):
+    code, _, err = run(capsys, *argv)
+    assert code == 2, err
+    assert err.startswith("error: ") and match in err and "Traceback" not in err

@@ -334,7 +334,12 @@ def test_default_comparison_has_no_nest_tables(travel_comparison):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(models=["logit", "mixed"]), r"unknown model\(s\) \['mixed'\] in models; choose from \['logit', 'nested', 'probit'\]"),
+    (dict(models=["logit", "cnl"]),
+     r"unknown model\(s\) \['cnl'\] in models; choose from \['logit', 'nested', 'mixed', 'probit'\]"),
+    (dict(models=["logit", "mixed"]), "'mixed', which needs random"),
+    (dict(models=["logit", "probit"], random={"gc": "normal"}), "random applies to the mixed logit"),
+    (dict(models=["logit", "probit"], panel="individual"), "panel applies to the mixed logit"),
+    (dict(models=["logit", "mixed"], random={"gc": "gamma"}), "unknown distribution 'gamma' for 'gc'"),
     (dict(models=["logit", "nested"]), "'nested', which needs nests"),
     (dict(models=["logit", "probit"], nests=NESTS), "nests applies to the nested logit"),
     (dict(models=["logit", "probit"], equal_iv=True), "equal_iv applies to the nested logit"),
@@ -372,3 +377,101 @@ def test_cross_elasticities_need_an_alternative_varying_variable(travel):
     with pytest.raises(cm.SpecificationError, match="nest 'x' names 'plane'"):
         cm.compare_models("choice ~ gc + ttme", travel, **COLS, models=["logit", "nested"],
                           nests=NESTS).cross_elasticities({"x": ["plane"]})
+
+
+# ---- the mixed logit in the comparison ---------------------------------------------------
+RANDOM = {"ttme": "normal"}
+
+
+@pytest.fixture(scope="module")
+def with_mixed(travel):
+    c = cm.compare_models("choice ~ gc + ttme | hinc", travel, **COLS, models=["logit", "mixed", "probit"],
+                          random=RANDOM, draws=100, probit_cov="iid", progress=False)
+    direct = cm.MixedLogit("choice ~ gc + ttme | hinc", travel, **COLS, random=RANDOM, draws=100,
+                           rng=0).fit()
+    return c, direct
+
+
+def test_mixed_column_is_the_direct_fit(with_mixed):
+    c, direct = with_mixed
+    assert c.labels == ("logit", "mixed logit", "probit (iid)")
+    mixed = c.results[1]
+    np.testing.assert_allclose(mixed.params, direct.params, rtol=1e-10)
+    np.testing.assert_allclose(c.coefficients()["mixed logit"], direct.beta, rtol=1e-10)
+    np.testing.assert_allclose(c.std_errors()["mixed logit"], direct.bse.iloc[: direct.n_beta], rtol=1e-8)
+    fit = c.fit_statistics()
+    assert fit.loc["mixed logit", "log-likelihood"] == pytest.approx(direct.llf, rel=1e-12)
+    assert fit.loc["mixed logit", "parameters"] == 9  # 8 coefficients and sd.ttme
+    # the scale-normalised column divides the means by the Gumbel kernel's sd pi/sqrt(6)
+    np.testing.assert_allclose(c.coefficients(scaled=True)["mixed logit"],
+                               direct.beta / (np.pi / np.sqrt(6)), rtol=1e-10)
+    # predicted shares: the mean over situations of the simulated probabilities
+    np.testing.assert_allclose(c.shares()["mixed logit"], direct.predict().mean(axis=0), rtol=1e-10)
+    # elasticities by simulation: the mixed logit's own, not proportional substitution
+    e = c.elasticities()["mixed logit"]
+    np.testing.assert_allclose(e, direct.elasticities("gc"), rtol=1e-10)
+    off = e.to_numpy()[~np.eye(4, dtype=bool)].reshape(4, 3)
+    assert np.ptp(off, axis=1).max() > 0.1  # the logit's rows are constant
+
+
+def test_lr_logit_vs_mixed_is_a_boundary_test(with_mixed):
+    c, direct = with_mixed
+    logit = c.results[0]
+    row = c.tests().loc["logit vs mixed logit"]
+    stat = 2 * (direct.llf - logit.llf)
+    assert row["test"] == "LR (boundary)" and row["df"] == 1
+    assert row["statistic"] == pytest.approx(stat, rel=1e-10)
+    # conservative: the chi2(1) p-value, twice the chi-bar-square 0.5 chi2(0) + 0.5 chi2(1) one
+    assert row["p-value"] == pytest.approx(stats.chi2.sf(stat, 1), rel=1e-10)
+    notes = " ".join(c.notes())
+    assert "mixture of chi-squares" in notes and "conservative" in notes
+    assert f"sd.ttme = {direct.params['sd.ttme']:.4f}" in notes
+    assert "pi/sqrt(6)" in notes
+    assert error_scale(direct) == LOGIT_SCALE
+
+
+def test_vuong_mixed_vs_probit_without_panel_is_by_situation(with_mixed):
+    c, direct = with_mixed
+    probit = c.results[2]
+    m = direct.loglike_obs() - probit.loglike_obs()
+    row = c.tests().loc["mixed logit vs probit (iid)"]
+    assert row["test"] == "Vuong"
+    assert row["statistic"] == pytest.approx(m.sum() / (np.sqrt(210) * m.std(ddof=1)), rel=1e-10)
+    assert row["Schwarz z"] == pytest.approx(cm.vuong_test(direct, probit).statistic, rel=1e-10)
+
+
+def _panel_frame(P=150, T=4, J=3, seed=3):
+    """Long data of P persons x T situations: a normal coefficient on x, fixed on w."""
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal((2, P * T, J))
+    b = np.repeat(1.0 + 1.0 * rng.standard_normal(P), T)
+    chosen = cm.simulate_choices(b[:, None] * x - 0.5 * w, rng=seed)
+    sit = np.repeat(np.arange(P * T), J)
+    return pd.DataFrame({"sit": sit, "person": np.repeat(np.arange(P), T * J),
+                         "alt": np.tile(np.arange(J), P * T), "x": x.ravel(), "w": w.ravel(),
+                         "choice": (np.tile(np.arange(J), P * T) == np.repeat(chosen, J)).astype(int)})
+
+
+def test_panel_vuong_pairs_persons():
+    df = _panel_frame()
+    kw = dict(obs="sit", alt="alt", ref=0)
+    c = cm.compare(df, "choice ~ x + w | 0", **kw, models=["logit", "mixed", "probit"], random={"x": "normal"},
+                   panel="person", draws=100)
+    mixed = c.results[1]
+    direct = cm.MixedLogit("choice ~ x + w | 0", df, **kw, random={"x": "normal"}, panel="person",
+                           draws=100, rng=0).fit()
+    assert mixed.llf == pytest.approx(direct.llf, rel=1e-12) and mixed.cov_type == "cluster"
+    # the per-person log-likelihoods: the mixed logit's, and each probit situation's summed by person
+    persons = df.groupby("sit")["person"].first().to_numpy()
+    person_ll = pd.Series(direct.loglike_obs()).groupby(persons).sum()
+    probit = c.results[2]
+    m = (person_ll - pd.Series(probit.loglike_obs()).groupby(persons).sum()).to_numpy()
+    assert m.size == 150
+    row = c.tests().loc["mixed logit vs probit (iid)"]
+    sd = np.sqrt(150) * m.std(ddof=1)
+    assert row["statistic"] == pytest.approx(m.sum() / sd, rel=1e-10)
+    assert row["Schwarz z"] == pytest.approx((m.sum() - (3 - 2) / 2 * np.log(150)) / sd, rel=1e-10)
+    assert mixed.k_params - probit.k_params == 1
+    # the logit is the mixed logit at sd 0 on panel data too: LR, not Vuong
+    lr = c.tests().loc["logit vs mixed logit"]
+    assert lr["statistic"] == pytest.approx(2 * (direct.llf - c.results[0].llf), rel=1e-10)

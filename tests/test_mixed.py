@@ -412,8 +412,6 @@ def test_a_dask_fit_equals_the_in_memory_fit():
                                   dashboard_address=None) as cluster, distributed.Client(cluster):
         frame = dd.from_pandas(travel.sample(frac=1.0, random_state=0), npartitions=3, sort=False)
         on_dask = cm.MixedLogit(f, data=frame, **kw).fit(cov_type="robust")
-        with pytest.raises(cm.SpecificationError, match="panel mixed logit needs"):
-            cm.MixedLogit(f, data=frame, panel="individual", **kw)
     assert on_dask.llf == pytest.approx(in_memory.llf, rel=1e-12)
     np.testing.assert_allclose(on_dask.params, in_memory.params, rtol=0, atol=1e-8)
     np.testing.assert_allclose(on_dask.bse, in_memory.bse, rtol=1e-6)

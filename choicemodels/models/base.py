@@ -73,7 +73,7 @@ class ChoiceModel:
     ) -> None:
         weight_type = check_weight_type(weight_type)
         self.functions = None if functions is None else dict(functions)
-        build = distributed_design if is_dask_frame(data) else self._build_design
+        build = self._distributed_design if is_dask_frame(data) else self._build_design
         design = build(
             formula, data, obs=obs, alt=alt, ref=ref, avail=avail, weights=weights,
             weight_type=weight_type, functions=self.functions,
@@ -202,6 +202,10 @@ class ChoiceModel:
         )
         model._init(design, data, {k: v for k, v in spec.items() if k not in ("model", "options")})
         return model
+
+    def _distributed_design(self, formula: str, data: Any, **columns: Any) -> DistributedDesign:
+        """The design of a Dask DataFrame (:func:`~choicemodels.distributed.distributed_design`)."""
+        return distributed_design(formula, data, **columns)
 
     def _require_in_memory(self, what: str) -> None:
         if self._parts is not None:

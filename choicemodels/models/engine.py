@@ -72,14 +72,20 @@ def partition_blocks(model: Any) -> tuple:
     """One in-memory model of ``model``'s class and options per partition of its
     distributed design, kept where the partitions are (futures on the workers)."""
     task = partial(_partition_model, cls=type(model), options=model._options())
-    return persist_parts(task, model.design.parts)
+    panels = getattr(model.design, "panels", None)
+    if panels is None:
+        return persist_parts(task, model.design.parts)
+    return persist_parts(task, model.design.parts, panels)
 
 
-def _partition_model(d: Design, cls: type, options: dict) -> Any:
-    """The in-memory model of one partition (probit draws keyed by situation id)."""
+def _partition_model(d: Design, panel_rows: Any = None, *, cls: type, options: dict) -> Any:
+    """The in-memory model of one partition (probit draws keyed by situation id; a panel
+    mixed logit's by person id, from the partition's (situation, person) pairs)."""
     model = cls.__new__(cls)
     model._set_options(**options)
     model._threads = 1  # one task per worker thread
+    if panel_rows is not None:
+        model._set_partition_panel(d, panel_rows)
     model._init(d, None, {"formula": None})
     return model
 

@@ -15,11 +15,17 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from choicemodels.data import WeightType
 from choicemodels.distributed import is_dask_frame, situation_keys
 from choicemodels.exceptions import ChoiceDataError, SpecificationError
-from choicemodels.kernels.draws import MixedSequence, keyed_uniform_draws, standard_draws
+from choicemodels.kernels.draws import (
+    MixedSequence,
+    keyed_uniform_draws,
+    standard_draws,
+    uniform_draws,
+)
 from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.kernels.mixed import MixedArrays, mixed_person_sums, person_layout
 from choicemodels.memory import check_memory
@@ -28,7 +34,7 @@ from choicemodels.models.base import ChoiceModel
 from choicemodels.models.optimize import newton_maximize, per_unit_weight
 from choicemodels.models.probit import _seed
 from choicemodels.rendering import Table
-from choicemodels.results import ChoiceResults, register_model_kind
+from choicemodels.results import ChoiceResults, WtpDistribution, register_model_kind
 
 __all__ = ["MixedLogit"]
 
@@ -99,7 +105,9 @@ class MixedLogit(ChoiceModel):
         Three-part formula, as for :class:`~choicemodels.Logit`.
     data : pandas.DataFrame
         Long format, one row per (situation, alternative); never modified. A Dask
-        DataFrame fits on the active Dask client (without ``panel``).
+        DataFrame fits on the active Dask client; with ``panel`` its rows are shuffled on
+        the person column where persons span partitions, and the covariance defaults to
+        ``"nonrobust"`` (``"robust"``: the sandwich over persons).
     obs : str
         Column of the situation id.
     alt : str
@@ -170,11 +178,6 @@ class MixedLogit(ChoiceModel):
     ) -> None:
         if panel is not None and not isinstance(panel, str):
             raise SpecificationError(f"panel must be a column name (str) or None; got {panel!r}.")
-        if panel is not None and is_dask_frame(data):
-            raise SpecificationError(
-                "a panel mixed logit needs each person's situations together; fit it on a "
-                "pandas DataFrame (without panel=, a Dask DataFrame is supported)."
-            )
         self._panel_ids = None
         self._set_options(random=random, correlated=correlated, panel=panel, draws=draws,
                           sequence=sequence, rng=rng)
@@ -340,7 +343,7 @@ class MixedLogit(ChoiceModel):
                 f"random coefficient(s) {unknown} are not in the formula; its coefficients are "
                 f"{list(design.names)}."
             )
-        if self.panel is not None and data is not None:
+        if self.panel is not None and data is not None and not is_dask_frame(data):
             self._panel_ids = _panel_of_situations(data, spec["obs"], self.panel, design.obs_ids)
         elif not hasattr(self, "_panel_ids"):
             self._panel_ids = None
@@ -357,13 +360,23 @@ class MixedLogit(ChoiceModel):
                          f"the draws ({self.n_persons} persons x {self.draws} x "
                          f"{len(self._random)} random coefficients)", "draws")
 
+    def _distributed_design(self, formula: str, data: Any, **columns: Any):
+        """A Dask DataFrame's design, no person split across partitions (with ``panel``)."""
+        return super()._distributed_design(formula, data, panel=self.panel, **columns)
+
+    def _set_partition_panel(self, design, rows: pd.DataFrame) -> None:
+        """The person of each situation of a partition, from its (situation, person) pairs."""
+        obs, panel = rows.columns
+        self._panel_ids = _panel_of_situations(rows, obs, panel, design.obs_ids)
+
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         random = ", ".join(f"{k}: {d}" for k, d in self.random.items())
         corr = ", ".join(self._correlated) if self._correlated else "none"
         return (
             ("Random", random),
             ("Correlated", corr),
-            ("Persons", str(self.n_persons) if self._panel_ids is not None else "no panel"),
+            ("Persons", str(self.n_persons) if self._panel_ids is not None
+             else "no panel" if self.panel is None else f"{self.panel!r} (on the Dask workers)"),
             ("Draws", f"{self.draws} ({self.sequence})"),
             ("Seed", str(self.seed)),
         )
@@ -909,9 +922,103 @@ def _summary_tables(result: ChoiceResults, alpha: float) -> tuple[tuple[Table, .
                   na_rep="nan"),), ()
 
 
+# ---- willingness to pay: the distribution of a ratio with a random coefficient -----------
+#: Quantiles of a ratio's distribution reported by :func:`wtp_distribution` (symmetric
+#: about 1/2, so a decreasing transformation only reverses their order).
+WTP_QUANTILES = (0.05, 0.25, 0.75, 0.95)
+#: Draws of the random coefficients simulating a ratio with a random denominator.
+WTP_DRAWS = 100_000
+
+
+def wtp_distribution(results: ChoiceResults, numerator: str, denominator: str,
+                     alpha: float = 0.05):
+    r"""The distribution of ``numerator / denominator`` when either is a random
+    coefficient, as a :class:`~choicemodels.results.WtpDistribution`; ``None`` when both
+    are fixed (a plain ratio). Over a fixed denominator :math:`b_d` the ratio is the
+    numerator's distribution divided by :math:`b_d` (its quantiles
+    :math:`Q_\beta(q)/b_d`, read from :math:`1 - q` when :math:`b_d < 0`); over a random
+    one it is simulated from :data:`WTP_DRAWS` draws of the model's sequence and seed."""
+    random, means, entries = _random_layout(results.spec, results.param_names, results.n_beta)
+    rnames = [v for v, _, _ in random]
+    if numerator not in rnames and denominator not in rnames:
+        return None
+    names = list(results.param_names)
+    n = len(random)
+    q = np.array(WTP_QUANTILES)
+    options = results.spec["options"]
+    labels = ["mean", "median", "sd"] + [f"q{p:g}" for p in q]
+
+    def coefficient(theta, name, z):
+        """The coefficient ``name`` at the standard draws z (..., K_r)."""
+        if name not in rnames:
+            return np.full(z.shape[:-1], theta[names.index(name)])
+        k = rnames.index(name)
+        _, dist, sign = random[k]
+        c = theta[means[k]] + z @ _cholesky(theta, n, entries)[k]
+        return sign * np.exp(c) if dist == "lognormal" else c
+
+    if denominator not in rnames:
+        k = rnames.index(numerator)
+        _, dist, sign = random[k]
+        kind = _STANDARD[dist]
+        zq = standard_draws(np.r_[q, 0.5][:, None], [kind])[:, 0]  # standard quantiles
+
+        def stats(theta):
+            L = _cholesky(theta, n, entries)
+            s = np.sqrt(L[k] @ L[k])
+            b, d = theta[means[k]], theta[names.index(denominator)]
+            if dist == "lognormal":
+                mean = sign * np.exp(b + s**2 / 2)
+                sd = abs(mean) * np.sqrt(np.expm1(s**2))
+                x = sign * np.exp(b + s * zq)
+            else:
+                mean, sd, x = b, s * _SD_FACTOR[dist], b + s * zq
+            return np.r_[mean / d, x[-1] / d, sd / abs(d), np.sort(x[:-1] / d)]
+
+        negative = sign * results.estimates[names.index(denominator)] < 0
+        family = "-lognormal" if dist == "lognormal" and negative else dist
+        draws, exists = 0, True
+        notes = (f"{numerator} ({dist}) over the fixed {denominator}: the numerator's "
+                 "distribution rescaled, in closed form; delta-method standard errors.",)
+    else:
+        kinds = [_STANDARD[d] for _, d, _ in random]
+        u = uniform_draws(1, n, WTP_DRAWS, sequence=options["sequence"],
+                          discard=HALTON_DISCARD, rng=options["rng"])[0]
+        z = standard_draws(u, kinds)
+        k = rnames.index(denominator)
+        _, dist, _ = random[k]
+        L = _cholesky(results.estimates, n, entries)
+        # uniform and triangular: the support b +- |s| must exclude zero
+        exists = dist == "lognormal" or (
+            dist != "normal" and abs(results.estimates[means[k]]) > np.sqrt(L[k] @ L[k]))
+
+        def stats(theta):
+            ratio = coefficient(theta, numerator, z) / coefficient(theta, denominator, z)
+            mean, sd = (ratio.mean(), ratio.std()) if exists else (np.nan, np.nan)
+            return np.r_[mean, np.median(ratio), sd, np.quantile(ratio, q)]
+
+        family, draws = "simulated", WTP_DRAWS
+        notes = (f"Simulated from {WTP_DRAWS} {options['sequence']} draws of the random "
+                 f"coefficients at the estimates (seed {options['rng']}); delta-method "
+                 "standard errors at fixed draws.",)
+        if not exists:
+            notes += (f"The mean and sd of the ratio do not exist: the {dist} denominator "
+                      f"{denominator} has positive density at zero; report the median and "
+                      "quantiles.",)
+
+    value, se = _delta(stats, results.estimates, results.covariance)
+    zc = float(ndtri(1 - alpha / 2))
+    table = pd.DataFrame(
+        {"estimate": value, "std err": se, f"[{alpha / 2:g}": value - zc * se,
+         f"{1 - alpha / 2:g}]": value + zc * se},
+        index=pd.Index(labels, name="statistic"),
+    )
+    return WtpDistribution(numerator, denominator, family, table, draws, bool(exists), notes)
+
+
 register_model_kind(
     "MixedLogit", MixedLogit._from_spec,
     mixing={"random_covariance": random_covariance, "random_distribution": random_distribution,
-            "individual_params": individual_params},
+            "individual_params": individual_params, "wtp": wtp_distribution},
     summary_extras=_summary_tables,
 )
