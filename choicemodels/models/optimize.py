@@ -385,7 +385,7 @@ def bounded_newton_maximize(
     --------
     >>> out = bounded_newton_maximize(lambda x: (-(x - 2) @ (x - 2), -2 * (x - 2), -2 * np.eye(2)),
     ...                               np.zeros(2), np.array([-np.inf, -1.0]), np.array([np.inf, 1.0]))
-    >>> out.converged, out.x.tolist()
+    >>> out.converged, out.x.round(12).tolist()
     (True, [2.0, 1.0])
     """
     lower, upper = np.asarray(lower, float), np.asarray(upper, float)
