@@ -218,7 +218,8 @@ def _group_log_prob(
 
     if method == "ghk":
         chol = np.linalg.cholesky(sigma)
-        log_p, d_b, d_chol = ghk_log_prob(b, chol, uniforms[group.rows], grad=grad)
+        log_p, d_b, d_chol = ghk_log_prob(b, chol, uniforms, rows=group.rows, grad=grad,
+                                           threads=threads)
         if not grad:
             return log_p, None, None
         d_theta = np.einsum("nkl,pkl->np", d_chol, cholesky_derivative(chol, d_sigma))
@@ -313,7 +314,8 @@ def probit_loglike_obs(
     grad : bool
         Also return the scores.
     threads : int, optional
-        Threads of the ``"me"`` and ``"ovus"`` kernels (default: their choice).
+        Threads of the ``"ghk"``, ``"me"`` and ``"ovus"`` kernels (default: their choice);
+        the results do not depend on it.
 
     Returns
     -------
