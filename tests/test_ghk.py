@@ -213,3 +213,23 @@ def test_model_loglike_does_not_depend_on_threads():
     for ll, grad in runs[1:]:
         assert ll == runs[0][0]
         np.testing.assert_array_equal(grad, runs[0][1])
+
+
+def test_singular_covariance_gives_minus_infinity_not_an_error():
+    # log_L(d,d) = -800: Omega has a zero variance, the differenced covariance of the
+    # situations choosing 'd' or another alternative is singular; GHK then reports
+    # log P = -inf (an optimiser's line search shortens its step) instead of raising
+    from choicemodels.kernels.mvn import cov_start
+    from choicemodels.kernels.probit import group_situations, probit_loglike
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 4, 2))
+    groups = group_situations(rng.integers(0, 4, 40), np.ones((40, 4), bool))
+    theta = cov_start("unstructured", 4)
+    u = uniform_draws(40, 2, 20, rng=0)
+    options = {"structure": "unstructured", "ref": 0, "method": "ghk", "uniforms": u}
+    ll, grad = probit_loglike(np.r_[0.5, -0.3, theta], X, groups, grad=True, **options)
+    assert np.isfinite(ll) and np.isfinite(grad).all()
+    theta[-1] = -800.0
+    ll, grad = probit_loglike(np.r_[0.5, -0.3, theta], X, groups, grad=True, **options)
+    assert ll == -np.inf
