@@ -4,6 +4,9 @@
     python benchmarks/bench_probit_me.py --accuracy --cases 20   # a quick check
     python benchmarks/bench_probit_me.py --speed                 # N = 10,000, J = 10
     python benchmarks/bench_probit_me.py --speed --n-obs 2000 --no-fit
+    python benchmarks/bench_probit_me.py --bias                  # J = 5, 10; 5 replications
+    python benchmarks/bench_probit_me.py --bias --alts 5 --reps 2 --n-obs 1000 --bias-draws 500
+    python benchmarks/bench_probit_me.py --scaling               # J = 3..20, N = 2,000..20,000
 
 ``--accuracy``: for each J and error correlation rho, ``--cases`` random choice
 situations: error covariance :math:`D^{1/2}((1 - \\rho) I + \\rho R) D^{1/2}` with R a random
@@ -23,6 +26,22 @@ available, K = 5 standard normal attributes; time of one log-likelihood + gradie
 (draws generated before timing), best of ``--repeat``; then (unless ``--no-fit``) an
 unstructured ``Probit.from_arrays(..., integration="ovus").fit()`` on data simulated with
 a known covariance.
+
+``--bias``: known truth, ``--reps`` replications for each J in ``--alts``: N = ``--n-obs``
+situations simulated with coefficients (1, -0.5, 0.5, 0.8, -1) on five attributes and
+error covariance :math:`0.5 I + 0.5 R` (R a random correlation matrix, one per J); on
+the same data an unstructured probit is fitted by GHK with ``--bias-draws`` scrambled
+Halton draws (the reference, started from the "ovus" estimate where that fit converged)
+and by "ovus" and "me" (their own starts). Reported per fit: the differences of the
+coefficients and of the covariance parameters from GHK's, in GHK standard errors
+(OPG), and the scale of the coefficients, the mean of
+:math:`\hat\beta_k / \hat\beta_{k,GHK}`; then the means over replications.
+
+``--scaling``: time of one log-likelihood + gradient (as ``--speed``, all
+alternatives available, unstructured) by GHK with ``--draws`` draws and by "ovus" and
+"me", against J (``--scaling-alts``) at N = ``--n-obs``, and against N
+(``--scaling-n``) at J = ``--n-alts``; printed and drawn (log-log) into
+``benchmarks/probit_me_scaling.png``.
 """
 
 from __future__ import annotations
@@ -99,7 +118,8 @@ def best_time(func, repeat: int) -> float:
     return min(times)
 
 
-def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int) -> None:
+def loglike_times(n_obs: int, n_alts: int, draws: int, repeat: int, seed: int) -> dict:
+    """Best time of one unstructured log-likelihood + gradient by "ovus", "me" and GHK."""
     rng = np.random.default_rng(seed)
     n_beta = 5
     X = rng.standard_normal((n_obs, n_alts, n_beta))
@@ -108,21 +128,26 @@ def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int
     theta = cov_start("unstructured", n_alts) + 0.2 * rng.standard_normal(
         n_cov_params("unstructured", n_alts))
     params = np.r_[np.linspace(-1, 1, n_beta), theta]
-    u = uniform_draws(n_obs, n_alts - 2, draws, sequence="halton", rng=seed)
+    u = uniform_draws(n_obs, max(n_alts - 2, 0), draws, sequence="halton", rng=seed)
     times = {}
     for method in ("ovus", "me", "ghk"):
         extra = {"uniforms": u} if method == "ghk" else {}
 
-        def run(method=method, extra=extra):
+        def run(method=method, extra=extra, X=X, groups=groups):
             return probit_loglike(params, X, groups, structure="unstructured", ref=0,
                                   method=method, grad=True, **extra)
 
-        if method != "ghk":
-            probit_loglike(params, X[:50], group_situations(chosen[:50], np.ones((50, n_alts), bool)),
-                           structure="unstructured", ref=0, method=method, grad=True)  # compile
+        run(X=X[:50], groups=group_situations(chosen[:50], np.ones((50, n_alts), bool)))  # compile
         times[method] = best_time(run, repeat)
+    return times
+
+
+def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_beta = 5
+    times = loglike_times(n_obs, n_alts, draws, repeat, seed)
     print(f"log-likelihood + gradient, N = {n_obs:,}, J = {n_alts}, unstructured "
-          f"(P = {theta.size}), K = {n_beta}, best of {repeat}:")
+          f"(P = {n_cov_params('unstructured', n_alts)}), K = {n_beta}, best of {repeat}:")
     for method, seconds in times.items():
         label = f"ghk R = {draws}" if method == "ghk" else method
         print(f"  {label:>14}: {seconds:8.3f} s   ghk / this = {times['ghk'] / seconds:6.1f}")
@@ -141,10 +166,97 @@ def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int
           f"{r.n_iter} iterations, fit_time {r.fit_time:.1f} s")
 
 
+def _known_truth_covariance(n_alts: int, rng: np.random.Generator) -> np.ndarray:
+    w = rng.standard_normal((n_alts, n_alts))
+    corr = w @ w.T
+    corr /= np.sqrt(np.outer(np.diag(corr), np.diag(corr)))
+    return 0.5 * np.eye(n_alts) + 0.5 * corr
+
+
+def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int) -> None:
+    truth = {"x1": 1.0, "x2": -0.5, "x3": 0.5, "x4": 0.8, "x5": -1.0}
+    names = list(truth)
+    print(f"estimates against GHK ({ghk_draws} draws) on the same data, in GHK standard "
+          f"errors (OPG); N = {n_obs:,}, unstructured, {reps} replications")
+    print(f"{'J':>3} {'rep':>3} {'method':>6} {'mean|z| b':>9} {'max|z| b':>9} {'mean|z| cov':>11} "
+          f"{'max|z| cov':>10} {'scale b':>8} {'conv':>5} {'time s':>7}")
+    summary: dict = {}
+    for n_alts in alts:
+        cov = _known_truth_covariance(n_alts, np.random.default_rng(seed + n_alts))
+        for rep in range(reps):
+            sim = cm.simulate_dataset(n_obs, n_alts, truth, errors="normal", cov=cov,
+                                      rng=seed + 1000 * n_alts + rep)
+            formula = "choice ~ " + " + ".join(names) + " | 0"
+            fits = {}
+            for method in ("ovus", "me", "ghk"):
+                options = {"draws": ghk_draws, "rng": seed + rep} if method == "ghk" else {}
+                model = cm.Probit(formula, data=sim.data, **sim.columns, cov="unstructured",
+                                  integration=method, **options)
+                ovus = fits.get("ovus", (None,))[0]
+                start = ovus.params.to_numpy() if method == "ghk" and ovus.converged else None
+                began = time.perf_counter()
+                fits[method] = (model.fit(start=start, cov_type="opg", progress=False),
+                                time.perf_counter() - began)
+            ref = fits["ghk"][0]
+            for method, (r, seconds) in fits.items():
+                z = ((r.params - ref.params) / ref.bse).to_numpy()
+                zb, zc = np.abs(z[:len(names)]), np.abs(z[len(names):])
+                scale = float(np.mean(r.params[names].to_numpy() / ref.params[names].to_numpy()))
+                row = (zb.mean(), zb.max(), zc.mean(), zc.max(), scale)
+                summary.setdefault((n_alts, method), []).append(row)
+                print(f"{n_alts:>3} {rep:>3} {method:>6} {row[0]:>9.2f} {row[1]:>9.2f} "
+                      f"{row[2]:>11.2f} {row[3]:>10.2f} {row[4]:>8.3f} {str(r.converged):>5} "
+                      f"{seconds:>7.1f}", flush=True)
+    print("means over replications:")
+    for (n_alts, method), rows in summary.items():
+        if method != "ghk":
+            m = np.mean(rows, axis=0)
+            print(f"{n_alts:>3} {'all':>3} {method:>6} {m[0]:>9.2f} {m[1]:>9.2f} {m[2]:>11.2f} "
+                  f"{m[3]:>10.2f} {m[4]:>8.3f}")
+
+
+def scaling(alts: list[int], sizes: list[int], n_obs: int, n_alts: int, draws: int,
+            repeat: int, seed: int, figure: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
+    print(f"log-likelihood + gradient, unstructured, K = 5, best of {repeat} (seconds)")
+    print(f"{'J':>3} {'N':>7} {'ghk R=' + str(draws):>10} {'ovus':>8} {'me':>8} {'ghk/ovus':>9}")
+    by_j = {j: loglike_times(n_obs, j, draws, repeat, seed) for j in alts}
+    by_n = {n: loglike_times(n, n_alts, draws, repeat, seed) for n in sizes}
+    for (j, n), t in [*(((j, n_obs), t) for j, t in by_j.items()),
+                      *(((n_alts, n), t) for n, t in by_n.items())]:
+        print(f"{j:>3} {n:>7,} {t['ghk']:>10.3f} {t['ovus']:>8.3f} {t['me']:>8.3f} "
+              f"{t['ghk'] / t['ovus']:>9.1f}")
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, table, label, fixed in ((axes[0], by_j, "J (alternatives)", f"N = {n_obs:,}"),
+                                    (axes[1], by_n, "N (situations)", f"J = {n_alts}")):
+        x = list(table)
+        for method, name in (("ghk", f"GHK, R = {draws}"), ("ovus", "ovus"), ("me", "me")):
+            ax.plot(x, [table[k][method] for k in x], "o-", label=name)
+        ax.set(xscale="log", yscale="log", xlabel=label, ylabel="seconds",
+               title=f"log-likelihood + gradient, {fixed}")
+        ax.set_xticks(x, [f"{v:,}" for v in x])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(figure, dpi=120)
+    print(f"figure: {figure}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--accuracy", action="store_true")
     p.add_argument("--speed", action="store_true")
+    p.add_argument("--bias", action="store_true")
+    p.add_argument("--scaling", action="store_true")
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--bias-draws", type=int, default=5000)
+    p.add_argument("--scaling-alts", default="3,5,10,15,20")
+    p.add_argument("--scaling-n", default="2000,5000,10000,20000")
     p.add_argument("--cases", type=int, default=200)
     p.add_argument("--alts", default="3,5,10,20")
     p.add_argument("--rhos", default="0,0.3,0.6,0.9")
@@ -156,13 +268,22 @@ def main() -> None:
     p.add_argument("--no-fit", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    if not (args.accuracy or args.speed):
+    if not (args.accuracy or args.speed or args.bias or args.scaling):
         args.accuracy = args.speed = True
     if args.accuracy:
         accuracy(args.cases, [int(a) for a in args.alts.split(",")],
                  [float(r) for r in args.rhos.split(",")], args.ghk_draws, args.seed)
     if args.speed:
         speed(args.n_obs, args.n_alts, args.draws, args.repeat, not args.no_fit, args.seed)
+    if args.bias:
+        alts = ([5, 10] if args.alts == p.get_default("alts")
+                else [int(a) for a in args.alts.split(",")])
+        bias(alts, args.reps, args.n_obs, args.bias_draws, args.seed)
+    if args.scaling:
+        scaling([int(a) for a in args.scaling_alts.split(",")],
+                [int(n) for n in args.scaling_n.split(",")], args.n_obs, args.n_alts,
+                args.draws, args.repeat, args.seed,
+                Path(__file__).resolve().parent / "probit_me_scaling.png")
 
 
 if __name__ == "__main__":

@@ -149,3 +149,87 @@ def test_ghk_gradient_matches_finite_differences_of_same_draws(m):
             fd = (ghk_log_prob(b, chol + step, u)[0] - ghk_log_prob(b, chol - step, u)[0]) / (2 * eps)
             np.testing.assert_allclose(d_chol[:, k, l], fd, rtol=1e-6, atol=1e-9)
     assert not np.triu(d_chol, 1).any()
+
+
+# ---- compiled pieces, threads ----------------------------------------------------------
+
+
+def test_normal_quantile_matches_scipy_in_both_tails():
+    from scipy import special
+
+    from choicemodels.kernels.ghk import _ndtri, _ndtri_log
+
+    p = np.concatenate([np.logspace(-279, -1.2, 400), np.linspace(0.06, 0.94, 400),
+                        1.0 - np.logspace(-15, -1.2, 400)])
+    ours = np.array([_ndtri(x) for x in p])
+    np.testing.assert_allclose(ours, special.ndtri(p), rtol=4e-15, atol=1e-15)
+    log_p = -np.logspace(np.log10(2.7), 5, 400)  # p from 0.067 down to exp(-100000)
+    ours = np.array([_ndtri_log(x) for x in log_p])
+    np.testing.assert_allclose(ours, special.ndtri_exp(log_p), rtol=1e-12)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_threads_give_identical_results(grad):
+    # each situation's result depends on its own row only, so any split gives the same
+    # bits, and the sums over situations (taken in row order) are identical
+    b, sigma = _random_problem(5, 203, seed=8)
+    u = uniform_draws(203, 4, 64, rng=2)
+    one = ghk_log_prob(b, np.linalg.cholesky(sigma), u, grad=grad, threads=1)
+    for threads in (2, 3, 7):
+        many = ghk_log_prob(b, np.linalg.cholesky(sigma), u, grad=grad, threads=threads)
+        for x, y in zip(one, many):
+            if x is not None:
+                np.testing.assert_array_equal(x, y)
+                assert x.sum() == y.sum()
+
+
+def test_rows_select_the_draws_without_copying_them():
+    b, sigma = _random_problem(3, 6, seed=9)
+    chol = np.linalg.cholesky(sigma)
+    u = uniform_draws(10, 2, 50, rng=1)
+    rows = np.array([7, 0, 3, 3, 9, 1])
+    picked = ghk_log_prob(b, chol, u, rows=rows, grad=True)
+    copied = ghk_log_prob(b, chol, u[rows], grad=True)
+    for x, y in zip(picked, copied):
+        np.testing.assert_array_equal(x, y)
+    other = ghk_log_prob(b, chol, u[rows[::-1]])[0]
+    assert not np.allclose(picked[0], other)
+
+
+def test_model_loglike_does_not_depend_on_threads():
+    from choicemodels.kernels.mvn import cov_start, n_cov_params
+    from choicemodels.kernels.probit import group_situations, probit_loglike
+
+    rng = np.random.default_rng(5)
+    n_obs, n_alts = 300, 6
+    X = rng.standard_normal((n_obs, n_alts, 3))
+    groups = group_situations(rng.integers(0, n_alts, n_obs), np.ones((n_obs, n_alts), bool))
+    theta = cov_start("unstructured", n_alts) + 0.2 * rng.standard_normal(
+        n_cov_params("unstructured", n_alts))
+    params = np.r_[0.5, -1.0, 0.3, theta]
+    u = uniform_draws(n_obs, n_alts - 2, 40, rng=0)
+    runs = [probit_loglike(params, X, groups, structure="unstructured", ref=0, method="ghk",
+                           uniforms=u, grad=True, threads=t) for t in (1, 2, 4)]
+    for ll, grad in runs[1:]:
+        assert ll == runs[0][0]
+        np.testing.assert_array_equal(grad, runs[0][1])
+
+
+def test_singular_covariance_gives_minus_infinity_not_an_error():
+    # log_L(d,d) = -800: Omega has a zero variance, the differenced covariance of the
+    # situations choosing 'd' or another alternative is singular; GHK then reports
+    # log P = -inf (an optimiser's line search shortens its step) instead of raising
+    from choicemodels.kernels.mvn import cov_start
+    from choicemodels.kernels.probit import group_situations, probit_loglike
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 4, 2))
+    groups = group_situations(rng.integers(0, 4, 40), np.ones((40, 4), bool))
+    theta = cov_start("unstructured", 4)
+    u = uniform_draws(40, 2, 20, rng=0)
+    options = {"structure": "unstructured", "ref": 0, "method": "ghk", "uniforms": u}
+    ll, grad = probit_loglike(np.r_[0.5, -0.3, theta], X, groups, grad=True, **options)
+    assert np.isfinite(ll) and np.isfinite(grad).all()
+    theta[-1] = -800.0
+    ll, grad = probit_loglike(np.r_[0.5, -0.3, theta], X, groups, grad=True, **options)
+    assert ll == -np.inf

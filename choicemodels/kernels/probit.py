@@ -45,6 +45,8 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
     deterministic); a slow reference, log-likelihood only.
 
 Every method uses the exact :math:`\log\Phi` for m = 1, and :math:`\log P = 0` for m = 0.
+Where :math:`\Sigma_c` is numerically singular (not positive definite to Cholesky), GHK
+gives :math:`\log P = -\infty` (gradient 0) instead of raising.
 Situations with ``chosen == -1`` contribute nothing. :func:`auto_method` picks the exact
 method when one exists.
 
@@ -216,8 +218,15 @@ def _group_log_prob(
         return log_p, (mills / sd)[:, None], d_var[:, None] * d_sigma[:, 0, 0]
 
     if method == "ghk":
-        chol = np.linalg.cholesky(sigma)
-        log_p, d_b, d_chol = ghk_log_prob(b, chol, uniforms[group.rows], grad=grad)
+        try:
+            chol = np.linalg.cholesky(sigma)
+        except np.linalg.LinAlgError:
+            # Sigma_c numerically singular (an error variance run to 0): the simulator has
+            # no value there; -inf makes an optimiser's line search shorten its step
+            return (np.full(n, -np.inf), np.zeros((n, m)) if grad else None,
+                    np.zeros((n, n_theta)) if grad else None)
+        log_p, d_b, d_chol = ghk_log_prob(b, chol, uniforms, rows=group.rows, grad=grad,
+                                           threads=threads)
         if not grad:
             return log_p, None, None
         d_theta = np.einsum("nkl,pkl->np", d_chol, cholesky_derivative(chol, d_sigma))
@@ -314,7 +323,8 @@ def probit_loglike_obs(
     grad : bool
         Also return the scores.
     threads : int, optional
-        Threads of the ``"me"`` and ``"ovus"`` kernels (default: their choice).
+        Threads of the ``"ghk"``, ``"me"`` and ``"ovus"`` kernels (default: their choice);
+        the results do not depend on it.
 
     Returns
     -------
