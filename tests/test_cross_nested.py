@@ -382,29 +382,8 @@ BIOGEME_332_B11 = {
 }
 
 
-def _swissmetro_long():
-    """b11cnl's data (Biogeme's swissmetro_data): PURPOSE 1 or 3 and a known choice; costs
-    zero for GA holders; car and train available in the SP part only; times and costs in 100s."""
-    sm = cm.datasets.load_swissmetro()
-    sm = sm[sm["PURPOSE"].isin([1, 3]) & (sm["CHOICE"] != 0)].reset_index(drop=True)
-    sp = (sm["SP"] != 0).astype(int)
-    ga = (sm["GA"] == 0).astype(int)
-    columns = {
-        1: (sm["TRAIN_TT"], sm["TRAIN_CO"] * ga, sm["TRAIN_AV"] * sp),
-        2: (sm["SM_TT"], sm["SM_CO"] * ga, sm["SM_AV"]),
-        3: (sm["CAR_TT"], sm["CAR_CO"], sm["CAR_AV"] * sp),
-    }
-    frames = [
-        pd.DataFrame({"obs": sm.index, "alt": alt, "choice": (sm["CHOICE"] == alt).astype(int),
-                      "time": tt / 100.0, "cost": co / 100.0, "av": av,
-                      "asc_train": float(alt == 1), "asc_car": float(alt == 3)})
-        for alt, (tt, co, av) in columns.items()
-    ]
-    return pd.concat(frames, ignore_index=True).sort_values(["obs", "alt"], ignore_index=True)
-
-
-def test_biogeme_b11cnl_swissmetro():
-    m = cm.CrossNestedLogit("choice ~ asc_car + asc_train + cost + time | 0", data=_swissmetro_long(),
+def test_biogeme_b11cnl_swissmetro(swissmetro_long):
+    m = cm.CrossNestedLogit("choice ~ asc_car + asc_train + cost + time | 0", data=swissmetro_long,
                             obs="obs", alt="alt", avail="av", nests={"existing": [1, 3], "public": [1, 2]})
     assert m.param_names[-3:] == ["iv:existing", "iv:public", "alpha:existing:1"]
     r = m.fit()

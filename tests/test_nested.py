@@ -251,31 +251,8 @@ BIOGEME_B09 = {
 }
 
 
-def _swissmetro_long():
-    """b09nested's data: PURPOSE 1 or 3 and a known choice; costs zero for GA holders;
-    car and train available in the SP part only; times and costs in 100s."""
-    import pandas as pd
-
-    sm = cm.datasets.load_swissmetro()
-    sm = sm[sm["PURPOSE"].isin([1, 3]) & (sm["CHOICE"] != 0)].reset_index(drop=True)
-    sp = (sm["SP"] != 0).astype(int)
-    ga = (sm["GA"] == 0).astype(int)
-    columns = {
-        1: (sm["TRAIN_TT"], sm["TRAIN_CO"] * ga, sm["TRAIN_AV"] * sp),
-        2: (sm["SM_TT"], sm["SM_CO"] * ga, sm["SM_AV"]),
-        3: (sm["CAR_TT"], sm["CAR_CO"], sm["CAR_AV"] * sp),
-    }
-    frames = [
-        pd.DataFrame({"obs": sm.index, "alt": alt, "choice": (sm["CHOICE"] == alt).astype(int),
-                      "time": tt / 100.0, "cost": co / 100.0, "av": av,
-                      "asc_train": float(alt == 1), "asc_car": float(alt == 3)})
-        for alt, (tt, co, av) in columns.items()
-    ]
-    return pd.concat(frames, ignore_index=True).sort_values(["obs", "alt"], ignore_index=True)
-
-
-def test_biogeme_b09nested_swissmetro_to_the_printed_digits():
-    long = _swissmetro_long()
+def test_biogeme_b09nested_swissmetro_to_the_printed_digits(swissmetro_long):
+    long = swissmetro_long
     m = cm.NestedLogit("choice ~ asc_car + asc_train + cost + time | 0", data=long, obs="obs",
                        alt="alt", avail="av", nests={"existing": [1, 3], "future": [2]})
     r = m.fit()
