@@ -12,6 +12,7 @@ model; it returns a new :class:`~choicemodels.results.ChoiceResults`.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -31,6 +32,20 @@ from choicemodels.results import ChoiceResults
 __all__ = ["ChoiceModel"]
 
 _REL_STEP = 1e-4  # relative step of the variable for numerical elasticities
+
+
+def draw_seed(rng: Any) -> int:
+    """The int seed of a model's draws: ``rng`` itself if an int, else one drawn once from
+    ``default_rng(rng)``, so that refits and predictions reuse the same draws."""
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise SpecificationError(f"rng must be a non-negative int seed or a Generator; got {rng!r}.")
+        return int(rng)
+    if rng is None or isinstance(rng, np.random.Generator):
+        return int(np.random.default_rng(rng).integers(2**63))
+    raise SpecificationError(
+        f"rng must be an int seed, a numpy Generator or None; got {type(rng).__name__}."
+    )
 
 
 class ChoiceModel:

@@ -30,9 +30,8 @@ from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.kernels.mixed import MixedArrays, mixed_person_sums, person_layout
 from choicemodels.memory import check_memory
 from choicemodels.models import engine
-from choicemodels.models.base import ChoiceModel
+from choicemodels.models.base import ChoiceModel, draw_seed
 from choicemodels.models.optimize import newton_maximize, per_unit_weight
-from choicemodels.models.probit import _seed
 from choicemodels.rendering import Table
 from choicemodels.results import ChoiceResults, WtpDistribution, register_model_kind
 
@@ -330,7 +329,7 @@ class MixedLogit(ChoiceModel):
             )
         self.sequence: MixedSequence = sequence
         self.panel = panel
-        self.seed = _seed(rng)
+        self.seed = draw_seed(rng)
 
     def _options(self) -> dict:
         return {"random": dict(self.random), "correlated": self.correlated, "panel": self.panel,

@@ -36,7 +36,7 @@ from choicemodels.kernels.probit import (
 from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.memory import check_memory
 from choicemodels.models import engine
-from choicemodels.models.base import ChoiceModel
+from choicemodels.models.base import ChoiceModel, draw_seed
 from choicemodels.models.optimize import (
     OptimizeOutcome,
     bfgs_opg_maximize,
@@ -67,19 +67,6 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
             f"{name} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}."
         )
     return value
-
-
-def _seed(rng: Any) -> int:
-    """An int seed: ``rng`` itself if an int, else one drawn once from ``default_rng(rng)``."""
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        if rng < 0:
-            raise SpecificationError(f"rng must be a non-negative int seed or a Generator; got {rng!r}.")
-        return int(rng)
-    if rng is None or isinstance(rng, np.random.Generator):
-        return int(np.random.default_rng(rng).integers(2**63))
-    raise SpecificationError(
-        f"rng must be an int seed, a numpy Generator or None; got {type(rng).__name__}."
-    )
 
 
 class Probit(ChoiceModel):
@@ -331,7 +318,7 @@ class Probit(ChoiceModel):
         if not isinstance(antithetic, (bool, np.bool_)):
             raise SpecificationError(f"antithetic must be True or False; got {antithetic!r}.")
         self.antithetic = bool(antithetic)
-        self.seed = _seed(rng)
+        self.seed = draw_seed(rng)
 
     def _options(self) -> dict:
         analytic = self.integration in _ANALYTIC
