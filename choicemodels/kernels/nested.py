@@ -119,6 +119,18 @@ def nested_scores(
 #: never imports numba nor compiles).
 NUMPY_MAX_SIZE = 1 << 15
 
+#: log(x) for x > 0 in vectorisable arithmetic (Cephes' ``log``): x = 2^e (1 + f) with
+#: sqrt(1/2) <= 1 + f < sqrt(2), log(1 + f) = f - f^2/2 + f^3 P(f)/Q(f) (Q monic) and e log 2
+#: as ``_LOG_C1 - _LOG_C2``.
+_LOG_P = (1.01875663804580931796e-4, 4.97494994976747001425e-1, 4.70579119878881725854e0,
+          1.44989225341610930846e1, 1.79368678507819816313e1, 7.70838733755885391666e0)
+_LOG_Q = (1.12873587189167450590e1, 4.52279145837532221105e1, 8.29875266912776603211e1,
+          7.11544750618563894466e1, 2.31251620126765340583e1)
+_LOG_C1, _LOG_C2 = 0.693359375, 2.121944400546905827679e-4
+_SQRT2 = 1.4142135623730951
+_MANTISSA = (1 << 52) - 1
+_ONE_BITS = 1023 << 52
+
 
 def _numpy_sums(beta, lam, X, chosen, avail, weights, nest_of, order):
     """The sums of :func:`nested_loglike_derivatives` by vectorised numpy (temporaries of
@@ -192,7 +204,6 @@ def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, bloc
     """
     N, J, K = X.shape
     M = lam.shape[0]
-    P = K + M
     L = lanes
     X2 = X.reshape(N, J * K)
     pad = 8  # scratch padded by a cache line on each side (no false sharing between threads)
@@ -203,13 +214,21 @@ def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, bloc
     T = scratch(J * K * L)  # attributes
     A = scratch(J * L)  # 1.0 available, 0.0 not
     U = scratch(J * L)  # V_j / lambda_m (-inf where unavailable), then log q_j (0 there)
-    E = scratch(J * L)  # the exponential's argument, then e^{U - max}, then q_j
-    Z = scratch(J * L)
+    E = scratch(J * L)  # U - max, then e^{U - max}, then q_j
+    QL = scratch(J * L)  # q_j log q_j
+    Z = scratch(max(J, M) * L)  # the exponential's 2^n
     Zbits = Z.view(np.int64)
+    Y = scratch(M * L)  # the logarithm's mantissa
+    Ybits = Y.view(np.int64)
+    YE = scratch(M * L)  # the logarithm's exponent
+    YEbits = YE.view(np.int64)
     MX = scratch(M * L)  # the nests' maxima, then I_m
-    S = scratch(M * L)  # the nests' sums of e^{U - max}, then their inverses
+    S = scratch(M * L)  # the nests' sums of e^{U - max}, then their logarithms
+    SI = scratch(M * L)  # the sums' inverses
     TT = scratch(M * L)  # T_m = lambda_m I_m, then Q_m
+    EQ = scratch(M * L)  # T_m - max_n T_n, then its exponential
     IND = scratch(M * L)  # 1.0 in the chosen alternative's nest
+    CM = scratch(M * L)  # the coefficient of q_j d_j d_j' in nest m, weighted
     ENT = scratch(M * L)
     SQ = scratch(M * L)
     XB = scratch(M * K * L)
@@ -221,20 +240,76 @@ def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, bloc
     Dj = scratch(J * K * L)  # d_j = x_j - xbar_m(j)
     Cj = scratch(J * K * L)  # c_j d_j
     CJ = scratch(L)
-    w, a, top, lqc = scratch(L), scratch(L), scratch(L), scratch(L)
+    w, a, top, lqc, tsum = scratch(L), scratch(L), scratch(L), scratch(L), scratch(L)
+    c1, c2, c3 = scratch(L), scratch(L), scratch(L)
     c = scratch(L, np.int64)
     kc = scratch(L, np.int64)
-    G = scratch(P * L)
-    Hl = scratch(P * P * L)
+    Gb, Gl = scratch(K * L), scratch(M * L)  # the gradient in beta, in lambda
+    Hbb, Hbl, Hll = scratch(K * K * L), scratch(M * K * L), scratch(M * M * L)  # the Hessian
     inv_lam = 1.0 / lam
     p0, p1, p2 = _EXP_P
     q0, q1, q2, q3 = _EXP_Q
+    l0, l1, l2, l3, l4, l5 = _LOG_P
+    m0, m1, m2, m3, m4 = _LOG_Q
     weighted = weights.shape[0] > 0
+
+    def exponential(D, n):
+        """D[:n] <- e^D for D <= 0: 1 + 2 r P / (Q - r P) times 2^n, 0 below e^-708."""
+        for i in range(n):
+            d = D[i]
+            kept = 1.0 if d >= _EXP_FLOOR else 0.0
+            d = max(d, _EXP_FLOOR)
+            rounded = d * _LOG2E + _ROUND
+            n2 = rounded - _ROUND
+            r = (d - n2 * _LN2_HI) - n2 * _LN2_LO
+            r2 = r * r
+            rp = r * ((p0 * r2 + p1) * r2 + p2)
+            D[i] = kept * (1.0 + 2.0 * rp / ((((q0 * r2 + q1) * r2 + q2) * r2 + q3) - rp))
+            Z[i] = rounded
+        for i in range(n):
+            Zbits[i] = (Zbits[i] - _ROUND_BITS + 1023) << 52
+        for i in range(n):
+            D[i] *= Z[i]
+
+    def logarithm(D, n):
+        """D[:n] <- log D for D >= 0 (-inf for 0), in vector arithmetic: D = 2^e (1 + f),
+        :math:`\\sqrt{1/2} \\le 1 + f < \\sqrt 2` (exponent and mantissa read from the
+        bits), :math:`\\log(1 + f) = f - f^2/2 + f^3 P(f)/Q(f)` (Cephes' ``log``) plus e log 2
+        in two parts; within one unit in the last place of ``np.log`` (checked from 1e-300
+        to 1e300)."""
+        for i in range(n):
+            Y[i] = D[i]
+        for i in range(n):  # the exponent, as a double via the 1.5 * 2^52 trick
+            YEbits[i] = (Ybits[i] >> 52) - 1023 + _ROUND_BITS
+        for i in range(n):  # the mantissa in [1, 2)
+            Ybits[i] = (Ybits[i] & _MANTISSA) | _ONE_BITS
+        for i in range(n):
+            e = YE[i] - _ROUND
+            x = Y[i]
+            big = x > _SQRT2
+            e = e + 1.0 if big else e
+            x = 0.5 * x - 1.0 if big else x - 1.0
+            z = x * x
+            y = x * (z * (((((l0 * x + l1) * x + l2) * x + l3) * x + l4) * x + l5)
+                     / (((((x + m0) * x + m1) * x + m2) * x + m3) * x + m4))
+            y = y - e * _LOG_C2
+            y = y - 0.5 * z
+            D[i] = (x + y) + e * _LOG_C1 if D[i] > 0.0 else -np.inf
+
+    # A loop over the lanes compiles to vector code only where the compiler can tell its
+    # reads and writes apart: it cannot (it reports an "unsafe indirect dependence") where a
+    # written offset depends on a value read from memory, such as a nest ``nest_of[j]``, or
+    # on a sum of sizes such as K + M. So loops that add alternatives into their nest's sums
+    # run over the nests first (``m`` a loop counter), and the Hessian's blocks (beta-beta,
+    # lambda-beta, lambda-lambda) and the gradient's are separate arrays.
     for b in range(lo // block, (hi - 1) // block + 1):
         first, last = max(lo, b * block), min(hi, (b + 1) * block)
         ll_b = 0.0
-        G[:] = 0.0
-        Hl[:] = 0.0
+        Gb[:] = 0.0
+        Gl[:] = 0.0
+        Hbb[:] = 0.0
+        Hbl[:] = 0.0
+        Hll[:] = 0.0
         for i0 in range(first, last, L):
             for q in range(L):
                 i = i0 + q
@@ -268,81 +343,108 @@ def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, bloc
                     for q in range(L):
                         U[j * L + q] += T[t + q] * beta_k
             MX[:] = -np.inf
-            for j in range(J):
-                m = nest_of[j]
-                for q in range(L):
-                    u = U[j * L + q] if A[j * L + q] > 0.0 else -np.inf
-                    U[j * L + q] = u
-                    MX[m * L + q] = max(MX[m * L + q], u)
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
+                    for q in range(L):
+                        u = U[j * L + q] if A[j * L + q] > 0.0 else -np.inf
+                        U[j * L + q] = u
+                        MX[m * L + q] = max(MX[m * L + q], u)
             for mq in range(M * L):
                 if MX[mq] == -np.inf:  # a nest without an available alternative
                     MX[mq] = 0.0
-            # E <- e^{U - max}: 1 + 2 r P / (Q - r P) times 2^n, 0 below e^-708
-            for j in range(J):
-                m = nest_of[j]
-                for q in range(L):
-                    jq = j * L + q
-                    d = U[jq] - MX[m * L + q]
-                    kept = 1.0 if d >= _EXP_FLOOR else 0.0
-                    d = max(d, _EXP_FLOOR)
-                    rounded = d * _LOG2E + _ROUND
-                    n = rounded - _ROUND
-                    r = (d - n * _LN2_HI) - n * _LN2_LO
-                    r2 = r * r
-                    rp = r * ((p0 * r2 + p1) * r2 + p2)
-                    E[jq] = kept * (1.0 + 2.0 * rp / ((((q0 * r2 + q1) * r2 + q2) * r2 + q3) - rp))
-                    Z[jq] = rounded
-            for jq in range(J * L):
-                Zbits[jq] = (Zbits[jq] - _ROUND_BITS + 1023) << 52
-            for jq in range(J * L):
-                E[jq] *= Z[jq]
+            # E <- e^{U - max}, S <- the nests' sums
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
+                    for q in range(L):
+                        E[j * L + q] = U[j * L + q] - MX[m * L + q]
+            exponential(E, J * L)
             S[:] = 0.0
-            for j in range(J):
-                m = nest_of[j]
-                for q in range(L):
-                    S[m * L + q] += E[j * L + q]
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
+                    for q in range(L):
+                        S[m * L + q] += E[j * L + q]
             # I_m, T_m = lambda_m I_m and the top log-sum
+            for mq in range(M * L):
+                SI[mq] = 1.0 / S[mq] if S[mq] > 0.0 else 0.0
+            logarithm(S, M * L)  # -inf for a nest without an available alternative
             for m in range(M):
                 for q in range(L):
-                    mq = m * L + q
-                    s = S[mq]
-                    MX[mq] = MX[mq] + np.log(s) if s > 0.0 else -np.inf
-                    TT[mq] = lam[m] * MX[mq]
-                    S[mq] = 1.0 / s if s > 0.0 else 0.0
+                    MX[m * L + q] += S[m * L + q]
+            for m in range(M):
+                for q in range(L):
+                    TT[m * L + q] = lam[m] * MX[m * L + q]
+            top[:] = -np.inf
+            for m in range(M):
+                for q in range(L):
+                    top[q] = max(top[q], TT[m * L + q])
+            for m in range(M):
+                for q in range(L):
+                    EQ[m * L + q] = TT[m * L + q] - top[q]
+            exponential(EQ, M * L)
+            tsum[:] = 0.0
+            for m in range(M):
+                for q in range(L):
+                    tsum[q] += EQ[m * L + q]
             for q in range(L):
-                t = -np.inf
-                for m in range(M):
-                    t = max(t, TT[m * L + q])
-                s = 0.0
-                for m in range(M):
-                    s += np.exp(TT[m * L + q] - t)
-                top[q] = t + np.log(s)
+                YE[q] = tsum[q]
+            logarithm(YE, L)
+            for q in range(L):
+                top[q] += YE[q]
             for q in range(L):
                 k = kc[q]
                 lqc[q] = U[c[q] * L + q] - MX[k * L + q]
                 ll_b += w[q] * (lqc[q] + TT[k * L + q] - top[q])
             if order == 0:
                 continue
+            # Q_m, q_j, log q_j, the nests' mean attributes and entropies
+            for q in range(L):
+                tsum[q] = 1.0 / tsum[q]
             for m in range(M):
                 for q in range(L):
-                    TT[m * L + q] = np.exp(TT[m * L + q] - top[q])  # Q_m
-            # q_j, log q_j, the nests' mean attributes and entropies
-            XB[:] = 0.0
+                    TT[m * L + q] = EQ[m * L + q] * tsum[q]  # Q_m
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
+                    for q in range(L):
+                        E[j * L + q] *= SI[m * L + q]
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
+                    for q in range(L):
+                        U[j * L + q] = U[j * L + q] - MX[m * L + q] if A[j * L + q] > 0.0 else 0.0
+            for jq in range(J * L):
+                QL[jq] = E[jq] * U[jq]
             ENT[:] = 0.0
             SQ[:] = 0.0
-            for j in range(J):
-                m = nest_of[j]
-                for q in range(L):
-                    jq, mq = j * L + q, m * L + q
-                    E[jq] *= S[mq]
-                    U[jq] = U[jq] - MX[mq] if A[jq] > 0.0 else 0.0
-                    ql = E[jq] * U[jq]
-                    ENT[mq] -= ql
-                    SQ[mq] += ql * U[jq]
-                for k in range(K):
-                    t, h = (j * K + k) * L, (m * K + k) * L
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
                     for q in range(L):
-                        XB[h + q] += E[j * L + q] * T[t + q]
+                        ENT[m * L + q] -= QL[j * L + q]
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
+                    for q in range(L):
+                        SQ[m * L + q] += QL[j * L + q] * U[j * L + q]
+            XB[:] = 0.0
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
+                    for k in range(K):
+                        t, h = (j * K + k) * L, (m * K + k) * L
+                        for q in range(L):
+                            XB[h + q] += E[j * L + q] * T[t + q]
             XT[:] = 0.0
             for m in range(M):
                 for k in range(K):
@@ -354,44 +456,50 @@ def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, bloc
                 for k in range(K):
                     XC[k * L + q] = T[t + k * L + q]
             # gradient
-            for k in range(K):
-                for q in range(L):
-                    DD[k * L + q] = 0.0
-                for m in range(M):
+            DD[:] = 0.0
+            for m in range(M):
+                for k in range(K):
                     h = (m * K + k) * L
                     for q in range(L):
                         DD[k * L + q] += IND[m * L + q] * XB[h + q]  # xbar of the chosen nest
+            for k in range(K):
                 for q in range(L):
                     kq = k * L + q
-                    G[kq] += w[q] * (XC[kq] * a[q] + (1.0 - a[q]) * DD[kq] - XT[kq])
+                    Gb[kq] += w[q] * (XC[kq] * a[q] + (1.0 - a[q]) * DD[kq] - XT[kq])
             for m in range(M):
                 for q in range(L):
                     mq = m * L + q
-                    G[(K + m) * L + q] += w[q] * (
+                    Gl[m * L + q] += w[q] * (
                         IND[mq] * (ENT[mq] * (1.0 - a[q]) - lqc[q] * a[q]) - TT[mq] * ENT[mq])
             if order == 1:
                 continue
             # beta-beta: sum_j c_j d_j d_j' (Dj = d_j, Cj = c_j d_j), C_m = sum_j q_j log q_j d_j
-            CC[:] = 0.0
-            for j in range(J):
-                m = nest_of[j]
+            for m in range(M):
                 for q in range(L):
-                    jq, mq = j * L + q, m * L + q
-                    CJ[q] = w[q] * E[jq] * (IND[mq] * (a[q] - a[q] * a[q]) - TT[mq] * inv_lam[m])
-                for k in range(K):
-                    t, h = (j * K + k) * L, (m * K + k) * L
+                    CM[m * L + q] = w[q] * (IND[m * L + q] * (a[q] - a[q] * a[q])
+                                            - TT[m * L + q] * inv_lam[m])
+            CC[:] = 0.0
+            for m in range(M):
+                for j in range(J):
+                    if nest_of[j] != m:
+                        continue
                     for q in range(L):
-                        d = T[t + q] - XB[h + q]
-                        Dj[t + q] = d
-                        Cj[t + q] = CJ[q] * d
-                        CC[h + q] += E[j * L + q] * U[j * L + q] * d
+                        CJ[q] = E[j * L + q] * CM[m * L + q]
+                    for k in range(K):
+                        t, h = (j * K + k) * L, (m * K + k) * L
+                        for q in range(L):
+                            Dj[t + q] = T[t + q] - XB[h + q]
+                        for q in range(L):
+                            Cj[t + q] = CJ[q] * Dj[t + q]
+                        for q in range(L):
+                            CC[h + q] += QL[j * L + q] * Dj[t + q]
             for j in range(J):
                 for k in range(K):
                     e = (j * K + k) * L
                     for l in range(k + 1):
-                        h, f = (k * P + l) * L, (j * K + l) * L
+                        h, f = (k * K + l) * L, (j * K + l) * L
                         for q in range(L):
-                            Hl[h + q] += Cj[e + q] * Dj[f + q]
+                            Hbb[h + q] += Cj[e + q] * Dj[f + q]
             # between nests, and beta-lambda
             for m in range(M):
                 for k in range(K):
@@ -405,39 +513,50 @@ def _fused_block_sums(beta, lam, X, chosen, avail, weights, nest_of, order, bloc
                         XC2[k * L + q] = CJ[q] * DD[k * L + q]
                 for k in range(K):
                     for l in range(k + 1):
-                        h, e, f = (k * P + l) * L, k * L, l * L
+                        h, e, f = (k * K + l) * L, k * L, l * L
                         for q in range(L):
-                            Hl[h + q] -= XC2[e + q] * DD[f + q]
+                            Hbb[h + q] -= XC2[e + q] * DD[f + q]
+                for q in range(L):  # the coefficients of C_m, xbar_m - xt and xbar_m - x_c
+                    c1[q] = CJ[q] * inv_lam[m] + IND[m * L + q] * w[q] * (a[q] * a[q] - a[q])
+                for q in range(L):
+                    c2[q] = -CJ[q] * ENT[m * L + q]
+                for q in range(L):
+                    c3[q] = IND[m * L + q] * w[q] * a[q] * a[q]
                 for k in range(K):
-                    h, g, kq = ((K + m) * P + k) * L, (m * K + k) * L, k * L
+                    g = (m * K + k) * L
                     for q in range(L):
-                        mq = m * L + q
-                        aa = a[q] * a[q]
-                        Hl[h + q] += (CJ[q] * (inv_lam[m] * CC[g + q] - ENT[mq] * DD[kq + q])
-                                      + IND[mq] * w[q] * ((XB[g + q] - XC[kq + q]) * aa
-                                                          + CC[g + q] * (aa - a[q])))
+                        Hbl[g + q] += c1[q] * CC[g + q] + c2[q] * DD[k * L + q]
+                    for q in range(L):
+                        Hbl[g + q] += c3[q] * (XB[g + q] - XC[k * L + q])
             # lambda-lambda
             for m in range(M):
                 for n in range(m):
-                    h = ((K + m) * P + K + n) * L
+                    h = (m * M + n) * L
                     for q in range(L):
-                        Hl[h + q] += w[q] * TT[m * L + q] * ENT[m * L + q] * TT[n * L + q] * ENT[n * L + q]
-                h = ((K + m) * P + K + m) * L
+                        Hll[h + q] += w[q] * TT[m * L + q] * ENT[m * L + q] * TT[n * L + q] * ENT[n * L + q]
+                h = (m * M + m) * L
                 for q in range(L):
                     mq = m * L + q
                     var = SQ[mq] - ENT[mq] * ENT[mq]
                     qh = TT[mq] * ENT[mq]
                     aa = a[q] * a[q]
-                    Hl[h + q] += w[q] * (qh * qh - TT[mq] * var * inv_lam[m] - qh * ENT[mq]
+                    Hll[h + q] += w[q] * (qh * qh - TT[mq] * var * inv_lam[m] - qh * ENT[mq]
                                          + IND[mq] * (2.0 * (lqc[q] + ENT[mq]) * aa + var * (a[q] - aa)))
         ll[b] = ll_b
         if order >= 1:
-            for k in range(P):
-                grad[b, k] = G[k * L:(k + 1) * L].sum()
+            for k in range(K):
+                grad[b, k] = Gb[k * L:(k + 1) * L].sum()
+            for m in range(M):
+                grad[b, K + m] = Gl[m * L:(m + 1) * L].sum()
         if order == 2:
-            for k in range(P):
+            for k in range(K):
                 for l in range(k + 1):
-                    hess[b, k, l] = Hl[(k * P + l) * L:(k * P + l + 1) * L].sum()
+                    hess[b, k, l] = Hbb[(k * K + l) * L:(k * K + l + 1) * L].sum()
+            for m in range(M):
+                for k in range(K):
+                    hess[b, K + m, k] = Hbl[(m * K + k) * L:(m * K + k + 1) * L].sum()
+                for n in range(m + 1):
+                    hess[b, K + m, K + n] = Hll[(m * M + n) * L:(m * M + n + 1) * L].sum()
 
 
 @functools.cache
