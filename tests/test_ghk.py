@@ -196,9 +196,12 @@ def test_rows_select_the_draws_without_copying_them():
     assert not np.allclose(picked[0], other)
 
 
-def test_model_loglike_does_not_depend_on_threads():
+def test_model_loglike_does_not_depend_on_threads(monkeypatch):
+    from choicemodels.kernels import probit
     from choicemodels.kernels.mvn import cov_start, n_cov_params
     from choicemodels.kernels.probit import group_situations, probit_loglike
+
+    monkeypatch.setattr(probit, "GHK_NUMPY_MAX_SIZE", 0)  # the compiled kernel on threads
 
     rng = np.random.default_rng(5)
     n_obs, n_alts = 300, 6
@@ -233,3 +236,26 @@ def test_singular_covariance_gives_minus_infinity_not_an_error():
     theta[-1] = -800.0
     ll, grad = probit_loglike(np.r_[0.5, -0.3, theta], X, groups, grad=True, **options)
     assert ll == -np.inf
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_numpy_route_equals_the_compiled_kernel(grad):
+    """Small groups run the NumPy simulator (no compiler on first use): the same values and
+    gradients as the compiled kernel, also in the far tail where products underflow."""
+    from choicemodels.kernels.ghk_numpy import ghk_log_prob_numpy
+
+    rng = np.random.default_rng(11)
+    for m in (1, 2, 4):
+        a = rng.standard_normal((m, m))
+        chol = np.linalg.cholesky(a @ a.T + m * np.eye(m))
+        b = rng.normal(0.0, 2.0, (30, m))
+        b[:3] -= 40.0  # log P of order -800: the underflow branches
+        u = uniform_draws(40, max(m - 1, 1), 64, rng=1)
+        rows = rng.permutation(40)[:30]
+        compiled = ghk_log_prob(b, chol, u, rows=rows, grad=grad)
+        plain = ghk_log_prob_numpy(b, chol, u, rows=rows, grad=grad)
+        assert plain[0][:3].max() < -300  # the tail rows are in the underflow branches
+        np.testing.assert_allclose(plain[0], compiled[0], rtol=1e-12, atol=0)
+        if grad:
+            np.testing.assert_allclose(plain[1], compiled[1], rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(plain[2], compiled[2], rtol=1e-9, atol=1e-12)

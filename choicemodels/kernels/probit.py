@@ -22,8 +22,10 @@ done once per data set); a group shares :math:`\Sigma_c`, its Cholesky factor an
 derivatives, and is evaluated in one vectorised call. Integration ``method``:
 
 ``"ghk"``
-    GHK simulator (:mod:`~choicemodels.kernels.ghk`) with fixed uniform draws
-    ``uniforms`` (N, R, D >= J - 2) from :func:`~choicemodels.kernels.draws.uniform_draws`.
+    GHK simulator (:mod:`~choicemodels.kernels.ghk`, compiled and threaded; groups of at
+    most ``GHK_NUMPY_MAX_SIZE`` draws x dimensions by :mod:`~choicemodels.kernels.ghk_numpy`)
+    with fixed uniform draws ``uniforms`` (N, R, D >= J - 2) from
+    :func:`~choicemodels.kernels.draws.uniform_draws`.
     Gradient: exact derivative of the simulated log-likelihood, chained from the Cholesky
     factor to ``theta`` by :func:`~choicemodels.kernels.mvn.cholesky_derivative`.
 ``"quadrature"``
@@ -72,7 +74,6 @@ import numpy as np
 from scipy import special
 from scipy.stats import multivariate_normal
 
-from choicemodels.kernels.ghk import ghk_log_prob
 from choicemodels.kernels.mvn import (
     Structure,
     bvn_log_cdf_grad,
@@ -80,6 +81,7 @@ from choicemodels.kernels.mvn import (
     diff_covariance,
     difference_matrix,
 )
+from choicemodels.kernels.ghk_numpy import ghk_log_prob_numpy
 from choicemodels.kernels.quadrature import independent_log_prob
 
 __all__ = [
@@ -94,6 +96,10 @@ __all__ = [
 ]
 
 Method = Literal["ghk", "quadrature", "closed", "genz", "me", "ovus"]
+
+#: GHK on at most this many draws x dimensions (n R m) of a group runs in NumPy, the same
+#: simulator to rounding, so that small fits (the bundled data) compile nothing.
+GHK_NUMPY_MAX_SIZE = 2**20
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -225,8 +231,13 @@ def _group_log_prob(
             # no value there; -inf makes an optimiser's line search shorten its step
             return (np.full(n, -np.inf), np.zeros((n, m)) if grad else None,
                     np.zeros((n, n_theta)) if grad else None)
-        log_p, d_b, d_chol = ghk_log_prob(b, chol, uniforms, rows=group.rows, grad=grad,
-                                           threads=threads)
+        if n * uniforms.shape[1] * m <= GHK_NUMPY_MAX_SIZE:
+            log_p, d_b, d_chol = ghk_log_prob_numpy(b, chol, uniforms, rows=group.rows, grad=grad)
+        else:
+            from choicemodels.kernels.ghk import ghk_log_prob  # compiled: loaded on first use
+
+            log_p, d_b, d_chol = ghk_log_prob(b, chol, uniforms, rows=group.rows, grad=grad,
+                                               threads=threads)
         if not grad:
             return log_p, None, None
         d_theta = np.einsum("nkl,pkl->np", d_chol, cholesky_derivative(chol, d_sigma))
