@@ -14,8 +14,7 @@ tod, seas``, no constants, one set of draws per person across that person's situ
 Gumbel errors.
 
 Ours is ``cm.MixedLogit(formula, data, obs, alt, panel=, random=, draws=, sequence="halton",
-rng=0).fit()`` (the construction, with its input checks, is timed apart); until the package
-has ``MixedLogit`` it is reported as not available and the peers are still measured. xlogit
+rng=0).fit()`` (the construction, with its input checks, is timed apart). xlogit
 (``MixedLogit.fit``, Halton draws, its default BFGS) and Biogeme (``PanelLikelihoodTrajectory``
 inside ``MonteCarlo``, MLHS normal draws, its default optimiser) run in the peers virtual
 environment (``bash benchmarks/setup_peers.sh``). Each package runs in a fresh subprocess
@@ -55,7 +54,6 @@ IMPORTS = {"ours": "choicemodels", "xlogit": "xlogit", "biogeme": "biogeme.bioge
 WARMUP_PERSONS, WARMUP_DRAWS = 20, 20
 ELECTRICITY_VARS = ("pf", "cl", "loc", "wk", "tod", "seas")
 SETUP: dict[str, float] = {}
-NOT_AVAILABLE = "not available (choicemodels has no MixedLogit yet)"
 #: Biogeme 3.3 compiles its expressions with JAX's XLA by default; the panel trajectory of
 #: six random coefficients did not compile within 15 minutes here, so it is evaluated
 #: without JIT compilation (BIOGEME_JIT=1 restores it)
@@ -114,8 +112,6 @@ def fit_ours(X, chosen, person, names, draws):
 
     import choicemodels as cm
 
-    if not hasattr(cm, "MixedLogit"):
-        raise NotImplementedError(NOT_AVAILABLE)
     Xl, y, ids, alts, persons = _long(X, chosen, person)
     df = pd.DataFrame(Xl, columns=list(names))
     df["obs"], df["alt"], df["person"], df["choice"] = ids, alts, persons, y
@@ -181,12 +177,8 @@ def run_child(package: str, data: str, draws: int, repeat: int) -> None:
         X, chosen, person, names = z["X"], z["chosen"], z["person"], list(z["names"])
     importlib.import_module(IMPORTS[package])  # import time is not fit time
     fit = globals()[f"fit_{package}"]
-    try:
-        warm = person <= np.unique(person)[min(WARMUP_PERSONS, len(np.unique(person))) - 1]
-        fit(X[warm], chosen[warm], person[warm], names, WARMUP_DRAWS)  # compilation, caches
-    except NotImplementedError as exc:
-        print("RESULT " + json.dumps({"error": str(exc)}))
-        return
+    warm = person <= np.unique(person)[min(WARMUP_PERSONS, len(np.unique(person))) - 1]
+    fit(X[warm], chosen[warm], person[warm], names, WARMUP_DRAWS)  # compilation, caches
     times = []
     for _ in range(repeat):
         SETUP.clear()

@@ -47,11 +47,6 @@ import pytest
 
 import choicemodels as cm
 
-pytestmark = pytest.mark.skipif(
-    not hasattr(cm, "MixedLogit"),
-    reason="choicemodels.MixedLogit does not exist yet (issue 16); these tests run once it lands",
-)
-
 VARS = ("pf", "cl", "loc", "wk", "tod", "seas")
 NAMES = (*VARS, *(f"sd.{v}" for v in VARS))
 FORMULA = "choice ~ pf + cl + loc + wk + tod + seas | 0"
