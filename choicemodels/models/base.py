@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,8 +25,9 @@ from choicemodels.data import WeightType, check_weight_type, validate_arrays, we
 from choicemodels.distributed import DistributedDesign, distributed_design, is_dask_frame
 from choicemodels.exceptions import ChoiceDataError, ConvergenceWarning, SpecificationError
 from choicemodels.formula import Design, design_from_formula, formula_variables, learns_from_data
+from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.models import engine
-from choicemodels.models.optimize import OptimizeOutcome
+from choicemodels.models.optimize import OptimizeOutcome, newton_maximize, per_unit_weight
 from choicemodels.models.separation import find_separation
 from choicemodels.results import ChoiceResults
 
@@ -298,6 +300,20 @@ class ChoiceModel:
         array([0., 0., 0., 0., 0.])
         """
         raise NotImplementedError
+
+    def _logit_estimate(self, *, maxiter: int = 100, tol: float = 1e-10) -> np.ndarray:
+        """The conditional logit's estimate of the K coefficients (zeros if Newton's method
+        diverges): where the models that extend the logit start."""
+        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
+                                engine.weight_scale(self))
+        out = newton_maximize(logit, np.zeros(self.design.n_params), maxiter=maxiter, tol=tol)
+        return out.x.copy() if np.all(np.isfinite(out.x)) else np.zeros(self.design.n_params)
+
+    def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
+        """Block function of :meth:`_logit_estimate`: the logit's log-likelihood, gradient
+        and Hessian."""
+        d = self.design
+        return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, threads=self._threads)
 
     def loglike_obs(self, params: np.ndarray) -> np.ndarray:
         r"""Log-likelihood of each situation, :math:`\ell_i = \log P_{i c_i}(\theta)` (unweighted).

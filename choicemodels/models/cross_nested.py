@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,11 +11,10 @@ import pandas as pd
 from choicemodels.data import WeightType
 from choicemodels.exceptions import ConvergenceWarning, SpecificationError
 from choicemodels.kernels.cross_nested import cross_nested_log_probabilities, cross_nested_scores
-from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel
 from choicemodels.models.nested import _summary_extras
-from choicemodels.models.optimize import OptimizeOutcome, newton_maximize, per_unit_weight
+from choicemodels.models.optimize import OptimizeOutcome
 from choicemodels.random_utility import _allocations
 from choicemodels.results import register_model_kind
 
@@ -322,12 +320,8 @@ class CrossNestedLogit(ChoiceModel):
         >>> m.start_params().round(4).tolist()
         [-0.0146, 0.8, 0.8, 0.5]
         """
-        d = self.design
-        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
-                                engine.weight_scale(self))
-        out = newton_maximize(logit, np.zeros(d.n_params), maxiter=100, tol=1e-10)
-        beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
-        return np.concatenate([beta, np.full(len(self._iv_names), 0.8), self._alpha_start])
+        return np.concatenate([self._logit_estimate(), np.full(len(self._iv_names), 0.8),
+                               self._alpha_start])
 
     def allocations(self, params: np.ndarray, cov: np.ndarray | None = None) -> pd.DataFrame:
         r"""The allocations :math:`\alpha_{jm}` of every alternative to every nest.
@@ -379,11 +373,6 @@ class CrossNestedLogit(ChoiceModel):
                             index=pd.MultiIndex.from_tuples(rows, names=["nest", "alternative"]))
 
     # ---- block functions --------------------------------------------------------------
-    def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
-        """Block function of the start: the logit's log-likelihood, gradient and Hessian."""
-        d = self.design
-        return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, threads=self._threads)
-
     def _probabilities(self, params, X, avail):
         beta, lam, alpha = self._split(params)
         with np.errstate(invalid="ignore", over="ignore"):

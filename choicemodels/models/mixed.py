@@ -10,7 +10,7 @@ import dataclasses
 import numbers
 import warnings
 from collections.abc import Callable, Mapping
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -26,12 +26,10 @@ from choicemodels.kernels.draws import (
     standard_draws,
     uniform_draws,
 )
-from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.kernels.mixed import MixedArrays, mixed_person_sums, person_layout
 from choicemodels.memory import check_memory
 from choicemodels.models import engine
 from choicemodels.models.base import ChoiceModel, draw_seed
-from choicemodels.models.optimize import newton_maximize, per_unit_weight
 from choicemodels.rendering import Table
 from choicemodels.results import ChoiceResults, WtpDistribution, register_model_kind
 
@@ -506,11 +504,7 @@ class MixedLogit(ChoiceModel):
         >>> m.start_params().round(4).tolist()
         [-0.0146, 0.1]
         """
-        d = self.design
-        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
-                                engine.weight_scale(self))
-        out = newton_maximize(logit, np.zeros(d.n_params), maxiter=100, tol=1e-10)
-        beta = out.x.copy() if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
+        beta = self._logit_estimate()
         rand, _, sign = self._columns
         for k, s in zip(rand, sign):
             if s != 0.0:
@@ -519,11 +513,6 @@ class MixedLogit(ChoiceModel):
         return np.concatenate([beta, extra])
 
     # ---- block functions --------------------------------------------------------------
-    def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
-        """Block function of the start: the logit's log-likelihood, gradient and Hessian."""
-        d = self.design
-        return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, threads=self._threads)
-
     def _person_sums(self, params: np.ndarray, arrays: MixedArrays | None = None,
                      conditional: bool = True) -> tuple:
         fixed_b, b, L = self._split(params)

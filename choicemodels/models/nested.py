@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,6 @@ from scipy import stats
 from choicemodels.data import WeightType
 from choicemodels.exceptions import BoundWarning, SpecificationError
 from choicemodels.inference import check_cov_options, covariance
-from choicemodels.kernels.logit import logit_loglike_derivatives
 from choicemodels.kernels.nested import (
     nested_log_probabilities,
     nested_loglike_derivatives,
@@ -426,11 +424,7 @@ class NestedLogit(ChoiceModel):
             if out.converged and np.all(np.isfinite(out.x)):
                 return out.x
             return start
-        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
-                                engine.weight_scale(self))
-        out = newton_maximize(logit, np.zeros(d.n_params), maxiter=100, tol=1e-10)
-        beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
-        return np.concatenate([beta, np.ones(len(self._iv_names))])
+        return np.concatenate([self._logit_estimate(), np.ones(len(self._iv_names))])
 
     def _array_options(self) -> dict:
         """The options of :meth:`from_arrays` giving a model of the same nests on the
@@ -440,11 +434,6 @@ class NestedLogit(ChoiceModel):
         return {"nests": nests, "equal_iv": self.equal_iv, "iv_bounds": self.iv_bounds}
 
     # ---- block functions --------------------------------------------------------------
-    def _block_logit_derivatives(self, beta: np.ndarray) -> tuple:
-        """Block function of the start: the logit's log-likelihood, gradient and Hessian."""
-        d = self.design
-        return logit_loglike_derivatives(beta, d.X, d.chosen, d.avail, d.weights, threads=self._threads)
-
     def _probabilities(self, params, X, avail):
         beta, lam = self._split(params)
         with np.errstate(invalid="ignore", over="ignore"):

@@ -40,7 +40,6 @@ from choicemodels.models.base import ChoiceModel, draw_seed
 from choicemodels.models.optimize import (
     OptimizeOutcome,
     bfgs_opg_maximize,
-    newton_maximize,
     per_unit_weight,
 )
 from choicemodels.results import register_model_kind
@@ -489,10 +488,7 @@ class Probit(ChoiceModel):
         (-0.0085, [0.0, 0.0, 0.0])
         """
         d = self.design
-        logit = per_unit_weight(partial(engine.block_sum, self, "_block_logit_derivatives"),
-                                engine.weight_scale(self))
-        out = newton_maximize(logit, np.zeros(d.n_params), maxiter=50, tol=1e-8)
-        beta = out.x if np.all(np.isfinite(out.x)) else np.zeros(d.n_params)
+        beta = self._logit_estimate(maxiter=50, tol=1e-8)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
         beta = beta / _LOGIT_SD
         if self.method in _ANALYTIC and self.structure != "iid" and d.n_alts >= 4:
