@@ -681,7 +681,7 @@ class MixedLogit(ChoiceModel):
             Tolerance on the BHHH decrement (default 1e-8).
         method : {"bfgs", "bhhh"}, optional
             Optimiser.
-        cov_type : {"nonrobust", "robust", "cluster"}, optional
+        cov_type : {"nonrobust", "robust", "cluster", "opg"}, optional
             Covariance of the estimates (default: ``"cluster"`` by person with a panel,
             else ``"nonrobust"``; ``"robust"`` with sampling weights).
         groups : array_like, shape (N,), optional

@@ -315,7 +315,7 @@ class NestedLogit(ChoiceModel):
             default 1e-8.
         method : {"newton", "bfgs", "bhhh"}, optional
             Optimiser; default ``"newton"``.
-        cov_type : {"nonrobust", "robust", "cluster"}, optional
+        cov_type : {"nonrobust", "robust", "cluster", "opg"}, optional
             Covariance of the estimates, as for :meth:`Logit.fit <choicemodels.Logit.fit>`.
         groups : array_like, shape (N,), optional
             Cluster label of each situation, for ``cov_type="cluster"`` only.
