@@ -177,6 +177,25 @@ def test_gradient_matches_finite_differences(seed, spec, panel_on, sequence):
                                g, rtol=1e-10, atol=1e-10)
 
 
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), spec=st.sampled_from(SPECS), panel_on=st.booleans())
+def test_hessian_matches_finite_differences_of_the_gradient(seed, spec, panel_on):
+    random, correlated = spec
+    X, chosen, av, panel, w = panel_problem(seed, weights=seed % 2 == 0)
+    m = cm.MixedLogit.from_arrays(X, chosen, avail=av, panel=panel if panel_on else None,
+                                  weights=w, random=random, correlated=correlated, draws=15,
+                                  rng=seed)
+    params = some_params(m, np.random.default_rng(seed))
+    ll, g, H = m._derivatives(params)
+    assert ll == pytest.approx(m.loglike(params), rel=1e-13)
+    np.testing.assert_allclose(g, m.score(params), rtol=1e-12, atol=1e-12)
+    h = 1e-5
+    fd = np.column_stack([(m.score(params + h * e) - m.score(params - h * e)) / (2 * h)
+                          for e in np.eye(params.size)])
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+    np.testing.assert_array_equal(H, H.T)
+
+
 @pytest.mark.parametrize("panel_on", [False, True])
 def test_zero_sd_is_the_logit(panel_on):
     X, chosen, av, panel, w = panel_problem(3, n_persons=30, weights=True)
@@ -418,23 +437,33 @@ def test_a_dask_fit_equals_the_in_memory_fit():
 
 
 # ---- optimisers, covariances, row order --------------------------------------------------
-def test_bhhh_and_bfgs_agree_and_panel_covariances():
+def test_newton_bhhh_and_bfgs_agree_and_panel_covariances():
     X, chosen, person, _, _, _ = simulate_panel(5, 150, 6)
     m = cm.MixedLogit.from_arrays(X, chosen, panel=person, draws=40,
                                   random={"x0": "normal", "-x2": "lognormal"})
-    bfgs = m.fit()
+    newton = m.fit()
+    bfgs = m.fit(method="bfgs")
     bhhh = m.fit(method="bhhh", cov_type="cluster")
-    assert bfgs.converged and bhhh.converged and bhhh.optimizer == "bhhh"
-    np.testing.assert_allclose(bhhh.params, bfgs.params, rtol=0, atol=2e-4)
+    assert newton.optimizer == "newton" and bhhh.optimizer == "bhhh"
+    assert newton.converged and bfgs.converged and bhhh.converged
+    np.testing.assert_allclose(bfgs.params, newton.params, rtol=0, atol=2e-4)
+    np.testing.assert_allclose(bhhh.params, newton.params, rtol=0, atol=2e-4)
+    # Newton stops below a decrement of 1e-8 and takes one more step: gradient about 0
+    assert np.max(np.abs(m.score(newton.estimates))) < 1e-6
+    np.testing.assert_allclose(bfgs.bse, newton.bse, rtol=1e-3)
     # the default with a panel: clusters = persons; robust is the same sandwich times (G-1)/G
     explicit = m.fit(cov_type="cluster", groups=person)
-    np.testing.assert_allclose(explicit.bse, bfgs.bse, rtol=1e-12)
+    np.testing.assert_allclose(explicit.bse, newton.bse, rtol=1e-12)
     robust = m.fit(cov_type="robust")
-    np.testing.assert_allclose(robust.bse ** 2, bfgs.bse ** 2 * 149 / 150, rtol=1e-6)
+    np.testing.assert_allclose(robust.bse ** 2, newton.bse ** 2 * 149 / 150, rtol=1e-6)
     nonrobust = m.fit(cov_type="nonrobust")
-    # the inverse of the finite-difference Hessian of the analytic gradient
-    np.testing.assert_allclose(nonrobust.cov_params().to_numpy(),
-                               np.linalg.inv(-m.hessian(nonrobust.estimates)), rtol=1e-8)
+    # the inverse of central differences of the analytic gradient at the estimate
+    p = nonrobust.estimates
+    h = 1e-5
+    fd = np.column_stack([(m.score(p + h * e) - m.score(p - h * e)) / (2 * h)
+                          for e in np.eye(p.size)])
+    np.testing.assert_allclose(nonrobust.cov_params().to_numpy(), np.linalg.inv(-(fd + fd.T) / 2),
+                               rtol=1e-5)
 
 
 def test_row_order_does_not_change_the_likelihood():
@@ -510,6 +539,14 @@ def test_threads_do_not_change_the_sums():
     assert one[0] == three[0]
     np.testing.assert_array_equal(one[1], three[1])
     np.testing.assert_array_equal(one[2], three[2])
+    # the Hessians of runs of persons are added in another grouping: equal to rounding
+    m._threads = 1
+    h_one = m._derivatives(params)
+    m._threads = 3
+    h_three = m._derivatives(params)
+    assert h_one[0] == h_three[0]
+    np.testing.assert_array_equal(h_one[1], h_three[1])
+    np.testing.assert_allclose(h_one[2], h_three[2], rtol=1e-13, atol=1e-12)
 
 
 @pytest.mark.slow

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MixedArrays", "mixed_person_sums", "person_layout"]
+__all__ = ["MixedArrays", "mixed_person_hessian", "mixed_person_sums", "person_layout"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,15 @@ def _compiled_pass():
     from choicemodels.kernels.mixed_pass import compiled_person_pass
 
     return compiled_person_pass()
+
+
+@functools.cache
+def _compiled_hessian_pass():
+    """The compiled Hessian pass (:mod:`choicemodels.kernels.mixed_hessian_pass`), imported
+    on first use."""
+    from choicemodels.kernels.mixed_hessian_pass import compiled_hessian_pass
+
+    return compiled_hessian_pass()
 
 
 def _threads() -> int:
@@ -203,3 +212,62 @@ def mixed_person_sums(
         filled = a.starts[:-1] < a.starts[1:]
         g_fixed[filled] = np.add.reduceat(s, a.starts[:-1][filled], axis=0)
     return ll, g_fixed, gr, gl, cond, pbar
+
+
+def mixed_person_hessian(
+    b: np.ndarray,
+    L: np.ndarray,
+    free: np.ndarray,
+    lognormal: np.ndarray,
+    qk: np.ndarray,
+    ql: np.ndarray,
+    X: np.ndarray,
+    arrays: MixedArrays,
+    person_weights: np.ndarray | None = None,
+    *,
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Per-person simulated log-likelihood and scores, and the weighted sum of the
+    persons' analytic Hessians (see :mod:`choicemodels.kernels.mixed_hessian_pass`).
+
+    Parameters
+    ----------
+    b : (K,) every coefficient's value (fixed) or mean (random; of the log for lognormal).
+    L : (K, K_r) the random coefficients' rows of the Cholesky factor (zero rows for the
+        fixed ones); free : (K, K_r) bool, its entries that are parameters.
+    lognormal : (K,) 0, +1 or -1.
+    qk, ql : (Q,) int: parameter q moves coefficient ``qk[q]``, through ``L[qk[q], ql[q]]``
+        or (``ql[q] = -1``) as its mean or value.
+    X : (N, J, K) every coefficient's column, ordered by person as ``arrays``.
+    arrays : the choices, availability, persons and draws.
+    person_weights : (P,) or None.
+    threads : threads over runs of persons (default: the processors available).
+
+    Returns
+    -------
+    ll : (P,); scores : (P, Q); hessian : (Q, Q), :math:`\sum_p w_p \nabla^2 \ell_p`.
+    """
+    a = arrays
+    P = a.starts.size - 1
+    Q = qk.size
+    ll = np.zeros(P)
+    scores = np.zeros((P, Q))
+    pw = np.ones(P) if person_weights is None else np.asarray(person_weights, float)
+    args = (np.ascontiguousarray(X, dtype=np.float64), a.chosen, a.avail, a.starts, a.eta,
+            np.array(b, float), np.ascontiguousarray(L, dtype=np.float64),
+            np.ascontiguousarray(free, dtype=np.bool_), np.array(lognormal, float),
+            np.asarray(qk, np.int64), np.asarray(ql, np.int64), pw)
+    kernel = _compiled_hessian_pass()
+    runs = _runs(a.starts, _threads() if threads is None else int(threads))
+    parts = [np.zeros((Q, Q)) for _ in runs]
+    if len(runs) == 1:
+        kernel(*args, 0, P, ll, scores, parts[0])
+    else:
+        from choicemodels.kernels.logit import _submit
+
+        others = _submit(kernel, [(*args, lo, hi, ll, scores, part)
+                                  for (lo, hi), part in zip(runs[1:], parts[1:])])
+        kernel(*args, *runs[0], ll, scores, parts[0])
+        for future in others:
+            future.result()
+    return ll, scores, sum(parts[1:], parts[0])

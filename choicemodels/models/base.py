@@ -73,6 +73,9 @@ class ChoiceModel:
     methods: ClassVar[tuple[str, ...]] = ("newton",)
     default_method: ClassVar[str] = "newton"  # the optimiser fit(method=None) uses
     default_maxiter: ClassVar[int] = 100
+    # "newton" takes BHHH steps (on _sums) while their decrement, about the log-likelihood
+    # still to gain, exceeds this; None: Newton from the start
+    newton_warmup: ClassVar[float | None] = None
     _threads: int | None = None  # threads of the block kernels (default: the kernel's choice)
 
     def __init__(

@@ -316,7 +316,8 @@ def maximize(
     per unit weight (the result in the units of the weighted sums).
 
     ``"newton"``: Newton's method on the log-likelihood, gradient and Hessian
-    (:meth:`_derivatives`); ``"bhhh"``: Newton steps with the outer product of the scores
+    (:meth:`_derivatives`), after BHHH steps while their decrement exceeds
+    ``model.newton_warmup`` where the model sets it; ``"bhhh"``: Newton steps with the outer product of the scores
     in place of the Hessian, and ``"bfgs"``: BFGS started from that metric, both on
     :meth:`_sums`, stopped early where ``model._boundary`` names a boundary. Where
     ``model._param_bounds()`` gives bounds, Newton and BHHH take projected steps
@@ -339,21 +340,27 @@ def maximize(
             "'bhhh' (projected Newton steps); got 'bfgs'."
         )
 
-    def newton(fun, x0):
+    def newton(fun, x0, iterations=maxiter):
         if bounds is None:
-            return newton_maximize(fun, x0, maxiter=maxiter, tol=tol)
-        return bounded_newton_maximize(fun, x0, *bounds, maxiter=maxiter, tol=tol)
+            return newton_maximize(fun, x0, maxiter=iterations, tol=tol)
+        return bounded_newton_maximize(fun, x0, *bounds, maxiter=iterations, tol=tol)
+
+    sums = per_unit_weight(ticking(model._sums), scale)  # ticking: fit()'s progress bar
+
+    def bhhh(params):
+        ll, g, opg = sums(params)
+        return ll, g, -opg
 
     if method == "newton":
-        out = newton(per_unit_weight(model._derivatives, scale), start)
-        return scaled_outcome(out, scale)
-    sums = per_unit_weight(ticking(model._sums), scale)  # ticking: fit()'s progress bar
+        warm_iter = 0
+        if model.newton_warmup is not None:
+            warm = newton_maximize(bhhh, start, maxiter=maxiter, tol=model.newton_warmup / scale)
+            start, warm_iter = warm.x, warm.n_iter
+        out = newton(per_unit_weight(ticking(model._derivatives), scale), start,
+                     maxiter - warm_iter)
+        return dataclasses.replace(scaled_outcome(out, scale), n_iter=out.n_iter + warm_iter)
     if method == "bhhh":
-        def fun(params):
-            ll, g, opg = sums(params)
-            return ll, g, -opg
-
-        out = newton(fun, start)
+        out = newton(bhhh, start)
         # the outer product of scores steers the search; standard errors need the Hessian
         return dataclasses.replace(scaled_outcome(out, scale), H=None)
     out = bfgs_opg_maximize(sums, start, maxiter=maxiter, tol=tol,
