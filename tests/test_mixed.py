@@ -329,6 +329,36 @@ def long_panel():
     return df
 
 
+def test_elasticities_are_the_simulated_closed_form():
+    """Train (2009, 6.5): with :math:`P_{nj} = \\frac1R\\sum_r L_{njr}`, the elasticity of
+    :math:`P_{ni}` in :math:`x_{nmk}` is :math:`\\frac{x_{nmk}}{P_{ni}} \\frac1R \\sum_r
+    \\beta_{rk} L_{nir} ([i = m] - L_{nmr})`, with the model's own draws."""
+    X, chosen, person, _, _, _ = simulate_panel(8, 60, 3)
+    X[:, :, 2] = np.abs(X[:, :, 2]) + 0.5
+    m = cm.MixedLogit.from_arrays(X, chosen, panel=person, draws=30, rng=2,
+                                  random={"x0": "normal", "-x2": "lognormal"})
+    params = np.array([0.8, -0.4, np.log(0.6), 0.5, 0.7, 0.4])  # x0..x3, sd.x0, sd.x2
+    eta = m._eta  # (P, R, 2): the draws of x0 and x2
+    pid = m._persons[1]
+    beta = np.empty((len(chosen), eta.shape[1], 4))  # (N, R, K)
+    beta[:, :, 0] = params[0] + params[4] * eta[pid, :, 0]
+    beta[:, :, 1] = params[1]
+    beta[:, :, 2] = -np.exp(params[2] + params[5] * eta[pid, :, 1])
+    beta[:, :, 3] = params[3]
+    V = np.einsum("njk,nrk->nrj", X, beta)
+    L = np.exp(V - V.max(axis=2, keepdims=True))
+    L /= L.sum(axis=2, keepdims=True)  # (N, R, J)
+    P = L.mean(axis=1)
+    J = X.shape[1]
+    expected = np.empty((J, J))
+    for mm in range(J):  # the alternative whose x2 changes
+        for i in range(J):
+            inner = (beta[:, :, 2] * L[:, :, i] * ((i == mm) - L[:, :, mm])).mean(axis=1)
+            expected[mm, i] = np.mean(X[:, mm, 2] / P[:, i] * inner)
+    got = m.elasticities(params, "x2")
+    np.testing.assert_allclose(got.to_numpy(), expected, rtol=1e-6)
+
+
 def test_formula_model_save_load_predict(long_panel, tmp_path):
     df = long_panel
     m = cm.MixedLogit("choice ~ x0 + x1 + x2 | 0", data=df, obs="sit", alt="alt",
