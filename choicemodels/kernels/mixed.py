@@ -221,7 +221,6 @@ def mixed_person_hessian(
     lognormal: np.ndarray,
     qk: np.ndarray,
     ql: np.ndarray,
-    X: np.ndarray,
     arrays: MixedArrays,
     person_weights: np.ndarray | None = None,
     *,
@@ -232,14 +231,13 @@ def mixed_person_hessian(
 
     Parameters
     ----------
-    b : (K,) every coefficient's value (fixed) or mean (random; of the log for lognormal).
-    L : (K, K_r) the random coefficients' rows of the Cholesky factor (zero rows for the
-        fixed ones); free : (K, K_r) bool, its entries that are parameters.
-    lognormal : (K,) 0, +1 or -1.
-    qk, ql : (Q,) int: parameter q moves coefficient ``qk[q]``, through ``L[qk[q], ql[q]]``
-        or (``ql[q] = -1``) as its mean or value.
-    X : (N, J, K) every coefficient's column, ordered by person as ``arrays``.
-    arrays : the choices, availability, persons and draws.
+    b : (K_r + K_f,) the random coefficients' means (of the log for lognormal), then the
+        fixed coefficients.
+    L : (K_r, K_r) lower-triangular factor; free : (K_r, K_r) bool, its entries that are
+        parameters; lognormal : (K_r,) 0, +1 or -1.
+    qk, ql : (Q,) int: parameter q moves coefficient ``qk[q]`` (an index into ``b``),
+        through ``L[qk[q], ql[q]]`` or (``ql[q] = -1``) as its mean or value.
+    arrays : the data and draws, ordered by person.
     person_weights : (P,) or None.
     threads : threads over runs of persons (default: the processors available).
 
@@ -253,10 +251,9 @@ def mixed_person_hessian(
     ll = np.zeros(P)
     scores = np.zeros((P, Q))
     pw = np.ones(P) if person_weights is None else np.asarray(person_weights, float)
-    args = (np.ascontiguousarray(X, dtype=np.float64), a.chosen, a.avail, a.starts, a.eta,
-            np.array(b, float), np.ascontiguousarray(L, dtype=np.float64),
-            np.ascontiguousarray(free, dtype=np.bool_), np.array(lognormal, float),
-            np.asarray(qk, np.int64), np.asarray(ql, np.int64), pw)
+    args = (a.Xr, a.Xf, a.chosen, a.avail, a.starts, a.eta, np.array(b, float),
+            np.ascontiguousarray(L, dtype=np.float64), np.ascontiguousarray(free, dtype=np.bool_),
+            np.array(lognormal, float), np.asarray(qk, np.int64), np.asarray(ql, np.int64), pw)
     kernel = _compiled_hessian_pass()
     runs = _runs(a.starts, _threads() if threads is None else int(threads))
     parts = [np.zeros((Q, Q)) for _ in runs]

@@ -42,17 +42,25 @@ from choicemodels.kernels.mixed_pass import (
 __all__ = ["compiled_hessian_pass", "hessian_pass"]
 
 
-def hessian_pass(X, chosen, avail, starts, eta, b, L, free, lognormal, qk, ql, pw,
+@njit(inline="always")
+def _column(Xr, Xf, i, j, k):
+    """Coefficient k's variable: the random coefficients first, then the fixed ones."""
+    Kr = Xr.shape[2]
+    return Xr[i, j, k] if k < Kr else Xf[i, j, k - Kr]
+
+
+def hessian_pass(Xr, Xf, chosen, avail, starts, eta, b, L, free, lognormal, qk, ql, pw,
                  lo, hi, ll, scores, hess):
     """Persons ``lo:hi``: writes ``ll`` (P,) and ``scores`` (P, Q), and adds the persons'
-    Hessians, weighted by ``pw`` (P,), to ``hess`` (Q, Q). ``X`` (N, J, K) every
-    coefficient's column; ``b`` (K,) the fixed coefficients and the means; ``L`` (K, K_r)
-    and ``free`` (K, K_r): the Cholesky rows of the random coefficients (zero rows, no free
-    entry, for the fixed ones); ``lognormal`` (K,) 0, +1 or -1; parameter q moves
-    coefficient ``qk[q]`` through ``L[qk[q], ql[q]]`` (``ql[q] = -1``: the mean or fixed
-    value). Situations with an unknown choice (``chosen < 0``) are left out."""
-    J = X.shape[1]
-    K = X.shape[2]
+    Hessians, weighted by ``pw`` (P,), to ``hess`` (Q, Q). The K = K_r + K_f coefficients
+    are the random ones (columns ``Xr``), then the fixed ones (``Xf``); ``b`` (K,) their
+    means and values; ``L`` (K_r, K_r) and ``free``: the Cholesky factor and its entries
+    that are parameters; ``lognormal`` (K_r,) 0, +1 or -1; parameter q moves coefficient
+    ``qk[q]`` through ``L[qk[q], ql[q]]`` (``ql[q] = -1``: the mean or fixed value).
+    Situations with an unknown choice (``chosen < 0``) are left out."""
+    J = Xr.shape[1]
+    Kr = Xr.shape[2]
+    K = Kr + Xf.shape[2]
     Q = qk.size
     R = eta.shape[2]
     B = min(DRAW_BLOCK, R)
@@ -88,12 +96,12 @@ def hessian_pass(X, chosen, avail, starts, eta, b, L, free, lognormal, qk, ql, p
             for k in range(K):
                 for r in range(nb):
                     beta[k, r] = b[k]
-                for l in range(L.shape[1]):
+                for l in range(k + 1 if k < Kr else 0):  # the fixed ones: no row of L
                     if free[k, l]:
                         c = L[k, l]
                         for r in range(nb):
                             beta[k, r] += c * eta[p, l, r0 + r]
-                if lognormal[k] != 0.0:
+                if k < Kr and lognormal[k] != 0.0:
                     for r in range(nb):
                         beta[k, r] = lognormal[k] * np.exp(beta[k, r])
                         d[k, r] = beta[k, r]
@@ -122,7 +130,7 @@ def hessian_pass(X, chosen, avail, starts, eta, b, L, free, lognormal, qk, ql, p
                         for r in range(nb):
                             prob[j, r] = 0.0
                         for k in range(K):
-                            x = X[i, j, k]
+                            x = _column(Xr, Xf, i, j, k)
                             for r in range(nb):
                                 prob[j, r] += x * beta[k, r]
                         for r in range(nb):
@@ -151,10 +159,10 @@ def hessian_pass(X, chosen, avail, starts, eta, b, L, free, lognormal, qk, ql, p
                     for r in range(nb):
                         xbar[k, r] = 0.0
                     for j in range(J):
-                        x = X[i, j, k]
+                        x = _column(Xr, Xf, i, j, k)
                         for r in range(nb):
                             xbar[k, r] += prob[j, r] * x
-                    xc = X[i, ch, k]
+                    xc = _column(Xr, Xf, i, ch, k)
                     for r in range(nb):
                         G[k, r] += xc - xbar[k, r]
                 pair = 0
@@ -164,7 +172,7 @@ def hessian_pass(X, chosen, avail, starts, eta, b, L, free, lognormal, qk, ql, p
                         for r in range(nb):
                             A[pair, r] += xbar[k, r] * xbar[l, r]
                         for j in range(J):
-                            xx = X[i, j, k] * X[i, j, l]
+                            xx = _column(Xr, Xf, i, j, k) * _column(Xr, Xf, i, j, l)
                             if xx != 0.0:
                                 for r in range(nb):
                                     A[pair, r] -= prob[j, r] * xx
@@ -200,7 +208,7 @@ def hessian_pass(X, chosen, avail, starts, eta, b, L, free, lognormal, qk, ql, p
                 for q2 in range(q + 1):
                     k2 = qk[q2]
                     pair = k * (k + 1) // 2 + k2 if k2 <= k else k2 * (k2 + 1) // 2 + k
-                    curved = k == k2 and lognormal[k] != 0.0
+                    curved = k == k2 and k < Kr and lognormal[k] != 0.0
                     for r in range(nb):
                         h = A[pair, r] * mult[q, r] * mult[q2, r] + s[q, r] * s[q2, r]
                         if curved:

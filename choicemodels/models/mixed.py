@@ -573,37 +573,29 @@ class MixedLogit(ChoiceModel):
         return float(np.sum(ll if w is None else w * ll)), ws.sum(axis=0), ws.T @ scores
 
     @cached_property
-    def _hessian_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The Hessian pass's view of the parameters: (X (N, J, K) ordered by person with
-        every coefficient's column, ``qk`` (Q,), ``ql`` (Q,))."""
-        a = self._data_arrays
+    def _hessian_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(qk, ql)`` (Q,) of the Hessian pass: the coefficient each parameter moves (the
+        random coefficients first, then the fixed ones) and its column of L (-1: none)."""
         rand, fixed, _ = self._columns
-        X = np.empty(a.Xr.shape[:2] + (self.design.n_params,))
-        X[:, :, rand] = a.Xr
-        X[:, :, fixed] = a.Xf
-        K = self.design.n_params
-        qk = np.concatenate([np.arange(K), [rand[k] for k, _, _ in self._cholesky_entries]])
-        ql = np.concatenate([np.full(K, -1), [l for _, l, _ in self._cholesky_entries]])
-        return X, qk.astype(np.int64), ql.astype(np.int64)
+        position = np.empty(self.design.n_params, dtype=np.int64)
+        position[rand] = np.arange(rand.size)
+        position[fixed] = rand.size + np.arange(fixed.size)
+        entries = self._cholesky_entries
+        qk = np.concatenate([position, [k for k, _, _ in entries]]).astype(np.int64)
+        ql = np.concatenate([np.full(position.size, -1), [l for _, l, _ in entries]])
+        return qk, ql.astype(np.int64)
 
     def _block_derivatives(self, params: np.ndarray, hessian: bool = True) -> tuple:
         """Weighted simulated log-likelihood, gradient and analytic Hessian over the
         persons (:func:`~choicemodels.kernels.mixed.mixed_person_hessian`); ``-inf``
         where it is not finite."""
-        X, qk, ql = self._hessian_layout
+        qk, ql = self._hessian_layout
         fixed_b, b, L = self._split(params)
-        rand, fixed, sign = self._columns
-        K = self.design.n_params
-        values = np.empty(K)
-        values[fixed], values[rand] = fixed_b, b
-        L_all = np.zeros((K, rand.size))
-        free_all = np.zeros((K, rand.size), dtype=bool)
-        lognormal = np.zeros(K)
-        L_all[rand], free_all[rand], lognormal[rand] = L, self._free, sign
         w = self._person_weights()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            ll, scores, H = mixed_person_hessian(values, L_all, free_all, lognormal, qk, ql, X,
-                                                 self._data_arrays, w, threads=self._threads)
+            ll, scores, H = mixed_person_hessian(
+                np.concatenate([b, fixed_b]), L, self._free, self._columns[2], qk, ql,
+                self._data_arrays, w, threads=self._threads)
         if not (np.all(np.isfinite(ll)) and np.all(np.isfinite(scores)) and np.all(np.isfinite(H))):
             n = qk.size
             return -np.inf, np.full(n, np.nan), np.full((n, n), np.nan)
