@@ -36,6 +36,7 @@ from choicemodels.kernels.mixed_pass import (
     _PRODUCT_LIMIT,
     _RESCALE_MARGIN,
     DRAW_BLOCK,
+    block_coefficients,
     exp_nonpositive,
 )
 
@@ -93,27 +94,15 @@ def hessian_pass(Xr, Xf, chosen, avail, starts, eta, b, L, free, lognormal, qk, 
         finite = True
         for r0 in range(0, R, B):
             nb = min(B, R - r0)
-            for k in range(K):
-                for r in range(nb):
-                    beta[k, r] = b[k]
-                for l in range(k + 1 if k < Kr else 0):  # the fixed ones: no row of L
-                    if free[k, l]:
-                        c = L[k, l]
-                        for r in range(nb):
-                            beta[k, r] += c * eta[p, l, r0 + r]
-                if k < Kr and lognormal[k] != 0.0:
-                    for r in range(nb):
-                        beta[k, r] = lognormal[k] * np.exp(beta[k, r])
-                        d[k, r] = beta[k, r]
-                else:
-                    for r in range(nb):
-                        d[k, r] = 1.0
-                for r in range(nb):
-                    G[k, r] = 0.0
-                    if not np.isfinite(beta[k, r]):
-                        finite = False
+            finite = block_coefficients(b, L, free, lognormal, eta, p, r0, nb, beta)
             if not finite:
                 break
+            for k in range(K):
+                for r in range(nb):
+                    if k >= Kr:  # a fixed coefficient
+                        beta[k, r] = b[k]
+                    d[k, r] = beta[k, r] if k < Kr and lognormal[k] != 0.0 else 1.0
+                    G[k, r] = 0.0
             A[:, :nb] = 0.0
             for r in range(nb):
                 logl[r] = 0.0

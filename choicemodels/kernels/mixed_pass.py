@@ -19,7 +19,7 @@ from numba.core import types
 
 from choicemodels.kernels.jit import njit
 
-__all__ = ["compiled_person_pass", "exp_nonpositive", "person_pass"]
+__all__ = ["block_coefficients", "compiled_person_pass", "exp_nonpositive", "person_pass"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238
@@ -78,6 +78,29 @@ _PRODUCT_LIMIT = 1e280
 _RESCALE_MARGIN = 40.0
 
 
+@njit(inline="always")
+def block_coefficients(b, L, free, lognormal, eta, p, r0, nb, beta):
+    """The random coefficients of person p's draws ``r0:r0 + nb``: ``beta[k, r] = b_k +
+    sum_l L_kl eta[p, l, r0 + r]`` over the free entries, :math:`\\pm e^{(\\cdot)}` for a
+    (negative) lognormal k; False where one is not finite."""
+    finite = True
+    for k in range(L.shape[0]):
+        for r in range(nb):
+            beta[k, r] = b[k]
+        for l in range(k + 1):
+            if free[k, l]:
+                c = L[k, l]
+                for r in range(nb):
+                    beta[k, r] += c * eta[p, l, r0 + r]
+        if lognormal[k] != 0.0:
+            for r in range(nb):
+                beta[k, r] = lognormal[k] * np.exp(beta[k, r])
+        for r in range(nb):
+            if not np.isfinite(beta[k, r]):
+                finite = False
+    return finite
+
+
 def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, free, lognormal, mode, want_pbar,
                 lo, hi, ll, gr_out, gl_out, cond_out, pbar):
     """Persons ``lo:hi``: see the module docstring. ``eta`` is (P, K_r, R), the draw
@@ -127,23 +150,10 @@ def person_pass(vfix, Xr, chosen, avail, starts, eta, b, L, free, lognormal, mod
         finite = True
         for r0 in range(0, R, B):
             nb = min(B, R - r0)
-            for k in range(Kr):
-                for r in range(nb):
-                    beta[k, r] = b[k]
-                for l in range(k + 1):
-                    if free[k, l]:
-                        c = L[k, l]
-                        for r in range(nb):
-                            beta[k, r] += c * eta[p, l, r0 + r]
-                if lognormal[k] != 0.0:
-                    for r in range(nb):
-                        beta[k, r] = lognormal[k] * np.exp(beta[k, r])
-                for r in range(nb):
-                    dk[k, r] = 0.0
-                    if not np.isfinite(beta[k, r]):
-                        finite = False
+            finite = block_coefficients(b, L, free, lognormal, eta, p, r0, nb, beta)
             if not finite:  # a lognormal coefficient overflows: no likelihood here
                 break
+            dk[:, :nb] = 0.0
             for r in range(nb):
                 logl[r] = 0.0
                 prod[r] = 1.0
