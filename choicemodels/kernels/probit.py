@@ -41,6 +41,8 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
     screening refinement, exact for m <= 2 (``"ovus"``) or m = 1 (``"me"``), O(m^3) per
     situation, with the exact gradient of the approximation chained from
     :math:`\Sigma_c` to ``theta``.
+    The variables are conditioned on in the given order, or in
+    Gibson-Glasbey-Elston order fixed at ``order_at`` (:func:`probit_loglike_obs`).
 ``"genz"``
     :func:`scipy.stats.multivariate_normal.cdf` per situation (Genz's randomised
     quasi-Monte Carlo, absolute error 1e-6, seeded with ``genz_rng`` so the function is
