@@ -111,7 +111,9 @@ class Probit(ChoiceModel):
     and they load on the normalising difference (conditioned on first), which sets the
     coefficients' scale: at J = 10 the coefficients came out 22 % low in a simulation
     (11 % in GGE order, within 3 standard errors of the truth), while their ratios were
-    recovered either way. Check with ``me_check=True`` or against GHK. GHK uses ``draws`` uniform draws per
+    recovered either way; against GHK with 5,000 draws on the same data (3 replications,
+    N = 10,000) ``"ovus"`` in GGE order was 0.14 GHK standard errors away on average
+    (given order: 1.14). Check with ``me_check=True`` or against GHK. GHK uses ``draws`` uniform draws per
     situation from ``sequence``, generated once from the seed ``rng`` and fixed during the
     fit (common random numbers). ``rng`` is recorded as an int seed in ``spec["options"]``
     (drawn once from a Generator or fresh entropy if not an int), so results reproduce.
