@@ -217,13 +217,24 @@ def test_per_situation_quantities_and_cluster_covariance_are_refused(client, dat
 PROBIT_OPTIONS = {  # frequency weights with GHK; sampling weights (robust covariance) exact
     "ghk": {"cov": "heteroskedastic", "integration": "ghk", "draws": 30, "rng": 5, "weights": "w"},
     "exact": {"cov": "iid", "weights": "sw", "weight_type": "sampling"},  # quadrature, no draws
-    "ovus": {"cov": "unstructured", "integration": "ovus", "weights": "w"},  # analytic, J = 4
+    # analytic, J = 4; the given order of conditioning, the only one on Dask data
+    "ovus": {"cov": "unstructured", "integration": "ovus", "me_order": "given", "weights": "w"},
 }
 
 
 @pytest.fixture(scope="module")
 def probit_data() -> pd.DataFrame:
     return _long_data(400, rng=2)
+
+
+def test_probit_refuses_an_order_fixed_at_the_start_values(client, probit_data):
+    kw = {"obs": "id", "alt": "alt", "ref": "car", "avail": "av"}
+    ddf = _dask(probit_data, 2, seed=0)
+    with pytest.raises(cm.SpecificationError, match="me_order='gge' fixes the order"):
+        cm.Probit(FORMULA, data=ddf, **kw, cov="unstructured", integration="ovus",
+                  me_order="gge")
+    default = cm.Probit(FORMULA, data=ddf, **kw, cov="unstructured", integration="ovus")
+    assert default.me_order == "given"
 
 
 @pytest.mark.parametrize("integration", sorted(PROBIT_OPTIONS))

@@ -41,16 +41,19 @@ speed among his single-ordering methods.
 
 Order
 -----
-By default the variables are conditioned on in the given order, which keeps the
-approximation a smooth function of ``b`` and :math:`\Sigma`. With ``ascending=True``
-they are taken in ascending order of their standardised limits
-:math:`b_j/\sqrt{\Sigma_{jj}}`, the most restrictive first, as in Bhat's implementation
-and Trinh and Genz (2015): over random cases this divides the mean absolute error by 2 to
-4 (``benchmarks/README.md``), but the order is per situation, so the approximation jumps
-(by the difference between two orders' approximations) wherever two standardised limits
-cross, and a likelihood built from it is not smooth: a BFGS fit with J = 10 stalled in its
-line search. The probit model therefore uses the given order. With m <= 2 (``"ovus"``)
-the order does not matter.
+The approximation depends on the order in which the variables are conditioned on
+(``order``). ``"given"`` keeps the columns' order. ``"ascending"`` takes them in
+ascending order of their standardised limits :math:`b_j/\sqrt{\Sigma_{jj}}`, the most
+restrictive first, as in Bhat's implementation; ``"gge"`` is Gibson, Glasbey and
+Elston's (1994) sequential version (:func:`conditioning_order`: at each step the
+variable with the smallest conditional probability under the current state), the
+univariate reordering Trinh and Genz (2015) recommend. Either divides the mean absolute
+error by 2 to 4 over random cases (``benchmarks/README.md``). An order recomputed at every
+evaluation jumps wherever two limits cross, so a likelihood built from it is not smooth
+(a BFGS fit with J = 10 stalled in its line search); an array ``order`` fixes one
+permutation per row, decided once (the probit model decides it by ``"gge"`` at its start
+values), and the approximation is then as smooth as in the given order. With m <= 2
+(``"ovus"``) the order does not matter.
 
 Stability and gradient
 ----------------------
@@ -88,9 +91,10 @@ from choicemodels.kernels.logit import _default_threads, _submit
 from choicemodels.kernels.mapped_rule import _cdf
 from choicemodels.kernels.mvn import bvn_log_cdf_grad
 
-__all__ = ["Variant", "orthant_log_prob"]
+__all__ = ["Order", "Variant", "conditioning_order", "orthant_log_prob"]
 
 Variant = Literal["me", "ovus"]
+Order = Literal["given", "ascending", "gge"]
 
 _FRACTION_FROM = -5.0  # below this alpha, alpha + lambda by the continued fraction
 _FRACTION_DEPTH = 80  # terms of the continued fraction: below 1e-16 relative at y >= 5
@@ -129,29 +133,64 @@ def _mills(alpha):
 
 
 @_jit
-def _forward(b, sigma, which, ascending, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c,
-             order):
-    """The recursion, row by row: the variables in ascending order of their standardised
-    limits (if ``ascending``; the order into ``order``), the standardised limits of every
-    state (and of its pair) into ``alpha``, ``sd``, ``h1``, ``sd1``, ``r``; Mills ratios;
-    the regression columns ``c[i, k, j]`` of each step."""
+def _gge_order(b, sigma, which, order):
+    """Gibson, Glasbey and Elston's order, row by row into ``order``: at each step the
+    variable with the smallest standardised limit under the current state (the smallest
+    conditional probability), then the state conditioned on it as in :func:`_forward`."""
     n, m = b.shape
     x = np.empty(m)
     S = np.empty((m, m))
-    z = np.empty(m)
+    perm = np.empty(m, np.int64)
     for i in range(n):
         cov = sigma[which[i]]
-        if ascending:
-            for j in range(m):
-                z[j] = b[i, j] / np.sqrt(cov[j, j])
-            perm = np.argsort(z)
-        else:
-            perm = np.arange(m)
+        for j in range(m):
+            perm[j] = j
+            x[j] = b[i, j]
+            for k in range(m):
+                S[j, k] = cov[j, k]
+        for s in range(m):
+            best = s
+            best_z = x[s] / np.sqrt(S[s, s])
+            for j in range(s + 1, m):
+                z = x[j] / np.sqrt(S[j, j])
+                if z < best_z:
+                    best, best_z = j, z
+            if best != s:  # swap variables s and best
+                perm[s], perm[best] = perm[best], perm[s]
+                x[s], x[best] = x[best], x[s]
+                for k in range(m):
+                    S[s, k], S[best, k] = S[best, k], S[s, k]
+                for k in range(m):
+                    S[k, s], S[k, best] = S[k, best], S[k, s]
+            if s == m - 1:
+                break
+            sd_s = np.sqrt(S[s, s])
+            step, shift = _mills_shift(x[s] / sd_s)
+            omega = step * shift
+            for j in range(s + 1, m):
+                cj = S[j, s] / sd_s
+                x[j] += step * cj
+                for k in range(s + 1, j + 1):
+                    S[j, k] -= omega * cj * S[k, s] / sd_s
+                    S[k, j] = S[j, k]
+        order[i, :] = perm
+
+
+@_jit
+def _forward(b, sigma, which, order, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c):
+    """The recursion, row by row: the variables in the row's ``order``, the standardised
+    limits of every state (and of its pair) into ``alpha``, ``sd``, ``h1``, ``sd1``, ``r``;
+    Mills ratios; the regression columns ``c[i, k, j]`` of each step."""
+    n, m = b.shape
+    x = np.empty(m)
+    S = np.empty((m, m))
+    for i in range(n):
+        cov = sigma[which[i]]
+        perm = order[i]
         for j in range(m):
             x[j] = b[i, perm[j]]
             for k in range(m):
                 S[j, k] = cov[perm[j], perm[k]]
-        order[i, :] = perm
         for s in range(n_states):
             sd_s = np.sqrt(S[s, s])
             a = x[s] / sd_s
@@ -238,7 +277,7 @@ def orthant_log_prob(
     sigma: np.ndarray,
     *,
     variant: Variant = "ovus",
-    ascending: bool = False,
+    order: Order | np.ndarray = "given",
     grad: bool = False,
     which: np.ndarray | None = None,
     threads: int | None = None,
@@ -254,9 +293,11 @@ def orthant_log_prob(
         with ``which`` naming each situation's.
     variant : {"me", "ovus"}
         Mendell-Elston or one-variate univariate screening (see the module).
-    ascending : bool
-        Condition on the variables in ascending order of :math:`b_j/\sqrt{\Sigma_{jj}}`,
-        else (the default) in the given order; see the module.
+    order : {"given", "ascending", "gge"} or ndarray of int, shape (n, m)
+        The order in which the variables are conditioned on, per row: as given, ascending
+        in :math:`b_j/\sqrt{\Sigma_{jj}}`, Gibson-Glasbey-Elston's (:func:`conditioning_order`),
+        or a permutation of ``0..m-1`` per row (the variable conditioned on first, ...);
+        see the module.
     grad : bool
         Also return the gradient.
     which : ndarray of int, shape (n,), optional
@@ -298,24 +339,96 @@ def orthant_log_prob(
         for start in starts[first:last]:
             rows = slice(start, min(start + step, n))
             out = _chunk(np.ascontiguousarray(b[rows], dtype=float), sigmas, index[rows],
-                         variant, ascending, grad)
+                         variant, _row_order(order, b, sigmas, index, rows), grad)
             log_p[rows] = out[0]
             if grad:
                 d_b[rows], d_sigma[rows] = out[1], out[2]
 
-    n_threads = max(1, min(_default_threads() if threads is None else int(threads), len(starts)))
-    if n_threads == 1:
-        run(0, len(starts))
-    else:  # contiguous runs of chunks; numpy and scipy.special release the GIL
-        edges = np.linspace(0, len(starts), n_threads + 1).astype(int)
-        others = _submit(run, [(lo, hi) for lo, hi in zip(edges[1:-1], edges[2:])])
-        run(edges[0], edges[1])
-        for future in others:
-            future.result()
+    _on_threads(run, len(starts), threads)  # numpy and scipy.special release the GIL
     return log_p, d_b, d_sigma
 
 
-def _chunk(b, sigma, which, variant, ascending, grad):
+def _row_order(order, b, sigma, which, rows) -> np.ndarray:
+    """The permutations (rows of ``b``, m) of ``order`` for the rows ``rows``."""
+    n, m = b.shape
+    if isinstance(order, str):
+        if order == "gge":
+            return conditioning_order(b[rows], sigma, which=which[rows], threads=1)
+        if order == "ascending":
+            sd = np.sqrt(np.diagonal(sigma, axis1=1, axis2=2))[which[rows]]
+            return np.argsort(b[rows] / sd, axis=1, kind="stable")
+        return np.broadcast_to(np.arange(m, dtype=np.int64), (len(b[rows]), m))
+    return np.ascontiguousarray(order[rows], dtype=np.int64)
+
+
+def conditioning_order(
+    b: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    which: np.ndarray | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    r"""Gibson, Glasbey and Elston's (1994) order of conditioning, per row.
+
+    At each step the variable with the smallest standardised limit
+    :math:`x_j/\sqrt{S_{jj}}` under the current state (the smallest conditional
+    probability, the most restrictive) comes next, and the state is conditioned on it
+    (the module's recursion). Trinh and Genz (2015) found this univariate reordering the
+    most effective for the conditioning approximations. With equal variances and equal
+    correlations it is the ascending order of ``b``.
+
+    Parameters
+    ----------
+    b : ndarray, shape (n, m)
+    sigma : ndarray, shape (m, m) or (g, m, m)
+    which : ndarray of int, shape (n,), optional
+        As in :func:`orthant_log_prob`.
+    threads : int, optional
+        As in :func:`orthant_log_prob`.
+
+    Returns
+    -------
+    ndarray of int, shape (n, m)
+        Row i: the variables in the order to condition on them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sigma = np.array([[1.0, 0.9, 0.0], [0.9, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> conditioning_order(np.array([[-1.0, -0.9, -0.5]]), sigma).tolist()
+    [[0, 2, 1]]
+    """
+    n, m = b.shape
+    sigmas = np.ascontiguousarray(np.reshape(sigma, (-1, m, m)), dtype=float)
+    index = np.zeros(n, np.int64) if which is None else np.asarray(which, np.int64)
+    b = np.ascontiguousarray(b, dtype=float)
+    order = np.empty((n, m), np.int64)
+    step = max(1, _CHUNK_ELEMENTS // max(1, m * m))
+    starts = list(range(0, n, step))
+
+    def run(first: int, last: int) -> None:
+        for start in starts[first:last]:
+            rows = slice(start, min(start + step, n))
+            _gge_order(b[rows], sigmas, index[rows], order[rows])
+
+    _on_threads(run, len(starts), threads)
+    return order
+
+
+def _on_threads(run, n_items: int, threads: int | None) -> None:
+    """``run(first, last)`` over contiguous runs of ``n_items`` on the package's threads."""
+    n_threads = max(1, min(_default_threads() if threads is None else int(threads), n_items))
+    if n_threads == 1:
+        run(0, n_items)
+        return
+    edges = np.linspace(0, n_items, n_threads + 1).astype(int)
+    others = _submit(run, [(lo, hi) for lo, hi in zip(edges[1:-1], edges[2:])])
+    run(edges[0], edges[1])
+    for future in others:
+        future.result()
+
+
+def _chunk(b, sigma, which, variant, order, grad):
     n, m = b.shape
     pairs = variant == "ovus" and m >= 2
     n_states = m - 1 if pairs else m
@@ -325,9 +438,8 @@ def _chunk(b, sigma, which, variant, ascending, grad):
         weights[1:] = -1.0
     alpha, lam, shift, sd, h1, sd1, r = (np.zeros((n, n_states)) for _ in range(7))
     c = np.zeros((n, max(n_states - 1, 0), m))
-    order = np.empty((n, m), np.int64)
-    _forward(b, sigma, which, ascending, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c,
-             order)
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    _forward(b, sigma, which, order, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c)
     log_p = special.log_ndtr(alpha) @ weights
     if pairs:
         lp, d_h, d_k, d_r = bvn_log_cdf_grad(alpha, h1, r)

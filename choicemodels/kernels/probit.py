@@ -41,6 +41,8 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
     screening refinement, exact for m <= 2 (``"ovus"``) or m = 1 (``"me"``), O(m^3) per
     situation, with the exact gradient of the approximation chained from
     :math:`\Sigma_c` to ``theta``.
+    The variables are conditioned on in the given order, or in
+    Gibson-Glasbey-Elston order fixed at ``order_at`` (:func:`probit_loglike_obs`).
 ``"genz"``
     :func:`scipy.stats.multivariate_normal.cdf` per situation (Genz's randomised
     quasi-Monte Carlo, absolute error 1e-6, seeded with ``genz_rng`` so the function is
@@ -202,8 +204,10 @@ def _group_log_prob(
     genz_rng: int,
     grad: bool,
     threads: int | None = None,
+    order: str = "given",
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """log P (n,), d log P / d b (n, m), d log P / d theta (n, P) for one group."""
+    """log P (n,), d log P / d b (n, m), d log P / d theta (n, P) for one group; ``order``
+    of ``"me"`` and ``"ovus"`` as in :func:`~choicemodels.kernels.me.orthant_log_prob`."""
     n, m = b.shape
     n_alts = omega.shape[0] + 1
     n_theta = d_omega.shape[0]
@@ -247,7 +251,7 @@ def _group_log_prob(
         from choicemodels.kernels.me import orthant_log_prob  # compiled: loaded on first use
 
         log_p, d_b, d_sigma_bar = orthant_log_prob(b, sigma, variant=method, grad=grad,
-                                                   threads=threads)
+                                                   threads=threads, order=order)
         if not grad:
             return log_p, None, None
         return log_p, d_b, np.einsum("nkl,pkl->np", d_sigma_bar, d_sigma)
@@ -313,6 +317,7 @@ def probit_loglike_obs(
     genz_rng: int = 0,
     grad: bool = False,
     threads: int | None = None,
+    order_at: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     r"""Per-situation log-likelihood and scores.
 
@@ -336,6 +341,11 @@ def probit_loglike_obs(
     threads : int, optional
         Threads of the ``"ghk"``, ``"me"`` and ``"ovus"`` kernels (default: their choice);
         the results do not depend on it.
+    order_at : ndarray, shape (K + P,), optional
+        ``"me"``, ``"ovus"``: condition each situation's variables in Gibson, Glasbey and
+        Elston's order (:func:`~choicemodels.kernels.me.conditioning_order`) at these
+        parameters, a fixed order, so the result stays smooth in ``params``; default: the
+        given order (the other alternatives ascending).
 
     Returns
     -------
@@ -372,25 +382,48 @@ def probit_loglike_obs(
             uniforms=uniforms, genz_rng=genz_rng, grad=grad, threads=threads,
         ))
     for items in analytic.values():
+        order = "given"
+        if order_at is not None:  # the same groups at the parameters fixing the order
+            utility_at = X @ order_at[:n_beta]
+            omega_at = diff_covariance(order_at[n_beta:], structure, n_alts)[0]
+            order = _analytic_order(
+                [utility_at[g.rows, g.chosen][:, None] - utility_at[np.ix_(g.rows, g.others)]
+                 for g, _ in items], [g for g, _ in items], omega_at, ref=ref, threads=threads)
         for group, out in zip((g for g, _ in items), _analytic_log_prob(
-                items, omega, d_omega, ref=ref, method=method, grad=grad, threads=threads)):
+                items, omega, d_omega, ref=ref, method=method, grad=grad, threads=threads,
+                order=order)):
             store(group, *out)
     return loglike, scores
 
 
-def _analytic_log_prob(items, omega, d_omega, *, ref, method, grad, threads) -> list[tuple]:
+def _stacked(bs, groups, omega, ref) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """Groups of one m stacked for one kernel call: their difference matrices, covariances
+    (g, m, m), limits (n, m) and each row's group."""
+    n_alts = omega.shape[0] + 1
+    diffs = [difference_matrix(g.chosen, g.others, ref, n_alts) for g in groups]
+    sigmas = np.stack([a @ omega @ a.T for a in diffs])
+    which = np.repeat(np.arange(len(groups)), [len(b) for b in bs])
+    return diffs, sigmas, np.concatenate(bs), which
+
+
+def _analytic_order(bs, groups, omega, *, ref, threads) -> np.ndarray:
+    """Gibson-Glasbey-Elston orders (n, m) of stacked groups of one m (limits ``bs``)."""
+    from choicemodels.kernels.me import conditioning_order  # compiled: loaded on first use
+
+    _, sigmas, b, which = _stacked(bs, groups, omega, ref)
+    return conditioning_order(b, sigmas, which=which, threads=threads)
+
+
+def _analytic_log_prob(items, omega, d_omega, *, ref, method, grad, threads,
+                       order="given") -> list[tuple]:
     """``_group_log_prob`` of ``"me"``/``"ovus"`` for groups [(group, b)] with the same m,
     in one call of the kernel (its chunks then hold situations of several groups)."""
-    n_alts = omega.shape[0] + 1
-    diffs = [difference_matrix(g.chosen, g.others, ref, n_alts) for g, _ in items]
-    sigmas = np.stack([a @ omega @ a.T for a in diffs])
+    diffs, sigmas, b, which = _stacked([b for _, b in items], [g for g, _ in items], omega, ref)
     sizes = [len(b) for _, b in items]
-    which = np.repeat(np.arange(len(items)), sizes)
     from choicemodels.kernels.me import orthant_log_prob  # compiled: loaded on first use
 
     log_p, d_b, d_sigma_bar = orthant_log_prob(
-        np.concatenate([b for _, b in items]), sigmas, variant=method, grad=grad, which=which,
-        threads=threads)
+        b, sigmas, variant=method, grad=grad, which=which, threads=threads, order=order)
     edges = np.cumsum([0, *sizes])
     out = []
     for k, a in enumerate(diffs):
@@ -417,6 +450,7 @@ def probit_loglike(
     genz_rng: int = 0,
     grad: bool = False,
     threads: int | None = None,
+    order_at: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray | None]:
     """Total (weighted) log-likelihood and its gradient (K + P,).
 
@@ -425,7 +459,7 @@ def probit_loglike(
     """
     loglike, scores = probit_loglike_obs(
         params, X, groups, structure=structure, ref=ref, method=method, uniforms=uniforms,
-        genz_rng=genz_rng, grad=grad, threads=threads,
+        genz_rng=genz_rng, grad=grad, threads=threads, order_at=order_at,
     )
     if weights is None:
         return float(loglike.sum()), None if scores is None else scores.sum(axis=0)
@@ -444,12 +478,15 @@ def choice_probabilities(
     uniforms: np.ndarray | None = None,
     genz_rng: int = 0,
     threads: int | None = None,
+    order: Literal["given", "gge"] = "given",
 ) -> np.ndarray:
     """All choice probabilities, shape (N, J); 0 for unavailable alternatives.
 
     Each available alternative in turn is the ``c`` differenced against (GHK reuses the
     same draws for every ``c``, so simulated rows sum to 1 only approximately).
-    Arguments as in :func:`probit_loglike_obs`.
+    Arguments as in :func:`probit_loglike_obs`; ``order`` of ``"me"`` and ``"ovus"``:
+    ``"gge"`` conditions in Gibson, Glasbey and Elston's order at ``params`` themselves
+    (nothing is differentiated here, so the order need not be held fixed).
     """
     n_obs, n_alts, n_beta = X.shape
     omega, d_omega = diff_covariance(params[n_beta:], structure, n_alts)
@@ -461,6 +498,7 @@ def choice_probabilities(
         log_p, _, _ = _group_log_prob(
             b, group, params[n_beta:], omega, d_omega, structure=structure, ref=ref,
             method=method, uniforms=uniforms, genz_rng=genz_rng, grad=False, threads=threads,
+            order=order,
         )
         probs[rows, c] = np.exp(log_p)
     return probs
