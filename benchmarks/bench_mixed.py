@@ -192,7 +192,8 @@ def fit_biogeme(X, chosen, person, names, draws):
     import pandas as pd
     from biogeme.biogeme import BIOGEME
     from biogeme.database import Database
-    from biogeme.expressions import Beta, Draws, MonteCarlo, PanelLikelihoodTrajectory, Variable, exp, log
+    from biogeme.expressions import (Beta, Draws, MonteCarlo, PanelLikelihoodTrajectory,
+                                     Variable, exp, log)
     from biogeme.models import loglogit
 
     N, J, K = X.shape

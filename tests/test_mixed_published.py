@@ -421,13 +421,15 @@ def test_train_loglike_at_mlogits_draws_reproduces_its_loglike():
     z = np.stack([norm.ppf(mlogit_halton(p, R * P)) for p in (2, 3, 5)], axis=1)
     # (P, K_r, R), persons in sorted-id order, as MixedLogit keeps its draws
     model.__dict__["_draws"] = np.ascontiguousarray(z.reshape(P, R, 3).transpose(0, 2, 1))
-    cov = np.array([[TRAIN_MXLC["var.time"], TRAIN_MXLC["cov.time:change"], TRAIN_MXLC["cov.time:comfort"]],
-                    [TRAIN_MXLC["cov.time:change"], TRAIN_MXLC["var.change"], TRAIN_MXLC["cov.change:comfort"]],
-                    [TRAIN_MXLC["cov.time:comfort"], TRAIN_MXLC["cov.change:comfort"], TRAIN_MXLC["var.comfort"]]])
+    random = list(TRAIN_RANDOM)
+    cov = np.array([[TRAIN_MXLC[f"var.{a}"] if a == b else
+                     TRAIN_MXLC[f"cov.{min(a, b, key=random.index)}:{max(a, b, key=random.index)}"]
+                     for b in random] for a in random])
     L = np.linalg.cholesky(cov)
     names = model.param_names
     params = np.zeros(len(names))
-    params[names.index("price")], params[names.index("time")] = TRAIN_MXLC["price"], TRAIN_MXLC["time"]
+    for name in ("price", "time"):
+        params[names.index(name)] = TRAIN_MXLC[name]
     for a, row in enumerate(TRAIN_RANDOM):
         for b, col in enumerate(list(TRAIN_RANDOM)[: a + 1]):
             params[names.index(f"chol.{row}:{col}")] = L[a, b]
@@ -463,4 +465,5 @@ def test_electricity_loglike_at_the_publishers_draws(draws):
     published, ll = (MLOGIT_E3, MLOGIT_E3_LL) if draws == 100 else (XLOGIT_DOCS, XLOGIT_DOCS_LL)
     params = np.array([published[n][0] for n in model.param_names])
     # printed to 0.1 and 0.001; the published estimates' rounding moves it by far less
-    assert abs(model.loglike(params) - ll) < (0.05 if draws == 100 else 0.002), model.loglike(params)
+    value = model.loglike(params)
+    assert abs(value - ll) < (0.05 if draws == 100 else 0.002), value
