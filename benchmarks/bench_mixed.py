@@ -3,6 +3,7 @@
     python benchmarks/bench_mixed.py                    # Electricity at 500 and 2,000 draws
     python benchmarks/bench_mixed.py --large            # simulated N=100,000 x J=5, K=5 random, 500 draws
     python benchmarks/bench_mixed.py --draws 100 --persons 40 --skip biogeme   # a quick check
+    python benchmarks/bench_mixed.py --draws 100        # mlogit's draws: ours, xlogit, Biogeme
     python benchmarks/bench_mixed.py --json out.json    # also write every result (estimates, SEs)
 
 The model is xlogit's documented Electricity example (Revelt and Train's data, bundled as
@@ -15,9 +16,19 @@ Gumbel errors.
 
 Ours is ``cm.MixedLogit(formula, data, obs, alt, panel=, random=, draws=, sequence="halton",
 rng=0).fit()`` (the construction, with its input checks, is timed apart). xlogit
-(``MixedLogit.fit``, Halton draws, its default BFGS) and Biogeme (``PanelLikelihoodTrajectory``
-inside ``MonteCarlo``, MLHS normal draws, its default optimiser) run in the peers virtual
-environment (``bash benchmarks/setup_peers.sh``). Each package runs in a fresh subprocess
+(``MixedLogit.fit``, Halton draws, its default BFGS) and Biogeme (``log(MonteCarlo(
+PanelLikelihoodTrajectory(exp(loglogit))))``, MLHS normal draws, JAX-compiled, BFGS without
+second derivatives, BHHH standard errors: see ``fit_biogeme``) run in the peers virtual
+environment (``bash benchmarks/setup_peers.sh``; ``PEERS_VENV`` points to another one).
+An earlier formulation (``logit`` inside the trajectory, Biogeme's default analytic second
+derivatives) did not finish on Electricity: its JAX compilation ran for more than 15
+minutes, and without compilation the fit had reached a log-likelihood of -4,200 after 23
+minutes (measured since at 100 draws: with the analytic Hessian the compilation takes about
+3 minutes, then 5 s per log-likelihood, gradient and Hessian, 4.4 GB). This one compiles
+in about 30 s, then takes 0.5 s per log-likelihood and gradient at 100 draws (12 s
+uncompiled, ``BIOGEME_JIT=0``). Biogeme evaluates every draw of every person at once (3 GB
+at 100 draws and 6.4 GB at 500 on Electricity, about linear in the draws), so it runs on
+Electricity only. Each package runs in a fresh subprocess
 (Biogeme in a temporary working directory: it writes files there), reading the data from a
 .npz file; the timed fit follows the import and an untimed warm-up fit on the first 20
 persons at 20 draws, and the fastest of ``--repeat`` timed fits is reported. Columns: wall
@@ -27,6 +38,69 @@ absolute value: their sign is not identified), ratio = peer seconds / our second
 child's peak resident memory (``ru_maxrss``, which includes the loaded data). The simulated
 log-likelihoods differ by the simulation error of each package's draws as well as by the
 optimum each optimiser stops at, so distances of a few tenths at 500 draws are expected.
+
+Electricity at mlogit's 100 draws (``--draws 100``; 2 shared cores, every package on one
+thread under ``nice``, so the seconds are indicative only), estimates (our cluster-robust,
+xlogit's and Biogeme's BHHH standard errors):
+
+| package | seconds | CPU seconds | log-likelihood | iterations | peak MB |
+|---|---:|---:|---:|---:|---:|
+| choicemodels | 1.41 | 0.86 | -3979.721 | 44 | 297 |
+| xlogit 0.2.7 | 3.86 | 2.41 | -3952.488 | 21 | 244 |
+| Biogeme 3.3.2 | 291.75 | 202.39 | -3979.114 | 167 | 3050 |
+
+| coefficient | choicemodels | xlogit | Biogeme |
+|---|---:|---:|---:|
+| pf | -0.9381 (0.0513) | -0.9734 (0.0343) | -0.9455 (0.0255) |
+| cl | -0.1799 (0.0367) | -0.2056 (0.0133) | -0.1927 (0.0146) |
+| loc | 2.1557 (0.1521) | 2.0757 (0.0804) | 2.1001 (0.0872) |
+| wk | 1.4339 (0.0944) | 1.4756 (0.0652) | 1.5250 (0.0649) |
+| tod | -8.7318 (0.4740) | -9.0525 (0.2872) | -8.7614 (0.2138) |
+| seas | -8.8537 (0.4249) | -9.1038 (0.2890) | -9.0205 (0.2062) |
+| sd.pf | 0.1832 (0.0306) | 0.2199 (0.0108) | -0.1989 (0.0108) |
+| sd.cl | 0.3709 (0.0358) | 0.3783 (0.0185) | 0.3881 (0.0171) |
+| sd.loc | 1.6279 (0.1629) | 1.4830 (0.0813) | 1.5551 (0.0876) |
+| sd.wk | 0.9732 (0.1255) | 1.0001 (0.0742) | 0.9482 (0.0627) |
+| sd.tod | 2.0990 (0.2708) | 2.2895 (0.1107) | 2.1052 (0.0941) |
+| sd.seas | 1.4759 (0.2671) | 1.1809 (0.1090) | 1.3263 (0.0823) |
+
+xlogit's unscrambled Halton draws (primes 2 to 13, 100 dropped, blocks per person) are
+mlogit's: its estimates are those of mlogit's exercise e3 to the 4 digits shown, and its
+log-likelihood is mlogit's -3952.5. Ours (scrambled Halton) and Biogeme's (MLHS) are 27
+lower, within 0.6 of each other: at 100 draws the unscrambled sequence gives a higher
+simulated log-likelihood than scrambled ones on average (benchmarks/mixed_simulation_error.py:
+-3976.5 over scrambled sets at xlogit's published estimates; the same holds on Train, see
+tests/test_mixed_published.py). Biogeme's fit (the same, run alone): 167 iterations, 376
+log-likelihood and 209 gradient evaluations, 3 min 9 s in its optimiser; the rest is
+compilation and its BHHH matrix.
+
+At 500 draws (the same run conditions):
+
+| package | seconds | CPU seconds | log-likelihood | iterations | peak MB |
+|---|---:|---:|---:|---:|---:|
+| choicemodels | 3.70 | 3.61 | -3901.957 | 44 | 319 |
+| xlogit 0.2.7 | 18.10 | 17.20 | -3891.718 | 23 | 697 |
+| Biogeme 3.3.2 | 353.14 | 359.28 | -3918.165 | 111 | 6428 |
+
+| coefficient | choicemodels | xlogit | Biogeme |
+|---|---:|---:|---:|
+| pf | -0.9972 (0.0565) | -0.9941 (0.0361) | -1.0029 (0.0278) |
+| cl | -0.2329 (0.0308) | -0.2259 (0.0145) | -0.2245 (0.0201) |
+| loc | 2.2131 (0.1466) | 2.2936 (0.0892) | 2.2511 (0.1179) |
+| wk | 1.5483 (0.1004) | 1.6228 (0.0711) | 1.6282 (0.0837) |
+| tod | -9.3776 (0.5028) | -9.5705 (0.3097) | -9.3025 (0.2270) |
+| seas | -9.5704 (0.4883) | -9.5880 (0.3093) | -9.5363 (0.2221) |
+| sd.pf | 0.2210 (0.0307) | 0.2169 (0.0118) | -0.2447 (0.0149) |
+| sd.cl | 0.4138 (0.0341) | 0.3890 (0.0195) | -0.4117 (0.0204) |
+| sd.loc | 1.7736 (0.1383) | 1.8215 (0.1026) | 1.7854 (0.1071) |
+| sd.wk | 1.1485 (0.1019) | 1.2272 (0.0850) | 1.1866 (0.0854) |
+| sd.tod | 2.3668 (0.2824) | 2.4149 (0.1330) | 2.2159 (0.1304) |
+| sd.seas | 1.4811 (0.1197) | 1.4010 (0.1281) | 1.2081 (0.1595) |
+
+Each package's log-likelihood is under its own draws. Under ours, the three sets of
+estimates give -3901.957 (ours), -3904.479 (xlogit's) and -3905.615 (Biogeme's) at 500
+draws, and -3979.721, -3985.274 and -3982.863 at 100: Biogeme's lower log-likelihood at
+500 draws comes from its MLHS draws, not from an optimum it missed.
 """
 
 from __future__ import annotations
@@ -54,10 +128,10 @@ IMPORTS = {"ours": "choicemodels", "xlogit": "xlogit", "biogeme": "biogeme.bioge
 WARMUP_PERSONS, WARMUP_DRAWS = 20, 20
 ELECTRICITY_VARS = ("pf", "cl", "loc", "wk", "tod", "seas")
 SETUP: dict[str, float] = {}
-#: Biogeme 3.3 compiles its expressions with JAX's XLA by default; the panel trajectory of
-#: six random coefficients did not compile within 15 minutes here, so it is evaluated
-#: without JIT compilation (BIOGEME_JIT=1 restores it)
-USE_JIT = os.environ.get("BIOGEME_JIT", "0") == "1"
+#: Biogeme 3.3 compiles its expressions with JAX's XLA (BIOGEME_JIT=0 evaluates them
+#: without compilation: about 12 s per log-likelihood and gradient on Electricity at 100
+#: draws, against 0.5 s compiled)
+USE_JIT = os.environ.get("BIOGEME_JIT", "1") == "1"
 
 
 def electricity_arrays(persons: int = 0) -> dict[str, np.ndarray]:
@@ -140,12 +214,17 @@ def fit_xlogit(X, chosen, person, names, draws):
 
 
 def fit_biogeme(X, chosen, person, names, draws):
-    """Biogeme: logit kernel, ``PanelLikelihoodTrajectory`` per person, ``MonteCarlo``."""
+    """Biogeme: ``log(MonteCarlo(PanelLikelihoodTrajectory(exp(loglogit))))``, its panel
+    mixed logit (the person's log-probabilities summed, then exponentiated), BFGS without
+    second derivatives (its trust-region BFGS with simple bounds), standard errors from
+    its BHHH matrix over the persons (its finite-difference Hessian was not negative
+    definite on Electricity at 100 draws)."""
     import pandas as pd
     from biogeme.biogeme import BIOGEME
     from biogeme.database import Database
-    from biogeme.expressions import Beta, Draws, MonteCarlo, PanelLikelihoodTrajectory, Variable, log
-    from biogeme.models import logit
+    from biogeme.expressions import (Beta, Draws, MonteCarlo, PanelLikelihoodTrajectory,
+                                     Variable, exp, log)
+    from biogeme.models import loglogit
 
     N, J, K = X.shape
     cols = {f"{n}_{j}": X[:, j, k] for j in range(J) for k, n in enumerate(names)}
@@ -155,16 +234,19 @@ def fit_biogeme(X, chosen, person, names, draws):
     coef = {n: Beta(n, 0.0, None, None, 0) + Beta(f"sd.{n}", 0.1, None, None, 0)
             * Draws(f"{n}_rnd", "NORMAL_MLHS") for n in names}
     V = {j: sum(coef[n] * Variable(f"{n}_{j}") for n in names) for j in range(J)}
-    prob = logit(V, {j: 1 for j in range(J)}, Variable("CHOICE"))
-    loglik = log(MonteCarlo(PanelLikelihoodTrajectory(prob)))
-    model = BIOGEME(db, loglik, number_of_draws=draws, seed=1, use_jit=USE_JIT, generate_html=False,
+    logprob = loglogit(V, {j: 1 for j in range(J)}, Variable("CHOICE"))
+    loglik = log(MonteCarlo(PanelLikelihoodTrajectory(exp(logprob))))
+    model = BIOGEME(db, loglik, number_of_draws=draws, seed=1, use_jit=USE_JIT,
+                    optimization_algorithm="simple_bounds", second_derivatives=0.0,
+                    calculating_second_derivatives="never", generate_html=False,
                     generate_yaml=False, generate_netcdf=False, save_iterations=False)
     model.model_name = "mixed"
     res = model.estimate()
     values = res.get_beta_values()
     se = {n: float(res.get_parameter_std_err(n)) for n in values}
-    return (float(res.final_log_likelihood), {k: float(v) for k, v in values.items()}, se,
-            int(getattr(res, "number_of_iterations", -1) or -1))
+    return (float(res.final_log_likelihood), {str(k): float(v) for k, v in values.items()},
+            {str(k): v for k, v in se.items()},
+            int(res.optimization_messages.get("Number of iterations", -1)))
 
 
 # ---------------------------------------------------------------------------------------
