@@ -39,15 +39,15 @@ child's peak resident memory (``ru_maxrss``, which includes the loaded data). Th
 log-likelihoods differ by the simulation error of each package's draws as well as by the
 optimum each optimiser stops at, so distances of a few tenths at 500 draws are expected.
 
-Electricity at mlogit's 100 draws (``--draws 100``; 2 shared cores, every package on one
-thread under ``nice``, so the seconds are indicative only), estimates (our cluster-robust,
+Electricity at mlogit's 100 draws (``--draws 100``, 2026-12-06, quiet machine, 2 cores;
+ours on both cores, xlogit on one, Biogeme as it runs), estimates (our cluster-robust,
 xlogit's and Biogeme's BHHH standard errors):
 
 | package | seconds | CPU seconds | log-likelihood | iterations | peak MB |
 |---|---:|---:|---:|---:|---:|
-| choicemodels | 1.41 | 0.86 | -3979.721 | 44 | 297 |
-| xlogit 0.2.7 | 3.86 | 2.41 | -3952.488 | 21 | 244 |
-| Biogeme 3.3.2 | 291.75 | 202.39 | -3979.114 | 167 | 3050 |
+| choicemodels | 0.28 | 0.51 | -3979.721 | 14 | 300 |
+| xlogit 0.2.7 | 2.12 | 2.12 | -3952.488 | 21 | 243 |
+| Biogeme 3.3.2 | 152.79 | 209.43 | -3979.114 | 167 | 3144 |
 
 | coefficient | choicemodels | xlogit | Biogeme |
 |---|---:|---:|---:|
@@ -74,13 +74,14 @@ tests/test_mixed_published.py). Biogeme's fit (the same, run alone): 167 iterati
 log-likelihood and 209 gradient evaluations, 3 min 9 s in its optimiser; the rest is
 compilation and its BHHH matrix.
 
-At 500 draws (the same run conditions):
+At 500 draws (``--draws 500``; ours and xlogit fastest of 3, Biogeme in a separate run
+beside ours at 1.14 s):
 
 | package | seconds | CPU seconds | log-likelihood | iterations | peak MB |
 |---|---:|---:|---:|---:|---:|
-| choicemodels | 3.70 | 3.61 | -3901.957 | 44 | 319 |
-| xlogit 0.2.7 | 18.10 | 17.20 | -3891.718 | 23 | 697 |
-| Biogeme 3.3.2 | 353.14 | 359.28 | -3918.165 | 111 | 6428 |
+| choicemodels | 0.94 | 1.73 | -3901.957 | 12 | 321 |
+| xlogit 0.2.7 | 12.69 | 12.67 | -3891.718 | 23 | 698 |
+| Biogeme 3.3.2 | 215.37 | 351.39 | -3918.165 | 111 | 6442 |
 
 | coefficient | choicemodels | xlogit | Biogeme |
 |---|---:|---:|---:|
