@@ -42,7 +42,7 @@ costs a handful of GHK passes instead of a BFGS run's dozens. Reported per fit: 
 differences of the coefficients and of the covariance parameters from GHK's, in GHK
 standard errors (OPG at the GHK estimate), with the sign of the coefficients' mean
 difference; the scale of the coefficients against GHK's (the mean of
-:math:`\hat\beta_k / \hat\beta_{k,GHK}`) and against the truth; then the means over
+:math:`\\hat\\beta_k / \\hat\\beta_{k,GHK}`) and against the truth; then the means over
 replications.
 
 ``--scaling``: time of one log-likelihood + gradient (as ``--speed``, all
