@@ -496,6 +496,21 @@ def test_newton_bhhh_and_bfgs_agree_and_panel_covariances():
                                rtol=1e-5)
 
 
+def test_newton_does_not_crawl_where_the_standard_deviations_vanish():
+    """Logit data (no heterogeneity): the scores of sd.x vanish near 0, where BHHH steps
+    crawl (54 of them to a decrement of 1 on these data); the BHHH warm-up stops after 10
+    and Newton with the exact Hessian finishes at BFGS's optimum."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1500, 3, 3))
+    chosen = cm.simulate_choices(X @ [1.0, -0.5, 0.3], rng=3)
+    m = cm.MixedLogit.from_arrays(X, chosen, panel=np.arange(1500) // 5, draws=100,
+                                  random={"x0": "normal", "x1": "normal"})
+    newton, bfgs = m.fit(), m.fit(method="bfgs")
+    assert newton.converged and newton.n_iter <= 16
+    assert newton.llf == pytest.approx(bfgs.llf, abs=1e-7)
+    np.testing.assert_allclose(newton.params, bfgs.params, atol=1e-4)
+
+
 def test_row_order_does_not_change_the_likelihood():
     X, chosen, av, panel, w = panel_problem(8, n_persons=25, weights=True)
     kw = {"random": {"x0": "normal", "x1": "uniform"}, "draws": 30, "rng": 4}

@@ -309,6 +309,12 @@ def check_iterations(maxiter: Any, tol: Any, default_maxiter: int) -> tuple[int,
     return int(maxiter), float(tol)
 
 
+#: At most this many BHHH steps before Newton's (``model.newton_warmup``): where the scores
+#: of a parameter vanish (a mixed logit's standard deviation near 0) BHHH crawls, while
+#: Newton with the exact Hessian converges in a few steps.
+NEWTON_WARMUP_MAXITER = 10
+
+
 def maximize(
     model: Any, start: np.ndarray, *, maxiter: int | None, tol: float | None, method: str | None
 ) -> OptimizeOutcome:
@@ -317,7 +323,8 @@ def maximize(
 
     ``"newton"``: Newton's method on the log-likelihood, gradient and Hessian
     (:meth:`_derivatives`), after BHHH steps while their decrement exceeds
-    ``model.newton_warmup`` where the model sets it; ``"bhhh"``: Newton steps with the outer product of the scores
+    ``model.newton_warmup`` where the model sets it (at most ``NEWTON_WARMUP_MAXITER``);
+    ``"bhhh"``: Newton steps with the outer product of the scores
     in place of the Hessian, and ``"bfgs"``: BFGS started from that metric, both on
     :meth:`_sums`, stopped early where ``model._boundary`` names a boundary. Where
     ``model._param_bounds()`` gives bounds, Newton and BHHH take projected steps
@@ -354,7 +361,8 @@ def maximize(
     if method == "newton":
         warm_iter = 0
         if model.newton_warmup is not None:
-            warm = newton_maximize(bhhh, start, maxiter=maxiter, tol=model.newton_warmup / scale)
+            warm = newton_maximize(bhhh, start, maxiter=min(maxiter, NEWTON_WARMUP_MAXITER),
+                                   tol=model.newton_warmup / scale)
             start, warm_iter = warm.x, warm.n_iter
         out = newton(per_unit_weight(ticking(model._derivatives), scale), start,
                      maxiter - warm_iter)

@@ -92,7 +92,8 @@ class MixedLogit(ChoiceModel):
     space by :mod:`choicemodels.kernels.mixed`. The fit starts from the logit's
     coefficients (lognormal: the log of their absolute value) and standard deviations 0.1;
     ``method="newton"`` (default) takes BHHH steps while the BHHH decrement, about the
-    log-likelihood still to gain, exceeds 1, then Newton steps with the analytic Hessian
+    log-likelihood still to gain, exceeds 1 (at most 10), then Newton steps with the
+    analytic Hessian
     (as Stata's ``technique(bhhh nr)``); ``"bfgs"`` (BFGS from the BHHH metric) and
     ``"bhhh"`` use the gradient only. Standard errors: ``"nonrobust"`` inverts the
     analytic Hessian (:meth:`hessian`); with a panel the default is ``"cluster"`` by person (the sandwich over the persons' scores), without
