@@ -208,7 +208,8 @@ def ghk_newton(model, start: np.ndarray, metric: np.ndarray, tol: float = 1e-4,
     return x, scores, decrement, max_steps
 
 
-def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int) -> None:
+def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
+         first_rep: int = 0) -> None:
     truth = {"x1": 1.0, "x2": -0.5, "x3": 0.5, "x4": 0.8, "x5": -1.0}
     names = list(truth)
     print(f"estimates against GHK ({ghk_draws} draws) on the same data, in GHK standard "
@@ -223,7 +224,7 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int) -> N
         a = np.eye(n_alts)[1:] - np.eye(n_alts)[0]
         true_scale = np.sqrt((a @ cov @ a.T)[0, 0])
         true_beta = np.array(list(truth.values())) / true_scale
-        for rep in range(reps):
+        for rep in range(first_rep, first_rep + reps):
             sim = cm.simulate_dataset(n_obs, n_alts, truth, errors="normal", cov=cov,
                                       rng=seed + 1000 * n_alts + rep)
             formula = "choice ~ " + " + ".join(names) + " | 0"
@@ -306,6 +307,8 @@ def main() -> None:
     p.add_argument("--bias", action="store_true")
     p.add_argument("--scaling", action="store_true")
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--first-rep", type=int, default=0,
+                   help="--bias: number of the first replication (to add replications later)")
     p.add_argument("--bias-draws", type=int, default=5000)
     p.add_argument("--scaling-alts", default="3,5,10,15,20")
     p.add_argument("--scaling-n", default="2000,5000,10000,20000")
@@ -330,7 +333,7 @@ def main() -> None:
     if args.bias:
         alts = ([5, 10] if args.alts == p.get_default("alts")
                 else [int(a) for a in args.alts.split(",")])
-        bias(alts, args.reps, args.n_obs, args.bias_draws, args.seed)
+        bias(alts, args.reps, args.n_obs, args.bias_draws, args.seed, args.first_rep)
     if args.scaling:
         scaling([int(a) for a in args.scaling_alts.split(",")],
                 [int(n) for n in args.scaling_n.split(",")], args.n_obs, args.n_alts,
