@@ -209,7 +209,7 @@ def ghk_newton(model, start: np.ndarray, metric: np.ndarray, tol: float = 1e-4,
 
 
 def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
-         first_rep: int = 0) -> None:
+         first_rep: int = 0, ghk_steps: int = 8) -> None:
     truth = {"x1": 1.0, "x2": -0.5, "x3": 0.5, "x4": 0.8, "x5": -1.0}
     names = list(truth)
     print(f"estimates against GHK ({ghk_draws} draws) on the same data, in GHK standard "
@@ -243,7 +243,7 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
             ghk = cm.Probit(formula, data=sim.data, **sim.columns, cov="unstructured",
                             integration="ghk", draws=ghk_draws, rng=seed + rep)
             began = time.perf_counter()
-            ref, scores, decrement, steps = ghk_newton(ghk, est0, metric)
+            ref, scores, decrement, steps = ghk_newton(ghk, est0, metric, max_steps=ghk_steps)
             ghk_seconds = time.perf_counter() - began
             del ghk  # its draws: N x R x (J - 2) doubles
             ref_se = np.sqrt(np.diag(np.linalg.inv(scores.T @ scores)))
@@ -307,6 +307,8 @@ def main() -> None:
     p.add_argument("--bias", action="store_true")
     p.add_argument("--scaling", action="store_true")
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--ghk-steps", type=int, default=8,
+                   help="--bias: most Newton steps of the GHK reference fit")
     p.add_argument("--first-rep", type=int, default=0,
                    help="--bias: number of the first replication (to add replications later)")
     p.add_argument("--bias-draws", type=int, default=5000)
@@ -333,7 +335,8 @@ def main() -> None:
     if args.bias:
         alts = ([5, 10] if args.alts == p.get_default("alts")
                 else [int(a) for a in args.alts.split(",")])
-        bias(alts, args.reps, args.n_obs, args.bias_draws, args.seed, args.first_rep)
+        bias(alts, args.reps, args.n_obs, args.bias_draws, args.seed, args.first_rep,
+             args.ghk_steps)
     if args.scaling:
         scaling([int(a) for a in args.scaling_alts.split(",")],
                 [int(n) for n in args.scaling_n.split(",")], args.n_obs, args.n_alts,
