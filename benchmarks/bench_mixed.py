@@ -111,13 +111,13 @@ import importlib
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from child_process import child_result
 
 HERE = Path(__file__).resolve().parent
 PEERS_PYTHON = Path(os.environ.get("PEERS_VENV", HERE / ".peers-venv")) / "bin" / "python"
@@ -279,24 +279,7 @@ def run_child(package: str, data: str, draws: int, repeat: int) -> None:
 
 def run_in_subprocess(python: Path, package: str, data: Path, draws: int, timeout: float,
                       repeat: int) -> dict:
-    if not python.exists():
-        return {"error": "no peers venv: bash benchmarks/setup_peers.sh"}
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(HERE.parent) if python == Path(sys.executable) else ""
-    with tempfile.TemporaryDirectory() as work:  # biogeme writes files into the cwd
-        try:
-            proc = subprocess.run(
-                [str(python), str(Path(__file__).resolve()), "--child", package, str(data),
-                 str(draws), str(repeat)],
-                cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout:.0f} s"}
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"error": tail[:200]}
+    return child_result(__file__, python, [package, data, draws, repeat], timeout)
 
 
 def largest_distance(r: dict, ours: dict) -> float:

@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from child_process import child_result
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # bench_logit's helpers, also in the peers environment
@@ -203,22 +202,7 @@ def run_child(package: str, data: str, subset: int = 0, repeat: int = 1) -> None
 
 def run_in_subprocess(python: Path, package: str, data: Path, timeout: float, subset: int = 0,
                       repeat: int = 1) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ""
-    with tempfile.TemporaryDirectory() as work:  # biogeme writes files into the cwd
-        try:
-            proc = subprocess.run(
-                [str(python), str(Path(__file__).resolve()), "--child", package, str(data),
-                 str(subset), str(repeat)],
-                cwd=work, env=env, capture_output=True, text=True, timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout:.0f} s"}
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"error": tail[:150]}
+    return child_result(__file__, python, [package, data, subset, repeat], timeout)
 
 
 def print_row(label: str, r: dict, ref: dict, x_mb: float) -> None:

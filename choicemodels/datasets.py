@@ -188,6 +188,12 @@ def _path(filename: str) -> Traversable:
     return _root().joinpath(filename)
 
 
+def _read(filename: str, **options) -> pd.DataFrame:
+    """The bundled file ``filename`` read by ``pandas.read_csv(**options)``."""
+    with _path(filename).open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, **options)
+
+
 def load_travel_mode(*, return_descr: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, str]:
     """Greene's TravelMode data, long format, 840 rows (210 individuals x 4 modes).
 
@@ -219,8 +225,7 @@ def load_travel_mode(*, return_descr: bool = False) -> pd.DataFrame | tuple[pd.D
     >>> descr.splitlines()[0]
     'TravelMode: choice of travel mode between Sydney and Melbourne (Greene and Hensher, 1997;'
     """
-    with _path("travel_mode.csv").open("r", encoding="utf-8") as f:
-        frame = pd.read_csv(f, dtype=_TRAVEL_MODE_DTYPES)
+    frame = _read("travel_mode.csv", dtype=_TRAVEL_MODE_DTYPES)
     return (frame, TRAVEL_MODE_DESCR) if return_descr else frame
 
 
@@ -250,8 +255,7 @@ def load_swissmetro(*, return_descr: bool = False) -> pd.DataFrame | tuple[pd.Da
     0       112     63     117       2
     1       103     60     117       2
     """
-    with _path("swissmetro.dat").open("r", encoding="utf-8") as f:
-        frame = pd.read_csv(f, sep="\t")
+    frame = _read("swissmetro.dat", sep="\t")
     return (frame, SWISSMETRO_DESCR) if return_descr else frame
 
 
@@ -303,8 +307,7 @@ def load_fishing(
     """
     from choicemodels.data import wide_to_long
 
-    with _path("fishing.csv").open("r", encoding="utf-8") as f:
-        frame = pd.read_csv(f)
+    frame = _read("fishing.csv")
     if not wide:
         frame = wide_to_long(frame.assign(id=range(1, len(frame) + 1)), alternatives=_FISHING_MODES,
                              choice="mode", obs="id", sep=".")
@@ -366,8 +369,7 @@ def load_electricity(
     """
     from choicemodels.data import wide_to_long
 
-    with _path("electricity.csv").open("r", encoding="utf-8") as f:
-        frame = pd.read_csv(f)
+    frame = _read("electricity.csv")
     if not wide:
         frame = wide_to_long(frame.assign(chid=range(1, len(frame) + 1)), alternatives=(1, 2, 3, 4),
                              choice="choice", obs="chid", sep="")
@@ -415,8 +417,7 @@ def load_train(*, wide: bool = False, return_descr: bool = False) -> pd.DataFram
     """
     from choicemodels.data import wide_to_long
 
-    with _path("train.csv").open("r", encoding="utf-8") as f:
-        frame = pd.read_csv(f)
+    frame = _read("train.csv")
     if not wide:
         frame = wide_to_long(frame.rename(columns={"choiceid": "chid"}), alternatives=("A", "B"),
                              choice="choice", obs="chid", sep="_")
@@ -464,8 +465,7 @@ def load_heating_cooling(
     """
     from choicemodels.data import wide_to_long
 
-    with _path("heating_cooling.csv").open("r", encoding="utf-8") as f:
-        frame = pd.read_csv(f)
+    frame = _read("heating_cooling.csv")
     if not wide:
         frame = wide_to_long(frame.assign(id=range(1, len(frame) + 1)),
                              alternatives=_HEATING_COOLING_SYSTEMS, choice="depvar", obs="id", sep=".")
@@ -534,5 +534,4 @@ def load_dataset(name: str) -> pd.DataFrame:
         close = difflib.get_close_matches(name, list_datasets(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"unknown dataset {name!r}; the datasets are {list_datasets()}.{hint}")
-    with _path(f"{name}.csv").open("r", encoding="utf-8") as f:
-        return pd.read_csv(f)
+    return _read(f"{name}.csv")
