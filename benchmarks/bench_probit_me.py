@@ -65,6 +65,7 @@ from scipy.stats import multivariate_normal
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 import choicemodels as cm  # noqa: E402
+from bench_probit import best_time  # noqa: E402
 from choicemodels.kernels.draws import uniform_draws  # noqa: E402
 from choicemodels.kernels.ghk import ghk_log_prob  # noqa: E402
 from choicemodels.kernels.me import orthant_log_prob  # noqa: E402
@@ -115,15 +116,6 @@ def accuracy(cases: int, alts: list[int], rhos: list[float], draws: int, seed: i
                 rel = err / ref
                 print(f"{n_alts:>3} {rho:>4.1f} {name:>8} {err.mean():>10.2e} {err.max():>10.2e} "
                       f"{np.median(rel):>10.2e} {np.quantile(rel, 0.9):>10.2e}", flush=True)
-
-
-def best_time(func, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def loglike_times(n_obs: int, n_alts: int, draws: int, repeat: int, seed: int) -> dict:
