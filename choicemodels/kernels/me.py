@@ -89,11 +89,12 @@ from scipy import special
 from choicemodels.kernels.jit import njit
 from choicemodels.kernels.logit import _default_threads, _submit
 from choicemodels.kernels.mapped_rule import _cdf
-from choicemodels.kernels.mvn import bvn_log_cdf_grad
+from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_log_cdf_grad
+from choicemodels.kernels.tvn import tvn_log_cdf_grad
 
 __all__ = ["Order", "Variant", "conditioning_order", "orthant_log_prob"]
 
-Variant = Literal["me", "ovus"]
+Variant = Literal["me", "ovus", "ovbs"]
 Order = Literal["given", "ascending", "gge"]
 
 _FRACTION_FROM = -5.0  # below this alpha, alpha + lambda by the continued fraction
@@ -177,11 +178,13 @@ def _gge_order(b, sigma, which, order):
 
 
 @_jit
-def _forward(b, sigma, which, order, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c):
-    """The recursion, row by row: the variables in the row's ``order``, the standardised
-    limits of every state (and of its pair) into ``alpha``, ``sd``, ``h1``, ``sd1``, ``r``;
-    Mills ratios; the regression columns ``c[i, k, j]`` of each step."""
+def _forward(b, sigma, which, order, n_states, alpha, lam, shift, sd, block_x, block_s, c):
+    """The recursion, row by row: the variables in the row's ``order``; per state s the
+    standardised limit of variable s (``alpha``, ``sd``, Mills ratios), the state's block
+    of the next q variables (``block_x``: x, ``block_s``: S, q = their last axis) and the
+    regression columns ``c[i, s, j]`` of the step."""
     n, m = b.shape
+    width = block_x.shape[2]
     x = np.empty(m)
     S = np.empty((m, m))
     for i in range(n):
@@ -192,19 +195,17 @@ def _forward(b, sigma, which, order, n_states, pairs, alpha, lam, shift, sd, h1,
             for k in range(m):
                 S[j, k] = cov[perm[j], perm[k]]
         for s in range(n_states):
+            for j in range(width):
+                block_x[i, s, j] = x[s + j]
+                for k in range(width):
+                    block_s[i, s, j, k] = S[s + j, s + k]
+            if s == n_states - 1:
+                break
             sd_s = np.sqrt(S[s, s])
             a = x[s] / sd_s
             alpha[i, s] = a
             sd[i, s] = sd_s
             lam[i, s], shift[i, s] = _mills_shift(a)
-            if pairs:
-                sd_t = np.sqrt(S[s + 1, s + 1])
-                sd1[i, s] = sd_t
-                h1[i, s] = x[s + 1] / sd_t
-                rho = S[s, s + 1] / (sd_s * sd_t)
-                r[i, s] = min(max(rho, -_MAX_CORRELATION), _MAX_CORRELATION)
-            if s == n_states - 1:
-                break
             step = lam[i, s]
             omega = step * shift[i, s]
             for j in range(s + 1, m):
@@ -217,13 +218,12 @@ def _forward(b, sigma, which, order, n_states, pairs, alpha, lam, shift, sd, h1,
 
 
 @_jit
-def _backward(n_states, pairs, alpha, lam, shift, sd, c, gx0, gx1, gs00, gs11, gs01,
-              order, d_b, d_sigma):
-    """Reverse sweep, row by row: the output terms' adjoints (``gx0``: x_s, ``gx1``:
-    x_{s+1}, ``gs00``, ``gs11``, ``gs01``: S_ss, S_{s+1,s+1}, S_{s,s+1}, per state) carried
-    back through the steps into ``d_b`` and the symmetric ``d_sigma``, in the variables'
-    original order."""
+def _backward(n_states, alpha, lam, shift, sd, c, grad_x, grad_s, order, d_b, d_sigma):
+    """Reverse sweep, row by row: the adjoints of each state's block (``grad_x``,
+    ``grad_s``, as ``block_x``, ``block_s`` of :func:`_forward`) carried back through the
+    steps into ``d_b`` and the symmetric ``d_sigma``, in the variables' original order."""
     n, m = d_b.shape
+    width = grad_x.shape[2]
     xb = np.empty(m)
     Sb = np.empty((m, m))
     sbc = np.empty(m)
@@ -232,13 +232,10 @@ def _backward(n_states, pairs, alpha, lam, shift, sd, c, gx0, gx1, gs00, gs11, g
         xb[:] = 0.0
         Sb[:, :] = 0.0
         for s in range(n_states - 1, -1, -1):
-            xb[s] += gx0[i, s]
-            Sb[s, s] += gs00[i, s]
-            if pairs:
-                xb[s + 1] += gx1[i, s]
-                Sb[s + 1, s + 1] += gs11[i, s]
-                Sb[s, s + 1] += gs01[i, s]
-                Sb[s + 1, s] += gs01[i, s]
+            for j in range(width):
+                xb[s + j] += grad_x[i, s, j]
+                for k in range(width):
+                    Sb[s + j, s + k] += grad_s[i, s, j, k]
             if s == 0:
                 break
             k = s - 1  # the step from state k to state s
@@ -428,35 +425,72 @@ def _on_threads(run, n_items: int, threads: int | None) -> None:
         future.result()
 
 
+_WIDTH = {"me": 1, "ovus": 2, "ovbs": 3}  # variables in each state's block
+
+
 def _chunk(b, sigma, which, variant, order, grad):
     n, m = b.shape
-    pairs = variant == "ovus" and m >= 2
-    n_states = m - 1 if pairs else m
-    weights = np.ones(n_states)  # of the univariate terms log Phi(alpha_s)
-    if pairs:
-        weights[0] = 0.0
-        weights[1:] = -1.0
-    alpha, lam, shift, sd, h1, sd1, r = (np.zeros((n, n_states)) for _ in range(7))
+    width = min(_WIDTH[variant], m)
+    n_states = m - width + 1
+    alpha, lam, shift, sd = (np.zeros((n, max(n_states - 1, 0))) for _ in range(4))
+    block_x = np.zeros((n, n_states, width))
+    block_s = np.zeros((n, n_states, width, width))
     c = np.zeros((n, max(n_states - 1, 0), m))
     order = np.ascontiguousarray(order, dtype=np.int64)
-    _forward(b, sigma, which, order, n_states, pairs, alpha, lam, shift, sd, h1, sd1, r, c)
-    log_p = special.log_ndtr(alpha) @ weights
-    if pairs:
-        lp, d_h, d_k, d_r = bvn_log_cdf_grad(alpha, h1, r)
-        log_p += lp.sum(axis=1)
+    _forward(b, sigma, which, order, n_states, alpha, lam, shift, sd, block_x, block_s, c)
+    # log P = sum over states of log Phi_q(block) - sum over states >= 1 of log Phi_{q-1}
+    # (the block's leading q - 1 variables): the ratios are the conditional probabilities
+    log_p, grad_x, grad_s = _block_log_cdf(block_x, block_s, grad)
+    log_p = log_p.sum(axis=1)
+    if width > 1 and n_states > 1:
+        lead = slice(0, width - 1)
+        sub, sub_x, sub_s = _block_log_cdf(block_x[:, 1:, lead], block_s[:, 1:, lead, lead],
+                                           grad)
+        log_p -= sub.sum(axis=1)
+        if grad:
+            grad_x[:, 1:, lead] -= sub_x
+            grad_s[:, 1:, lead, lead] -= sub_s
     if not grad:
         return log_p, None, None
-    gx0 = weights * lam / sd
-    gs00 = -0.5 * weights * lam * alpha / sd**2
-    gx1 = gs11 = gs01 = gx0  # unused without pairs
-    if pairs:
-        gx0 = gx0 + d_h / sd
-        gs00 = gs00 - 0.5 * (d_h * alpha + d_r * r) / sd**2
-        gx1 = d_k / sd1
-        gs11 = -0.5 * (d_k * h1 + d_r * r) / sd1**2
-        gs01 = 0.5 * d_r / (sd * sd1)
     d_b = np.empty((n, m))
     d_sigma = np.empty((n, m, m))
-    _backward(n_states, pairs, alpha, lam, shift, sd, c, gx0, gx1, gs00, gs11, gs01, order,
-              d_b, d_sigma)
+    _backward(n_states, alpha, lam, shift, sd, c, grad_x, grad_s, order, d_b, d_sigma)
     return log_p, d_b, d_sigma
+
+
+def _block_log_cdf(x, cov, grad):
+    r""":math:`\log\Pr(w < x)`, :math:`w \sim N(0, S)`, for blocks of q = 1, 2 or 3 variables
+    (``x``: (..., q), ``cov``: (..., q, q)) in closed form, and with ``grad`` its gradient
+    with respect to x and the symmetric S (as :func:`orthant_log_prob`'s)."""
+    q = x.shape[-1]
+    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+    h = x / sd
+    corr = cov / (sd[..., :, None] * sd[..., None, :])
+    pairs = [(0, 1), (0, 2), (1, 2)][: q * (q - 1) // 2]
+    shape = x.shape[:-1]
+    r = np.zeros(shape + (len(pairs),))
+    for p, (j, k) in enumerate(pairs):
+        r[..., p] = np.clip(corr[..., j, k], -_MAX_CORRELATION, _MAX_CORRELATION)
+    if q == 1:
+        log_p = special.log_ndtr(h[..., 0])
+        d_h = np.exp(-0.5 * h**2 - _LOG_SQRT_2PI - log_p[..., None])
+        d_r = r
+    elif q == 2:
+        log_p, d_0, d_1, d_01 = bvn_log_cdf_grad(h[..., 0], h[..., 1], r[..., 0])
+        d_h, d_r = np.stack([d_0, d_1], axis=-1), d_01[..., None]
+    else:
+        log_p, d_h, d_r = (a.reshape(shape + a.shape[1:]) for a in tvn_log_cdf_grad(
+            h.reshape(-1, 3), r.reshape(-1, 3)))
+    if not grad:
+        return log_p, None, None
+    # h_j = x_j / sd_j and r_jk = S_jk / (sd_j sd_k), sd_j = sqrt(S_jj)
+    grad_x = d_h / sd
+    grad_s = np.zeros(shape + (q, q))
+    diagonal = -0.5 * d_h * h
+    for (j, k), d in zip(pairs, np.moveaxis(d_r * r, -1, 0)):
+        diagonal[..., j] -= 0.5 * d
+        diagonal[..., k] -= 0.5 * d
+    for (j, k), d in zip(pairs, np.moveaxis(d_r, -1, 0)):
+        grad_s[..., j, k] = grad_s[..., k, j] = 0.5 * d / (sd[..., j] * sd[..., k])
+    grad_s[..., range(q), range(q)] = diagonal / sd**2
+    return log_p, grad_x, grad_s
