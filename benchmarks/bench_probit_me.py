@@ -1,4 +1,4 @@
-"""Analytic probit approximations ("me", "ovus"): accuracy against Genz and GHK, and speed.
+"""Analytic probit approximations ("me", "ovus", "ovbs"): accuracy against Genz and GHK, and speed.
 
     python benchmarks/bench_probit_me.py --accuracy              # J = 3, 5, 10, 20
     python benchmarks/bench_probit_me.py --accuracy --cases 20   # a quick check
@@ -13,7 +13,7 @@
 situations: error covariance :math:`D^{1/2}((1 - \\rho) I + \\rho R) D^{1/2}` with R a random
 correlation matrix (normalised :math:`WW'`, W standard normal J x J) and standard deviations
 uniform in (0.5, 2), utilities standard normal, chosen alternative uniform. The
-(J-1)-dimensional probability of the chosen alternative is computed by "me" and "ovus"
+(J-1)-dimensional probability of the chosen alternative is computed by "me", "ovus" and "ovbs"
 (:func:`choicemodels.kernels.me.orthant_log_prob`; plain: in the given order, "+gge":
 in Gibson-Glasbey-Elston order, here found at the case itself, in a fit at the start
 values), by GHK with 20,000 scrambled Halton
@@ -24,7 +24,7 @@ relative error :math:`|\\hat P/P - 1|`.
 
 ``--speed``: unstructured covariance (random Cholesky parameters), all alternatives
 available, K = 5 standard normal attributes; time of one log-likelihood + gradient
-(:func:`choicemodels.kernels.probit.probit_loglike`) by "ovus", "me" and GHK with R = 500
+(:func:`choicemodels.kernels.probit.probit_loglike`) by "ovbs", "ovus", "me" and GHK with R = 500
 (draws generated before timing), best of ``--repeat``; then (unless ``--no-fit``) an
 unstructured ``Probit.from_arrays(..., integration="ovus").fit()`` on data simulated with
 a known covariance.
@@ -32,9 +32,9 @@ a known covariance.
 ``--bias``: known truth, ``--reps`` replications for each J in ``--alts``: N = ``--n-obs``
 situations simulated with coefficients (1, -0.5, 0.5, 0.8, -1) on five attributes and
 error covariance :math:`0.5 I + 0.5 R` (R a random correlation matrix, one per J). On
-the same data an unstructured probit is fitted by "ovus" and "me", each conditioning in
-Gibson-Glasbey-Elston order fixed at the start (``me_order="gge"``, the default) and in
-the given order, and by GHK with ``--bias-draws`` scrambled Halton draws, the reference:
+the same data an unstructured probit is fitted by each of ``--variants`` (default: "ovbs",
+"ovus" and "me" conditioning in Gibson-Glasbey-Elston order fixed at the start,
+``me_order="gge"``, the default, and "ovus" and "me" in the given order), and by GHK with ``--bias-draws`` scrambled Halton draws, the reference:
 GHK's simulated log-likelihood is maximised by Newton steps from the first approximate
 estimate with that fit's Hessian as a fixed metric (each step one GHK pass, values and
 scores), to a decrement :math:`g'H^{-1}g` below 1e-4 (about 0.01 standard errors), which
@@ -70,6 +70,7 @@ from choicemodels.kernels.draws import uniform_draws  # noqa: E402
 from choicemodels.kernels.ghk import ghk_log_prob  # noqa: E402
 from choicemodels.kernels.me import orthant_log_prob  # noqa: E402
 from choicemodels.kernels.mvn import cov_start, n_cov_params  # noqa: E402
+from choicemodels.kernels.probit import ANALYTIC as VARIANTS  # noqa: E402
 from choicemodels.kernels.probit import group_situations, probit_loglike  # noqa: E402
 
 
@@ -94,7 +95,7 @@ def accuracy_case(n_alts: int, rho: float, rng: np.random.Generator, draws: int)
     b = (utility[c] - utility[others])[None, :]
     out = {name + suffix: float(np.exp(orthant_log_prob(b, sigma, variant=name,
                                                         order=order)[0][0]))
-           for name in ("me", "ovus") for suffix, order in (("", "given"), ("+gge", "gge"))}
+           for name in VARIANTS for suffix, order in (("", "given"), ("+gge", "gge"))}
     u = uniform_draws(1, len(others) - 1, draws, sequence="halton", rng=rng)
     out["ghk"] = float(np.exp(ghk_log_prob(b, np.linalg.cholesky(sigma), u)[0][0]))
     out["genz"] = float(multivariate_normal.cdf(b[0], cov=sigma, abseps=1e-6, releps=0,
@@ -110,7 +111,7 @@ def accuracy(cases: int, alts: list[int], rhos: list[float], draws: int, seed: i
         for rho in rhos:
             rows = [accuracy_case(n_alts, rho, rng, draws) for _ in range(cases)]
             ref = np.array([r["genz"] for r in rows])
-            for name in ("me", "ovus", "me+gge", "ovus+gge", "ghk"):
+            for name in VARIANTS + tuple(v + "+gge" for v in VARIANTS) + ("ghk",):
                 est = np.array([r[name] for r in rows])
                 err = np.abs(est - ref)
                 rel = err / ref
@@ -119,7 +120,7 @@ def accuracy(cases: int, alts: list[int], rhos: list[float], draws: int, seed: i
 
 
 def loglike_times(n_obs: int, n_alts: int, draws: int, repeat: int, seed: int) -> dict:
-    """Best time of one unstructured log-likelihood + gradient by "ovus", "me" and GHK."""
+    """Best time of one unstructured log-likelihood + gradient by each variant and GHK."""
     rng = np.random.default_rng(seed)
     n_beta = 5
     X = rng.standard_normal((n_obs, n_alts, n_beta))
@@ -130,7 +131,7 @@ def loglike_times(n_obs: int, n_alts: int, draws: int, repeat: int, seed: int) -
     params = np.r_[np.linspace(-1, 1, n_beta), theta]
     u = uniform_draws(n_obs, max(n_alts - 2, 0), draws, sequence="halton", rng=seed)
     times = {}
-    for method in ("ovus", "me", "ghk"):
+    for method in VARIANTS + ("ghk",):
         extra = {"uniforms": u} if method == "ghk" else {}
 
         def run(method=method, extra=extra, X=X, groups=groups):
@@ -173,7 +174,7 @@ def _known_truth_covariance(n_alts: int, rng: np.random.Generator) -> np.ndarray
     return 0.5 * np.eye(n_alts) + 0.5 * corr
 
 
-APPROXIMATIONS = (("ovus", "gge"), ("me", "gge"), ("ovus", "given"), ("me", "given"))
+APPROXIMATIONS = ("ovbs:gge", "ovus:gge", "me:gge", "ovus:given", "me:given")
 
 
 def ghk_newton(model, start: np.ndarray, metric: np.ndarray, tol: float = 1e-4,
@@ -201,7 +202,8 @@ def ghk_newton(model, start: np.ndarray, metric: np.ndarray, tol: float = 1e-4,
 
 
 def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
-         first_rep: int = 0, ghk_steps: int = 8) -> None:
+         first_rep: int = 0, ghk_steps: int = 8,
+         variants: tuple[str, ...] = APPROXIMATIONS) -> None:
     truth = {"x1": 1.0, "x2": -0.5, "x3": 0.5, "x4": 0.8, "x5": -1.0}
     names = list(truth)
     print(f"estimates against GHK ({ghk_draws} draws) on the same data, in GHK standard "
@@ -221,12 +223,13 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
                                       rng=seed + 1000 * n_alts + rep)
             formula = "choice ~ " + " + ".join(names) + " | 0"
             fits = {}
-            for variant, order in APPROXIMATIONS:
+            for method in variants:
+                variant, order = method.split(":")
                 model = cm.Probit(formula, data=sim.data, **sim.columns, cov="unstructured",
                                   integration=variant, me_order=order)
                 began = time.perf_counter()
                 r = model.fit(progress=False)
-                fits[f"{variant}:{order}"] = (r.estimates, r.converged,
+                fits[method] = (r.estimates, r.converged,
                                               time.perf_counter() - began, model)
             # GHK: Newton steps from the first converged approximation, with its Hessian
             first = next(k for k, v in fits.items() if v[1])
@@ -304,6 +307,8 @@ def main() -> None:
     p.add_argument("--first-rep", type=int, default=0,
                    help="--bias: number of the first replication (to add replications later)")
     p.add_argument("--bias-draws", type=int, default=5000)
+    p.add_argument("--variants", default=",".join(APPROXIMATIONS),
+                   help="--bias: the fits to compare with GHK, as variant:order")
     p.add_argument("--scaling-alts", default="3,5,10,15,20")
     p.add_argument("--scaling-n", default="2000,5000,10000,20000")
     p.add_argument("--cases", type=int, default=200)
@@ -328,7 +333,7 @@ def main() -> None:
         alts = ([5, 10] if args.alts == p.get_default("alts")
                 else [int(a) for a in args.alts.split(",")])
         bias(alts, args.reps, args.n_obs, args.bias_draws, args.seed, args.first_rep,
-             args.ghk_steps)
+             args.ghk_steps, tuple(args.variants.split(",")))
     if args.scaling:
         scaling([int(a) for a in args.scaling_alts.split(",")],
                 [int(n) for n in args.scaling_n.split(",")], args.n_obs, args.n_alts,

@@ -379,7 +379,7 @@ def test_probit_draws(df, draws):
 @pytest.mark.parametrize("option, value, allowed", [
     ("sequence", "latin", "'halton', 'sobol', 'pseudo'"),
     ("cov", "full", "'iid', 'heteroskedastic', 'unstructured'"),
-    ("integration", "montecarlo", "'auto', 'ghk', 'quadrature', 'closed', 'genz', 'me', 'ovus'"),
+    ("integration", "montecarlo", "'auto', 'ghk', 'quadrature', 'closed', 'genz', 'me', 'ovus', 'ovbs'"),
 ])
 def test_probit_unknown_option(df, option, value, allowed):
     with pytest.raises(SpecificationError, match=rf"{option} must be one of {allowed}; got '{value}'"):

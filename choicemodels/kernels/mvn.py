@@ -278,7 +278,7 @@ _LEVEL = 40.0  # the tail integral keeps the log-integrand within this of its ma
 _TAIL_NODES, _TAIL_WEIGHTS = np.polynomial.legendre.leggauss(64)
 
 
-def _bisect(fun, lo: np.ndarray, hi: np.ndarray, n_steps: int = 64) -> np.ndarray:
+def _bisect(fun, lo: np.ndarray, hi: np.ndarray, n_steps: int = 36) -> np.ndarray:
     """Root of ``fun`` (positive at ``lo``, negative at ``hi``) by bisection, elementwise."""
     for _ in range(n_steps):
         mid = 0.5 * (lo + hi)

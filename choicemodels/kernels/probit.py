@@ -35,10 +35,11 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
 ``"closed"``
     :math:`\Phi` (m = 1) and the bivariate normal CDF via Owen's T (m = 2); any
     structure, at most three available alternatives.
-``"me"``, ``"ovus"``
+``"me"``, ``"ovus"``, ``"ovbs"``
     Analytic approximations without draws (:mod:`~choicemodels.kernels.me`): Bhat's (2018)
-    matrix form of the Mendell-Elston approximation and of its one-variate univariate
-    screening refinement, exact for m <= 2 (``"ovus"``) or m = 1 (``"me"``), O(m^3) per
+    matrix form of the Mendell-Elston approximation and of its one-variate univariate and
+    bivariate screening refinements, exact for m = 1 (``"me"``), m <= 2 (``"ovus"``) and
+    m <= 3 (``"ovbs"``), O(m^3) per
     situation, with the exact gradient of the approximation chained from
     :math:`\Sigma_c` to ``theta``.
     The variables are conditioned on in the given order, or in
@@ -97,7 +98,8 @@ __all__ = [
     "probit_loglike_obs",
 ]
 
-Method = Literal["ghk", "quadrature", "closed", "genz", "me", "ovus"]
+Method = Literal["ghk", "quadrature", "closed", "genz", "me", "ovus", "ovbs"]
+ANALYTIC = ("me", "ovus", "ovbs")  # the approximations of kernels.me
 
 #: GHK on at most this many draws x dimensions (n R m) of a group runs in NumPy, the same
 #: simulator to rounding, so that small fits (the bundled data) compile nothing.
@@ -207,7 +209,7 @@ def _group_log_prob(
     order: str = "given",
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """log P (n,), d log P / d b (n, m), d log P / d theta (n, P) for one group; ``order``
-    of ``"me"`` and ``"ovus"`` as in :func:`~choicemodels.kernels.me.orthant_log_prob`."""
+    of the analytic approximations as in :func:`~choicemodels.kernels.me.orthant_log_prob`."""
     n, m = b.shape
     n_alts = omega.shape[0] + 1
     n_theta = d_omega.shape[0]
@@ -247,7 +249,7 @@ def _group_log_prob(
         d_theta = np.einsum("nkl,pkl->np", d_chol, cholesky_derivative(chol, d_sigma))
         return log_p, d_b, d_theta
 
-    if method in ("me", "ovus"):
+    if method in ANALYTIC:
         from choicemodels.kernels.me import orthant_log_prob  # compiled: loaded on first use
 
         log_p, d_b, d_sigma_bar = orthant_log_prob(b, sigma, variant=method, grad=grad,
@@ -301,7 +303,7 @@ def _group_log_prob(
         )
         return log_p, None, None
     raise ValueError(
-        f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed', 'genz', 'me' or 'ovus'"
+        f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed', 'genz', 'me', 'ovus' or 'ovbs'"
     )
 
 
@@ -331,7 +333,7 @@ def probit_loglike_obs(
     structure : {"iid", "heteroskedastic", "unstructured"}
     ref : int
         Reference alternative of the covariance parameterisation.
-    method : {"ghk", "quadrature", "closed", "genz", "me", "ovus"}
+    method : {"ghk", "quadrature", "closed", "genz", "me", "ovus", "ovbs"}
     uniforms : ndarray, shape (N, R, D), D >= J - 2
         Fixed draws for ``"ghk"``.
     genz_rng : int
@@ -339,7 +341,7 @@ def probit_loglike_obs(
     grad : bool
         Also return the scores.
     threads : int, optional
-        Threads of the ``"ghk"``, ``"me"`` and ``"ovus"`` kernels (default: their choice);
+        Threads of the ``"ghk"`` and analytic kernels (default: their choice);
         the results do not depend on it.
     order_at : ndarray, shape (K + P,), optional
         ``"me"``, ``"ovus"``: condition each situation's variables in Gibson, Glasbey and
@@ -374,7 +376,7 @@ def probit_loglike_obs(
     for group in groups:
         rows, c, others = group.rows, group.chosen, group.others
         b = utility[rows, c][:, None] - utility[np.ix_(rows, others)]
-        if method in ("me", "ovus") and b.shape[1] >= 2:
+        if method in ANALYTIC and b.shape[1] >= 2:
             analytic.setdefault(b.shape[1], []).append((group, b))
             continue
         store(group, *_group_log_prob(
@@ -484,7 +486,7 @@ def choice_probabilities(
 
     Each available alternative in turn is the ``c`` differenced against (GHK reuses the
     same draws for every ``c``, so simulated rows sum to 1 only approximately).
-    Arguments as in :func:`probit_loglike_obs`; ``order`` of ``"me"`` and ``"ovus"``:
+    Arguments as in :func:`probit_loglike_obs`; ``order`` of the analytic approximations:
     ``"gge"`` conditions in Gibson, Glasbey and Elston's order at ``params`` themselves
     (nothing is differentiated here, so the order need not be held fixed).
     """

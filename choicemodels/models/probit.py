@@ -26,6 +26,7 @@ from choicemodels.exceptions import (
 from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
 from choicemodels.kernels.probit import (
+    ANALYTIC,
     Method,
     SituationGroup,
     auto_method,
@@ -46,8 +47,8 @@ from choicemodels.results import register_model_kind
 
 __all__ = ["Probit", "error_covariance", "error_covariance_se"]
 
-Integration = Literal["auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"]
-_ANALYTIC = ("me", "ovus")  # approximations without draws
+Integration = Literal["auto", "ghk", "quadrature", "closed", "genz", "me", "ovus", "ovbs"]
+
 MeOrder = Literal["gge", "given"]
 FitMethod = Literal["bfgs", "bhhh"]
 
@@ -97,12 +98,13 @@ class Probit(ChoiceModel):
     (one-dimensional ``"quadrature"`` for independent errors, ``"closed"`` forms for an
     unstructured covariance with J <= 3), else ``"ghk"``; ``"genz"`` (scipy's
     :func:`~scipy.stats.multivariate_normal.cdf`) is a slow reference for
-    :meth:`loglike` and :meth:`predict` only. ``"me"`` and ``"ovus"`` are Bhat's (2018)
-    analytic approximations (Mendell-Elston, and its one-variate univariate screening
-    refinement; :mod:`choicemodels.kernels.me`): no draws, smooth, O(J^3) per situation,
-    with the exact gradient of the approximation; ``"ovus"`` is exact for J <= 3 and
-    the more accurate of the two (see ``benchmarks/README.md`` for their measured
-    errors). They take no ``draws``, ``sequence`` or ``antithetic``. They condition on
+    :meth:`loglike` and :meth:`predict` only. ``"me"``, ``"ovus"`` and ``"ovbs"`` are
+    Bhat's (2018) analytic approximations (Mendell-Elston, and its one-variate univariate
+    and bivariate screening refinements; :mod:`choicemodels.kernels.me`): no draws,
+    smooth, O(J^3) per situation, with the exact gradient of the approximation.
+    ``"ovus"`` is exact for J <= 3 and ``"ovbs"`` for J <= 4; ``"ovbs"`` is the most
+    accurate and about 4 times as costly as ``"ovus"`` (see ``benchmarks/README.md`` for
+    their measured errors). They take no ``draws``, ``sequence`` or ``antithetic``. They condition on
     the error differences one at a time, and the order matters: by default
     (``me_order="gge"``) each situation's order is Gibson, Glasbey and Elston's (the least
     likely difference first), decided once at :meth:`start_params` and held fixed, so the
@@ -154,7 +156,7 @@ class Probit(ChoiceModel):
         :meth:`~choicemodels.Logit.fit`.
     cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
         Error covariance structure, normalised as above.
-    integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"}, default "auto"
+    integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus", "ovbs"}, default "auto"
         How the choice probabilities are integrated, see above.
     draws : int, optional
         GHK draws per situation (R; default 500); unused by the exact methods, refused by
@@ -167,13 +169,13 @@ class Probit(ChoiceModel):
     rng : int, numpy.random.Generator or None, optional
         Seed of the draws.
     me_check : bool, default False
-        With ``"me"`` or ``"ovus"``: after the fit, compare the approximation's log
+        With ``"me"``, ``"ovus"`` or ``"ovbs"``: after the fit, compare the approximation's log
         probabilities at the estimates with GHK's (2,000 scrambled Halton draws) on a
         subsample of at most 500 situations, and warn
         (:class:`~choicemodels.ApproximationWarning`) where they differ by more than
         0.05 on average. In-memory data only.
     me_order : {"gge", "given"}, optional
-        With ``"me"`` or ``"ovus"``: the order in which each situation's error differences
+        With ``"me"``, ``"ovus"`` or ``"ovbs"``: the order in which each situation's error differences
         are conditioned on. ``"gge"`` (the default for in-memory data) is Gibson, Glasbey
         and Elston's order (at each step the least likely remaining difference first;
         :func:`~choicemodels.kernels.me.conditioning_order`), decided once per situation
@@ -272,7 +274,7 @@ class Probit(ChoiceModel):
             How ``weights`` are read, as for the formula interface (see :class:`Probit`).
         cov : {"iid", "heteroskedastic", "unstructured"}, default "iid"
             Error covariance structure, see :class:`Probit`.
-        integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus"}, default "auto"
+        integration : {"auto", "ghk", "quadrature", "closed", "genz", "me", "ovus", "ovbs"}, default "auto"
             How the probabilities are integrated, see :class:`Probit`.
         draws : int, optional
             GHK draws per situation (R; default 500).
@@ -315,7 +317,7 @@ class Probit(ChoiceModel):
                      me_check=False, me_order=None) -> None:
         self.structure: Structure = _choice(cov, "cov", get_args(Structure))
         self.integration = _choice(integration, "integration", get_args(Integration))
-        if self.integration in _ANALYTIC:
+        if self.integration in ANALYTIC:
             given = [name for name, value in (("draws", draws), ("sequence", sequence))
                      if value is not None] + (["antithetic"] if antithetic is True else [])
             if given:
@@ -325,18 +327,18 @@ class Probit(ChoiceModel):
                 )
         if not isinstance(me_check, (bool, np.bool_)):
             raise SpecificationError(f"me_check must be True or False; got {me_check!r}.")
-        if me_check and self.integration not in _ANALYTIC:
+        if me_check and self.integration not in ANALYTIC:
             raise SpecificationError(
                 f"me_check checks the analytic approximations against GHK; it needs "
-                f"integration='me' or 'ovus', got integration={self.integration!r}."
+                f"integration='me', 'ovus' or 'ovbs', got integration={self.integration!r}."
             )
         self.me_check = bool(me_check)
         if me_order is not None:
             _choice(me_order, "me_order", get_args(MeOrder))
-            if self.integration not in _ANALYTIC:
+            if self.integration not in ANALYTIC:
                 raise SpecificationError(
                     f"me_order orders the analytic approximations' conditioning; it needs "
-                    f"integration='me' or 'ovus', got integration={self.integration!r}."
+                    f"integration='me', 'ovus' or 'ovbs', got integration={self.integration!r}."
                 )
         self.me_order: MeOrder | None = me_order
         draws = 500 if draws is None else draws
@@ -351,7 +353,7 @@ class Probit(ChoiceModel):
         self.seed = draw_seed(rng)
 
     def _options(self) -> dict:
-        analytic = self.integration in _ANALYTIC
+        analytic = self.integration in ANALYTIC
         options = {"cov": self.structure, "integration": self.integration,
                    "draws": None if analytic else self.draws,
                    "sequence": None if analytic else self.sequence,
@@ -382,7 +384,7 @@ class Probit(ChoiceModel):
         self.method: Method = (
             auto_method(self.structure, n_alts) if self.integration == "auto" else self.integration
         )
-        if self.method in _ANALYTIC and self.me_order is None:
+        if self.method in ANALYTIC and self.me_order is None:
             # the order is fixed at the start values, which partitions of a distributed
             # design do not see: those keep the given order
             self.me_order = "given" if isinstance(design, DistributedDesign) else "gge"
@@ -427,7 +429,7 @@ class Probit(ChoiceModel):
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         simulated = self.method == "ghk"
         integration = f"{self.method} (auto)" if self.integration == "auto" else self.method
-        none = "none (analytic approximation)" if self.method in _ANALYTIC else "none (exact)"
+        none = "none (analytic approximation)" if self.method in ANALYTIC else "none (exact)"
         return (
             ("Error covariance", self.structure),
             ("Integration", integration),
@@ -458,7 +460,7 @@ class Probit(ChoiceModel):
     def _order_at(self) -> np.ndarray | None:
         """Parameters at which the analytic routes fix their order of conditioning: the
         start values with ``me_order="gge"``, else None (the given order)."""
-        if self.method not in _ANALYTIC or self.me_order != "gge":
+        if self.method not in ANALYTIC or self.me_order != "gge":
             return None
         return self.start_params()
 
@@ -513,7 +515,7 @@ class Probit(ChoiceModel):
         return (hess + hess.T) / 2
 
     def _probabilities(self, params, X, avail):
-        order = "gge" if self.method in _ANALYTIC and self.me_order == "gge" else "given"
+        order = "gge" if self.method in ANALYTIC and self.me_order == "gge" else "given"
         return choice_probabilities(np.asarray(params, float), X, avail, order=order,
                                     **self._kernel_options())
 
@@ -544,7 +546,7 @@ class Probit(ChoiceModel):
         beta = self._logit_estimate(maxiter=50, tol=1e-8)
         sd = 1.0 / np.sqrt(2.0) if self.structure == "unstructured" else 1.0
         beta = beta / _LOGIT_SD
-        if self.method in _ANALYTIC and self.structure != "iid" and d.n_alts >= 4:
+        if self.method in ANALYTIC and self.structure != "iid" and d.n_alts >= 4:
             beta = self._iid_probit_beta(beta)
         return np.concatenate([beta * sd, cov_start(self.structure, d.n_alts)])
 
