@@ -25,9 +25,8 @@ relative error :math:`|\\hat P/P - 1|`.
 ``--speed``: unstructured covariance (random Cholesky parameters), all alternatives
 available, K = 5 standard normal attributes; time of one log-likelihood + gradient
 (:func:`choicemodels.kernels.probit.probit_loglike`) by "ovbs", "ovus", "me" and GHK with R = 500
-(draws generated before timing), best of ``--repeat``; then (unless ``--no-fit``) an
-unstructured ``Probit.from_arrays(..., integration="ovus").fit()`` on data simulated with
-a known covariance.
+(draws generated before timing), best of ``--repeat``; then (unless ``--no-fit``)
+unstructured fits by "ovus" and "ovbs" on data simulated with a known covariance.
 
 ``--bias``: known truth, ``--reps`` replications for each J in ``--alts``: N = ``--n-obs``
 situations simulated with coefficients (1, -0.5, 0.5, 0.8, -1) on five attributes and
@@ -46,8 +45,8 @@ difference; the scale of the coefficients against GHK's (the mean of
 replications.
 
 ``--scaling``: time of one log-likelihood + gradient (as ``--speed``, all
-alternatives available, unstructured) by GHK with ``--draws`` draws and by "ovus" and
-"me", against J (``--scaling-alts``) at N = ``--n-obs``, and against N
+alternatives available, unstructured) by GHK with ``--draws`` draws and by "ovbs", "ovus"
+and "me", against J (``--scaling-alts``) at N = ``--n-obs``, and against N
 (``--scaling-n``) at J = ``--n-alts``; printed and drawn (log-log) into
 ``benchmarks/probit_me_scaling.png``.
 """
@@ -157,14 +156,15 @@ def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int
     cov = random_error_covariance(n_alts, 0.5, rng)
     beta = {f"x{k}": v for k, v in enumerate(np.linspace(-1, 1, n_beta))}
     sim = cm.simulate_dataset(n_obs, n_alts, beta, errors="normal", cov=cov, rng=seed)
-    model = cm.Probit(sim.formula.split("|")[0] + "| 0", data=sim.data, **sim.columns,
-                      cov="unstructured", integration="ovus")
-    start = time.perf_counter()
-    r = model.fit(progress=False)
-    seconds = time.perf_counter() - start
-    print(f"unstructured fit by 'ovus', N = {n_obs:,}, J = {n_alts} "
-          f"({len(r.params)} parameters): {seconds:.1f} s, converged {r.converged}, "
-          f"{r.n_iter} iterations, fit_time {r.fit_time:.1f} s")
+    for variant in ("ovus", "ovbs"):
+        model = cm.Probit(sim.formula.split("|")[0] + "| 0", data=sim.data, **sim.columns,
+                          cov="unstructured", integration=variant)
+        start = time.perf_counter()
+        r = model.fit(progress=False)
+        seconds = time.perf_counter() - start
+        print(f"unstructured fit by {variant!r}, N = {n_obs:,}, J = {n_alts} "
+              f"({len(r.params)} parameters): {seconds:.1f} s, converged {r.converged}, "
+              f"{r.n_iter} iterations, fit_time {r.fit_time:.1f} s")
 
 
 def _known_truth_covariance(n_alts: int, rng: np.random.Generator) -> np.ndarray:
@@ -224,11 +224,14 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
             formula = "choice ~ " + " + ".join(names) + " | 0"
             fits = {}
             for method in variants:
-                variant, order = method.split(":")
+                variant, order, *again = method.split(":")
                 model = cm.Probit(formula, data=sim.data, **sim.columns, cov="unstructured",
                                   integration=variant, me_order=order)
                 began = time.perf_counter()
                 r = model.fit(progress=False)
+                if again:  # "refit": the GGE order decided again at the estimate, fit again
+                    model.__dict__["_order_at"] = r.estimates
+                    r = model.fit(start=r.estimates, progress=False)
                 fits[method] = (r.estimates, r.converged,
                                               time.perf_counter() - began, model)
             # GHK: Newton steps from the first converged approximation, with its Hessian
@@ -272,18 +275,20 @@ def scaling(alts: list[int], sizes: list[int], n_obs: int, n_alts: int, draws: i
     from matplotlib.ticker import NullFormatter
 
     print(f"log-likelihood + gradient, unstructured, K = 5, best of {repeat} (seconds)")
-    print(f"{'J':>3} {'N':>7} {'ghk R=' + str(draws):>10} {'ovus':>8} {'me':>8} {'ghk/ovus':>9}")
+    print(f"{'J':>3} {'N':>7} {'ghk R=' + str(draws):>10} {'ovbs':>8} {'ovus':>8} {'me':>8} "
+          f"{'ghk/ovbs':>9} {'ghk/ovus':>9}")
     by_j = {j: loglike_times(n_obs, j, draws, repeat, seed) for j in alts}
     by_n = {n: loglike_times(n, n_alts, draws, repeat, seed) for n in sizes}
     for (j, n), t in [*(((j, n_obs), t) for j, t in by_j.items()),
                       *(((n_alts, n), t) for n, t in by_n.items())]:
-        print(f"{j:>3} {n:>7,} {t['ghk']:>10.3f} {t['ovus']:>8.3f} {t['me']:>8.3f} "
-              f"{t['ghk'] / t['ovus']:>9.1f}")
+        print(f"{j:>3} {n:>7,} {t['ghk']:>10.3f} {t['ovbs']:>8.3f} {t['ovus']:>8.3f} "
+              f"{t['me']:>8.3f} {t['ghk'] / t['ovbs']:>9.1f} {t['ghk'] / t['ovus']:>9.1f}")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, table, label, fixed in ((axes[0], by_j, "J (alternatives)", f"N = {n_obs:,}"),
                                     (axes[1], by_n, "N (situations)", f"J = {n_alts}")):
         x = list(table)
-        for method, name in (("ghk", f"GHK, R = {draws}"), ("ovus", "ovus"), ("me", "me")):
+        for method, name in (("ghk", f"GHK, R = {draws}"), ("ovbs", "ovbs"), ("ovus", "ovus"),
+                             ("me", "me")):
             ax.plot(x, [table[k][method] for k in x], "o-", label=name)
         ax.set(xscale="log", yscale="log", xlabel=label, ylabel="seconds",
                title=f"log-likelihood + gradient, {fixed}")
