@@ -224,14 +224,11 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
             formula = "choice ~ " + " + ".join(names) + " | 0"
             fits = {}
             for method in variants:
-                variant, order, *again = method.split(":")
+                variant, order = method.split(":")
                 model = cm.Probit(formula, data=sim.data, **sim.columns, cov="unstructured",
                                   integration=variant, me_order=order)
                 began = time.perf_counter()
                 r = model.fit(progress=False)
-                if again:  # "refit": the GGE order decided again at the estimate, fit again
-                    model.__dict__["_order_at"] = r.estimates
-                    r = model.fit(start=r.estimates, progress=False)
                 fits[method] = (r.estimates, r.converged,
                                               time.perf_counter() - began, model)
             # GHK: Newton steps from the first converged approximation, with its Hessian
