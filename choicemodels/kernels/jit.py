@@ -17,9 +17,10 @@ import numba
 __all__ = ["njit"]
 
 
-def njit(**options) -> Callable[[Callable], Callable]:
+def njit(*, cache: bool = True, **options) -> Callable[[Callable], Callable]:
     """``numba.njit(cache=True, **options)``, or ``numba.njit(**options)`` where numba finds
-    no writable cache folder.
+    no writable cache folder or ``cache`` is False (numba cannot cache a function that
+    takes compiled functions as arguments).
 
     Examples
     --------
@@ -31,6 +32,8 @@ def njit(**options) -> Callable[[Callable], Callable]:
     """
 
     def decorate(function: Callable) -> Callable:
+        if not cache:
+            return numba.njit(**options)(function)
         try:
             return numba.njit(cache=True, **options)(function)
         except RuntimeError as error:  # "cannot cache function ...: no locator available ..."

@@ -41,8 +41,7 @@ from scipy import special
 
 from choicemodels.kernels.jit import njit
 from choicemodels.kernels.mapped_rule import _cdf
-from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_cdf, bvn_log_cdf, bvn_log_cdf_grad
-from choicemodels.kernels.mvn import log_tail_integral
+from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_cdf, bvn_log_cdf
 
 __all__ = ["tvn_log_cdf", "tvn_log_cdf_grad"]
 
@@ -134,23 +133,119 @@ def tvn_log_cdf(h: np.ndarray, r: np.ndarray) -> np.ndarray:
     return log_p
 
 
+_LEVEL = 40.0  # the tail integrals keep the log-integrand within this of its maximum
+_REACH = np.sqrt(2.0 * _LEVEL)
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(64)
+_BISECTIONS = 16  # the ends need not be exact: the truncation is at exp(-40)
+# compiled on first use in each process: numba does not cache functions passed as arguments
+_tail_jit = njit(cache=False, nogil=True, error_model="numpy")
+
+
+@_tail_jit
+def _log_integral(ell, slope, h, params):
+    r""":math:`\log\int_{-\infty}^{h} e^{\ell(x)}\,dx` for a log-integrand with
+    :math:`\ell'' \le -1`, compiled (:func:`~choicemodels.kernels.mvn.log_tail_integral`
+    in scalars): the maximiser of :math:`\ell` on :math:`(-\infty, h]` and the level set
+    40 below it by bisection, then 64-point Gauss-Legendre in log space. ``ell(x, params)``
+    and ``slope(x, params)`` (:math:`\ell'`) are compiled functions."""
+    lo = h - 1.0
+    for _ in range(64):
+        if slope(lo, params) > 0.0:
+            break
+        lo = 2.0 * lo - h
+    mode = h
+    if slope(h, params) < 0.0:
+        a, b = lo, h
+        for _ in range(_BISECTIONS):
+            mid = 0.5 * (a + b)
+            if slope(mid, params) > 0.0:
+                a = mid
+            else:
+                b = mid
+        mode = 0.5 * (a + b)
+    floor = ell(mode, params) - _LEVEL
+    a, b = mode - _REACH, mode  # the left end of the level set
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (a + b)
+        if ell(mid, params) < floor:
+            a = mid
+        else:
+            b = mid
+    left, right = 0.5 * (a + b), min(mode + _REACH, h)
+    if ell(right, params) < floor:
+        a, b = mode, right
+        for _ in range(_BISECTIONS):
+            mid = 0.5 * (a + b)
+            if ell(mid, params) >= floor:
+                a = mid
+            else:
+                b = mid
+        right = 0.5 * (a + b)
+    half = 0.5 * (right - left)
+    total = 0.0
+    for q in range(_GL_NODES.size):
+        x = 0.5 * (left + right) + half * _GL_NODES[q]
+        total += _GL_WEIGHTS[q] * np.exp(ell(x, params) - floor - _LEVEL)
+    return floor + _LEVEL + np.log(total * half)
+
+
+@_jit
+def _log_ndtr(z):
+    cdf, log_scale, _ = _cdf(z, False)
+    return np.log(cdf) + log_scale
+
+
+@_tail_jit
+def _ell_bvn(x, params):
+    """:math:`\\log\\phi(x) + \\log\\Phi((k - \\rho x)/r)`, params (k, rho, r)."""
+    k, rho, root = params
+    return -0.5 * x * x - _LOG_SQRT_2PI + _log_ndtr((k - rho * x) / root)
+
+
+@_tail_jit
+def _slope_bvn(x, params):
+    k, rho, root = params
+    return -x - rho / root * _cdf((k - rho * x) / root, True)[2]
+
+
+@_tail_jit
+def _log_bvn(h, k, rho):
+    r""":math:`\log\Phi_2(h, k; \rho)` as :math:`\log\int_{-\infty}^{h}\phi(x)
+    \Phi((k - \rho x)/\sqrt{1 - \rho^2})\,dx`, accurate at any magnitude."""
+    return _log_integral(_ell_bvn, _slope_bvn, h, (k, rho, np.sqrt(1.0 - rho * rho)))
+
+
+@_tail_jit
+def _ell_tvn(x, params):
+    """:math:`\\log\\phi(x) + \\log\\Phi_2(\\cdot \\mid x)`, params (h_u, a, s_a, h_v, c, s_c,
+    partial correlation)."""
+    h_u, a, s_a, h_v, c, s_c, partial = params
+    return -0.5 * x * x - _LOG_SQRT_2PI + _log_bvn((h_u - a * x) / s_a, (h_v - c * x) / s_c,
+                                                    partial)
+
+
+@_tail_jit
+def _slope_tvn(x, params):
+    h_u, a, s_a, h_v, c, s_c, partial = params
+    y, z = (h_u - a * x) / s_a, (h_v - c * x) / s_c
+    log_p = _log_bvn(y, z, partial)
+    root = np.sqrt(1.0 - partial * partial)
+    d_y = np.exp(-0.5 * y * y - _LOG_SQRT_2PI + _log_ndtr((z - partial * y) / root) - log_p)
+    d_z = np.exp(-0.5 * z * z - _LOG_SQRT_2PI + _log_ndtr((y - partial * z) / root) - log_p)
+    return -x - a / s_a * d_y - c / s_c * d_z
+
+
+@_tail_jit
 def _tvn_log_cdf_tail(h_f, h_u, h_v, a, c, d):
     r""":math:`\log\int_{-\infty}^{h_f}\phi(x)\,\Phi_2\big((h_u - a x)/s_a, (h_v - c x)/s_c;
-    r_{uv\mid f}\big)\,dx`, :math:`s_a = \sqrt{1 - a^2}`."""
-    s_a, s_c = np.sqrt(1.0 - a**2), np.sqrt(1.0 - c**2)
-    partial = (d - a * c) / (s_a * s_c)
-
-    def ell(x):
-        cols = [p if x.ndim == 1 else p[:, None] for p in (h_u, h_v, a, c, s_a, s_c, partial)]
-        hu, hv, aa, cc, sa, sc, pr = cols
-        return -0.5 * x**2 + bvn_log_cdf((hu - aa * x) / sa, (hv - cc * x) / sc,
-                                         np.broadcast_to(pr, x.shape))
-
-    def slope(x):
-        _, d_h, d_k, _ = bvn_log_cdf_grad((h_u - a * x) / s_a, (h_v - c * x) / s_c, partial)
-        return -x - a / s_a * d_h - c / s_c * d_k
-
-    return log_tail_integral(h_f, ell, slope) - _LOG_SQRT_2PI
+    r_{uv\mid f}\big)\,dx`, :math:`s_a = \sqrt{1 - a^2}`, row by row."""
+    out = np.empty(h_f.size)
+    for i in range(h_f.size):
+        s_a, s_c = np.sqrt(1.0 - a[i] ** 2), np.sqrt(1.0 - c[i] ** 2)
+        partial = (d[i] - a[i] * c[i]) / (s_a * s_c)
+        out[i] = _log_integral(_ell_tvn, _slope_tvn, h_f[i],
+                               (h_u[i], a[i], s_a, h_v[i], c[i], s_c, partial))
+    return out
 
 
 # (j, k, l) with the positions of r_jk, r_jl, r_kl in r, for the derivative in h_j
