@@ -56,34 +56,32 @@ _TAIL = 1e-8  # below this, Plackett's sum (absolute error ~1e-16) loses relativ
 _LAYOUT = np.array([[2, 0, 1, 1, 2, 0], [1, 0, 2, 0, 2, 1], [0, 1, 2, 0, 1, 2]])
 
 
+_jit = njit(nogil=True, error_model="numpy")
+
+
+@_jit
 def _log_phi2(x, y, rho):
-    """Log of the standard bivariate normal density."""
+    """Log of the standard bivariate normal density (scalars or arrays)."""
     one_minus = 1.0 - rho**2
     return (-(x**2 - 2.0 * rho * x * y + y**2) / (2.0 * one_minus)
             - 2.0 * _LOG_SQRT_2PI - 0.5 * np.log(one_minus))
 
 
+@_jit
 def _conditional_limit(h_f, h_u, h_v, a, c, d):
     """v's standardised limit given :math:`x_f = h_f, x_u = h_u`, for correlations
-    :math:`r_{fu} = a, r_{fv} = c, r_{uv} = d`."""
+    :math:`r_{fu} = a, r_{fv} = c, r_{uv} = d` (scalars or arrays)."""
     one_minus = 1.0 - a**2
     det = one_minus - c**2 - d**2 + 2.0 * a * c * d
     return (one_minus * h_v - (c - a * d) * h_f - (d - a * c) * h_u) / np.sqrt(one_minus * det)
 
 
-_jit = njit(nogil=True, error_model="numpy")
-
-
 @_jit
 def _plackett_term(z, x, y, a, c, d):
-    r""":math:`\phi_2(z, x; a)\,\Phi(w)`, w the standardised limit y given z and x, for
-    correlations a (z, x), c (z, y), d (x, y); :func:`_conditional_limit` in scalars."""
-    one_minus = 1.0 - a * a
-    det = one_minus - c * c - d * d + 2.0 * a * c * d
-    limit = (one_minus * y - (c - a * d) * z - (d - a * c) * x) / np.sqrt(one_minus * det)
-    cdf, log_scale, _ = _cdf(limit, False)
-    return (np.exp(-(z * z - 2.0 * a * z * x + x * x) / (2.0 * one_minus) + log_scale) * cdf
-            / (2.0 * np.pi * np.sqrt(one_minus)))
+    r""":math:`\phi_2(z, x; a)\,\Phi(w)`, w the standardised limit of y given z and x, for
+    correlations a (z, x), c (z, y), d (x, y)."""
+    cdf, log_scale, _ = _cdf(_conditional_limit(z, x, y, a, c, d), False)
+    return np.exp(_log_phi2(z, x, a) + log_scale) * cdf
 
 
 @_jit
