@@ -100,7 +100,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 
 def _add_probit_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("probit options")
-    g.add_argument("--integration", choices=["auto", "ghk", "quadrature", "genz", "me", "ovus", "ovbs"],
+    g.add_argument("--integration",
+                   choices=["auto", "ghk", "quadrature", "genz", "me", "ovus", "ovbs"],
                    help="probability integration")
     g.add_argument("--draws", type=int,
                    help="simulation draws: per situation (probit GHK), per person (mixed logit)")

@@ -96,8 +96,8 @@ from scipy import special
 from choicemodels.kernels.jit import njit
 from choicemodels.kernels.logit import _default_threads, _submit
 from choicemodels.kernels.mapped_rule import _cdf
-from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_log_cdf_grad
-from choicemodels.kernels.tvn import tvn_log_cdf_grad
+from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_log_cdf, bvn_log_cdf_grad
+from choicemodels.kernels.tvn import tvn_log_cdf, tvn_log_cdf_grad
 
 __all__ = ["Order", "Variant", "conditioning_order", "orthant_log_prob"]
 
@@ -482,6 +482,9 @@ def _block_log_cdf(x, cov, grad):
         log_p = special.log_ndtr(h[..., 0])
         d_h = np.exp(-0.5 * h**2 - _LOG_SQRT_2PI - log_p[..., None])
         d_r = r
+    elif not grad:  # the values alone: no bivariate CDFs for the trivariate gradient
+        log_p = (bvn_log_cdf(h[..., 0], h[..., 1], r[..., 0]) if q == 2
+                 else tvn_log_cdf(h.reshape(-1, 3), r.reshape(-1, 3)).reshape(shape))
     elif q == 2:
         log_p, d_0, d_1, d_01 = bvn_log_cdf_grad(h[..., 0], h[..., 1], r[..., 0])
         d_h, d_r = np.stack([d_0, d_1], axis=-1), d_01[..., None]

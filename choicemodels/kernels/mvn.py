@@ -278,7 +278,7 @@ _LEVEL = 40.0  # the tail integral keeps the log-integrand within this of its ma
 _TAIL_NODES, _TAIL_WEIGHTS = np.polynomial.legendre.leggauss(64)
 
 
-def _bisect(fun, lo: np.ndarray, hi: np.ndarray, n_steps: int = 36) -> np.ndarray:
+def _bisect(fun, lo: np.ndarray, hi: np.ndarray, n_steps: int = 64) -> np.ndarray:
     """Root of ``fun`` (positive at ``lo``, negative at ``hi``) by bisection, elementwise."""
     for _ in range(n_steps):
         mid = 0.5 * (lo + hi)
@@ -288,36 +288,23 @@ def _bisect(fun, lo: np.ndarray, hi: np.ndarray, n_steps: int = 36) -> np.ndarra
 
 
 def _bvn_log_cdf_tail(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarray:
-    r"""Log of the integral in :func:`bvn_log_cdf`, shape (n,) for arguments (n,), by
-    :func:`log_tail_integral` of :math:`\ell(x) = -x^2/2 + \log\Phi((k - \rho x)/r)`."""
+    r"""Log of the integral in :func:`bvn_log_cdf`, shape (n,) for arguments (n,).
+
+    The log-integrand :math:`\ell(x) = \log\phi(x) + \log\Phi((k - \rho x)/r)` has
+    :math:`\ell'' \le -1`, so its maximiser :math:`x^*` on :math:`(-\infty, h]` and the
+    level set :math:`\{\ell \ge \ell(x^*) - 40\}`, within :math:`\sqrt{80}` of
+    :math:`x^*`, are found by bisection; 64-point Gauss-Legendre on that set, summed in
+    log space (truncation below :math:`e^{-40}` relative).
+    """
     root = np.sqrt(1.0 - rho**2)
 
     def ell(x):
-        kk, rr, sq = (_column(a, x) for a in (k, rho, root))
-        return -0.5 * x**2 + special.log_ndtr((kk - rr * x) / sq)
+        return -0.5 * x**2 + special.log_ndtr((k - rho * x) / root)
 
     def slope(x):
         z = (k - rho * x) / root
         return -x - rho / root * np.exp(-0.5 * z**2 - _LOG_SQRT_2PI - special.log_ndtr(z))
 
-    return log_tail_integral(h, ell, slope) - _LOG_SQRT_2PI
-
-
-def _column(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``a`` (n,) shaped to broadcast against ``x`` (n,) or (n, nodes)."""
-    return a if x.ndim == 1 else a[:, None]
-
-
-def log_tail_integral(h: np.ndarray, ell, slope) -> np.ndarray:
-    r""":math:`\log\int_{-\infty}^{h} e^{\ell(x)}\,dx` elementwise, for a log-integrand with
-    :math:`\ell'' \le -1` (a normal density times a log-concave factor).
-
-    The maximiser :math:`x^*` of :math:`\ell` on :math:`(-\infty, h]` and the level set
-    :math:`\{\ell \ge \ell(x^*) - 40\}`, within :math:`\sqrt{80}` of :math:`x^*`, are found by
-    bisection; 64-point Gauss-Legendre on that set, summed in log space (truncation below
-    :math:`e^{-40}` relative). ``ell(x)`` takes x of shape (n,) or (n, nodes), ``slope(x)``
-    (:math:`\ell'`) x of shape (n,).
-    """
     lo = h - 1.0  # move left until the slope is positive (it tends to +inf as x -> -inf)
     for _ in range(64):
         flat = slope(lo) <= 0
@@ -333,7 +320,9 @@ def log_tail_integral(h: np.ndarray, ell, slope) -> np.ndarray:
                      _bisect(lambda x: ell(x) - (top - _LEVEL), mode, right_end))
     half = 0.5 * (right - left)
     x = (left + right)[:, None] / 2 + half[:, None] * _TAIL_NODES
-    return special.logsumexp(ell(x), b=_TAIL_WEIGHTS, axis=1) + np.log(half)
+    log_terms = -0.5 * x**2 + special.log_ndtr((k[:, None] - rho[:, None] * x) / root[:, None])
+    return (special.logsumexp(log_terms, b=_TAIL_WEIGHTS, axis=1) + np.log(half)
+            - _LOG_SQRT_2PI)
 
 
 def bvn_log_cdf_grad(

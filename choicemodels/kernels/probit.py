@@ -303,7 +303,8 @@ def _group_log_prob(
         )
         return log_p, None, None
     raise ValueError(
-        f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed', 'genz', 'me', 'ovus' or 'ovbs'"
+        f"unknown method {method!r}; use 'ghk', 'quadrature', 'closed', 'genz', 'me', "
+        "'ovus' or 'ovbs'"
     )
 
 

@@ -45,7 +45,9 @@ from scipy import special
 
 from choicemodels.kernels.jit import njit
 from choicemodels.kernels.mapped_rule import _cdf
-from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_cdf, bvn_log_cdf
+from choicemodels.kernels.ghk import _log_cdf
+from choicemodels.kernels.mvn import _LEVEL, _LOG_SQRT_2PI, _TAIL_NODES, _TAIL_WEIGHTS
+from choicemodels.kernels.mvn import bvn_cdf, bvn_log_cdf
 
 __all__ = ["tvn_log_cdf", "tvn_log_cdf_grad"]
 
@@ -135,9 +137,7 @@ def tvn_log_cdf(h: np.ndarray, r: np.ndarray) -> np.ndarray:
     return log_p
 
 
-_LEVEL = 40.0  # the tail integrals keep the log-integrand within this of its maximum
 _REACH = np.sqrt(2.0 * _LEVEL)
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(64)
 _BISECTIONS = 16  # the ends need not be exact: the truncation is at exp(-40)
 # compiled on first use in each process: numba does not cache functions passed as arguments
 _tail_jit = njit(cache=False, nogil=True, error_model="numpy")
@@ -146,9 +146,10 @@ _tail_jit = njit(cache=False, nogil=True, error_model="numpy")
 @_tail_jit
 def _log_integral(ell, slope, h, params):
     r""":math:`\log\int_{-\infty}^{h} e^{\ell(x)}\,dx` for a log-integrand with
-    :math:`\ell'' \le -1`, compiled (:func:`~choicemodels.kernels.mvn.log_tail_integral`
-    in scalars): the maximiser of :math:`\ell` on :math:`(-\infty, h]` and the level set
-    40 below it by bisection, then 64-point Gauss-Legendre in log space. ``ell(x, params)``
+    :math:`\ell'' \le -1`, compiled (the bivariate tail of
+    :func:`~choicemodels.kernels.mvn.bvn_log_cdf` in scalars): the maximiser of
+    :math:`\ell` on :math:`(-\infty, h]` and the level set 40 below it by bisection, then
+    64-point Gauss-Legendre in log space. ``ell(x, params)``
     and ``slope(x, params)`` (:math:`\ell'`) are compiled functions. The NumPy version
     stays for the bivariate tail alone, which it vectorises at no compile cost (numba does
     not cache this one); nested inside the trivariate tail its per-call cost made it about
@@ -188,29 +189,23 @@ def _log_integral(ell, slope, h, params):
         right = 0.5 * (a + b)
     half = 0.5 * (right - left)
     total = 0.0
-    for q in range(_GL_NODES.size):
-        x = 0.5 * (left + right) + half * _GL_NODES[q]
-        total += _GL_WEIGHTS[q] * np.exp(ell(x, params) - floor - _LEVEL)
+    for q in range(_TAIL_NODES.size):
+        x = 0.5 * (left + right) + half * _TAIL_NODES[q]
+        total += _TAIL_WEIGHTS[q] * np.exp(ell(x, params) - floor - _LEVEL)
     return floor + _LEVEL + np.log(total * half)
-
-
-@_jit
-def _log_ndtr(z):
-    cdf, log_scale, _ = _cdf(z, False)
-    return np.log(cdf) + log_scale
 
 
 @_tail_jit
 def _ell_bvn(x, params):
     """:math:`\\log\\phi(x) + \\log\\Phi((k - \\rho x)/r)`, params (k, rho, r)."""
     k, rho, root = params
-    return -0.5 * x * x - _LOG_SQRT_2PI + _log_ndtr((k - rho * x) / root)
+    return -0.5 * x * x - _LOG_SQRT_2PI + _log_cdf((k - rho * x) / root)[0]
 
 
 @_tail_jit
 def _slope_bvn(x, params):
     k, rho, root = params
-    return -x - rho / root * _cdf((k - rho * x) / root, True)[2]
+    return -x - rho / root * _log_cdf((k - rho * x) / root)[1]
 
 
 @_tail_jit
@@ -235,8 +230,8 @@ def _slope_tvn(x, params):
     y, z = (h_u - a * x) / s_a, (h_v - c * x) / s_c
     log_p = _log_bvn(y, z, partial)
     root = np.sqrt(1.0 - partial * partial)
-    d_y = np.exp(-0.5 * y * y - _LOG_SQRT_2PI + _log_ndtr((z - partial * y) / root) - log_p)
-    d_z = np.exp(-0.5 * z * z - _LOG_SQRT_2PI + _log_ndtr((y - partial * z) / root) - log_p)
+    d_y = np.exp(-0.5 * y * y - _LOG_SQRT_2PI + _log_cdf((z - partial * y) / root)[0] - log_p)
+    d_z = np.exp(-0.5 * z * z - _LOG_SQRT_2PI + _log_cdf((y - partial * z) / root)[0] - log_p)
     return -x - a / s_a * d_y - c / s_c * d_z
 
 

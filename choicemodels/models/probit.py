@@ -177,9 +177,9 @@ class Probit(ChoiceModel):
         (:class:`~choicemodels.ApproximationWarning`) where they differ by more than
         0.05 on average. In-memory data only.
     me_order : {"gge", "given"}, optional
-        With ``"me"``, ``"ovus"`` or ``"ovbs"``: the order in which each situation's error differences
-        are conditioned on. ``"gge"`` (the default for in-memory data) is Gibson, Glasbey
-        and Elston's order (at each step the least likely remaining difference first;
+        With ``"me"``, ``"ovus"`` or ``"ovbs"``: the order in which each situation's error
+        differences are conditioned on. ``"gge"`` (the default for in-memory data) is Gibson,
+        Glasbey and Elston's order (at each step the least likely remaining difference first;
         :func:`~choicemodels.kernels.me.conditioning_order`), decided once per situation
         at :meth:`start_params` and held fixed, so the log-likelihood stays smooth; it
         cuts the approximation's error by a factor of 2 to 4 and, with it, the bias of the
