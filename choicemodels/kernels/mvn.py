@@ -296,6 +296,9 @@ def _bvn_log_cdf_tail(h: np.ndarray, k: np.ndarray, rho: np.ndarray) -> np.ndarr
     :math:`x^*`, are found by bisection; 64-point Gauss-Legendre on that set, summed in
     log space (truncation below :math:`e^{-40}` relative).
     """
+    # Phi_2 is symmetric: integrating over the variable with the smaller limit keeps the
+    # other's step, of width sqrt(1 - rho^2) at k / rho, out of the range (rho near 1)
+    h, k = np.minimum(h, k), np.maximum(h, k)
     root = np.sqrt(1.0 - rho**2)
 
     def ell(x):
