@@ -57,6 +57,7 @@ from choicemodels.kernels.jit import njit
 from choicemodels.kernels.mapped_rule import _cdf
 from choicemodels.kernels.ghk import _log_cdf
 from choicemodels.kernels.mvn import _LEVEL, _LOG_SQRT_2PI, _TAIL_NODES, _TAIL_WEIGHTS
+from choicemodels.kernels.mvn import _TAIL as _BVN_TAIL
 from choicemodels.kernels.mvn import bvn_log_cdf
 
 __all__ = ["tvn_log_cdf", "tvn_log_cdf_grad"]
@@ -409,6 +410,9 @@ def _slope_bvn(x, params):
 def _log_bvn(h, k, rho):
     r""":math:`\log\Phi_2(h, k; \rho)` as :math:`\log\int_{-\infty}^{h}\phi(x)
     \Phi((k - \rho x)/\sqrt{1 - \rho^2})\,dx`, accurate at any magnitude."""
+    value = _bvn(h, k, rho)
+    if value >= _BVN_TAIL:  # Genz's absolute 1e-16 is relative 1e-10 here
+        return math.log(value)
     low, high = min(h, k), max(h, k)  # the smaller limit outside, as in mvn's tail
     return _log_integral(_ell_bvn, _slope_bvn, low, (high, rho, np.sqrt(1.0 - rho * rho)))
 
