@@ -23,7 +23,9 @@ Columns: mean and maximum absolute error in P, and the median and 90th percentil
 relative error :math:`|\\hat P/P - 1|`.
 
 ``--speed``: unstructured covariance (random Cholesky parameters), all alternatives
-available, K = 5 standard normal attributes; time of one log-likelihood + gradient
+available, K = 5 standard normal attributes, choices uniform at random (the chosen
+alternative often improbable: many far-tail states) and then drawn from the model at
+the parameters of the evaluation; time of one log-likelihood + gradient
 (:func:`choicemodels.kernels.probit.probit_loglike`) by "ovbs", "ovus", "me" and GHK with R = 500
 (draws generated before timing), best of ``--repeat``; then (unless ``--no-fit``)
 unstructured fits by "ovus" and "ovbs" on data simulated with a known covariance.
@@ -68,7 +70,7 @@ from bench_probit import best_time  # noqa: E402
 from choicemodels.kernels.draws import uniform_draws  # noqa: E402
 from choicemodels.kernels.ghk import ghk_log_prob  # noqa: E402
 from choicemodels.kernels.me import orthant_log_prob  # noqa: E402
-from choicemodels.kernels.mvn import cov_start, n_cov_params  # noqa: E402
+from choicemodels.kernels.mvn import cov_start, diff_covariance, n_cov_params  # noqa: E402
 from choicemodels.kernels.probit import ANALYTIC as VARIANTS  # noqa: E402
 from choicemodels.kernels.probit import group_situations, probit_loglike  # noqa: E402
 
@@ -118,16 +120,26 @@ def accuracy(cases: int, alts: list[int], rhos: list[float], draws: int, seed: i
                       f"{np.median(rel):>10.2e} {np.quantile(rel, 0.9):>10.2e}", flush=True)
 
 
-def loglike_times(n_obs: int, n_alts: int, draws: int, repeat: int, seed: int) -> dict:
-    """Best time of one unstructured log-likelihood + gradient by each variant and GHK."""
+def loglike_times(n_obs: int, n_alts: int, draws: int, repeat: int, seed: int,
+                  simulated: bool = False) -> dict:
+    """Best time of one unstructured log-likelihood + gradient by each variant and GHK:
+    choices uniform at random, or (``simulated``) drawn from the model at the parameters
+    where it is evaluated."""
     rng = np.random.default_rng(seed)
     n_beta = 5
     X = rng.standard_normal((n_obs, n_alts, n_beta))
-    chosen = rng.integers(0, n_alts, n_obs)
-    groups = group_situations(chosen, np.ones((n_obs, n_alts), bool))
     theta = cov_start("unstructured", n_alts) + 0.2 * rng.standard_normal(
         n_cov_params("unstructured", n_alts))
-    params = np.r_[np.linspace(-1, 1, n_beta), theta]
+    beta = np.linspace(-1, 1, n_beta)
+    params = np.r_[beta, theta]
+    if simulated:  # utility differences against alternative 0, errors N(0, Omega)
+        omega = diff_covariance(theta, "unstructured", n_alts)[0]
+        gain = (X[:, 1:] - X[:, :1]) @ beta + rng.standard_normal(
+            (n_obs, n_alts - 1)) @ np.linalg.cholesky(omega).T
+        chosen = np.where(gain.max(axis=1) > 0, gain.argmax(axis=1) + 1, 0)
+    else:
+        chosen = rng.integers(0, n_alts, n_obs)
+    groups = group_situations(chosen, np.ones((n_obs, n_alts), bool))
     u = uniform_draws(n_obs, max(n_alts - 2, 0), draws, sequence="halton", rng=seed)
     times = {}
     for method in VARIANTS + ("ghk",):
@@ -145,12 +157,14 @@ def loglike_times(n_obs: int, n_alts: int, draws: int, repeat: int, seed: int) -
 def speed(n_obs: int, n_alts: int, draws: int, repeat: int, fit: bool, seed: int) -> None:
     rng = np.random.default_rng(seed)
     n_beta = 5
-    times = loglike_times(n_obs, n_alts, draws, repeat, seed)
-    print(f"log-likelihood + gradient, N = {n_obs:,}, J = {n_alts}, unstructured "
-          f"(P = {n_cov_params('unstructured', n_alts)}), K = {n_beta}, best of {repeat}:")
-    for method, seconds in times.items():
-        label = f"ghk R = {draws}" if method == "ghk" else method
-        print(f"  {label:>14}: {seconds:8.3f} s   ghk / this = {times['ghk'] / seconds:6.1f}")
+    for simulated in (False, True):
+        times = loglike_times(n_obs, n_alts, draws, repeat, seed, simulated=simulated)
+        print(f"log-likelihood + gradient, N = {n_obs:,}, J = {n_alts}, unstructured "
+              f"(P = {n_cov_params('unstructured', n_alts)}), K = {n_beta}, best of {repeat}, "
+              + ("choices drawn from the model:" if simulated else "choices at random:"))
+        for method, seconds in times.items():
+            label = f"ghk R = {draws}" if method == "ghk" else method
+            print(f"  {label:>14}: {seconds:8.3f} s   ghk / this = {times['ghk'] / seconds:6.1f}")
     if not fit:
         return
     cov = random_error_covariance(n_alts, 0.5, rng)

@@ -435,7 +435,8 @@ def _analytic_log_prob(items, omega, d_omega, *, ref, method, grad, threads,
             out.append((log_p[rows], None, None))
             continue
         d_sigma = a @ d_omega @ a.T  # (P, m, m)
-        d_theta = np.einsum("nkl,pkl->np", d_sigma_bar[rows], d_sigma)
+        m = a.shape[0]  # sum over k, l of d_sigma_bar[n, k, l] d_sigma[p, k, l], by BLAS
+        d_theta = d_sigma_bar[rows].reshape(-1, m * m) @ d_sigma.reshape(-1, m * m).T
         out.append((log_p[rows], d_b[rows], d_theta))
     return out
 
