@@ -42,7 +42,8 @@ scores), to a decrement :math:`g'H^{-1}g` below 1e-4 (about 0.01 standard errors
 costs a handful of GHK passes instead of a BFGS run's dozens. Reported per fit: the
 differences of the coefficients and of the covariance parameters from GHK's, in GHK
 standard errors (OPG at the GHK estimate), with the sign of the coefficients' mean
-difference; the scale of the coefficients against GHK's (the mean of
+difference; at the end, each parameter's bias, the mean of its difference over the
+replications; the scale of the coefficients against GHK's (the mean of
 :math:`\\hat\\beta_k / \\hat\\beta_{k,GHK}`) and against the truth; then the means over
 replications.
 
@@ -226,6 +227,7 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
           f"{'mean|z| cov':>11} {'max|z| cov':>10} {'scale b':>8} {'vs truth':>8} {'conv':>5} "
           f"{'time s':>7}")
     summary: dict = {}
+    signed: dict = {}  # (J, method): z of every parameter, one array per replication
     for n_alts in alts:
         cov = _known_truth_covariance(n_alts, np.random.default_rng(seed + n_alts))
         # the truth in the model's normalisation (differences against alt0, Omega_00 = 1)
@@ -267,6 +269,7 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
                 row = (np.abs(zb).mean(), np.abs(zb).max(), zb.mean(), zc.mean(), zc.max(),
                        scale, level)
                 summary.setdefault((n_alts, method), []).append(row)
+                signed.setdefault((n_alts, method), []).append(z)
                 print(f"{n_alts:>3} {rep:>3} {method:>10} {row[0]:>9.2f} {row[1]:>9.2f} "
                       f"{row[2]:>+9.2f} {row[3]:>11.2f} {row[4]:>10.2f} {row[5]:>8.3f} "
                       f"{row[6]:>8.3f} {str(converged):>5} {seconds:>7.1f}", flush=True)
@@ -275,6 +278,12 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
         m = np.mean(rows, axis=0)
         print(f"{n_alts:>3} {'all':>3} {method:>10} {m[0]:>9.2f} {m[1]:>9.2f} {m[2]:>+9.2f} "
               f"{m[3]:>11.2f} {m[4]:>10.2f} {m[5]:>8.3f} {m[6]:>8.3f}")
+    print("bias: the mean over replications of each parameter's z (coefficients; the largest "
+          "|mean| of the covariance parameters)")
+    for (n_alts, method), zs in signed.items():
+        bias_z = np.mean(zs, axis=0)
+        print(f"{n_alts:>3} {method:>10} " + " ".join(f"{v:+.2f}" for v in bias_z[:len(names)])
+              + f"   cov max |bias| {np.abs(bias_z[len(names):]).max():.2f}")
 
 
 def scaling(alts: list[int], sizes: list[int], n_obs: int, n_alts: int, draws: int,

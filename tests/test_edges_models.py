@@ -66,7 +66,11 @@ def test_probit_without_separation_converges_silently(travel):
 def test_ghk_draws_beyond_the_memory_are_refused_at_construction(travel):
     with pytest.raises(cm.SpecificationError, match=r"GHK draws \(1000000000 x 210 x 3\).*draws"):
         cm.Probit(FORMULA, travel, obs="individual", alt="mode", integration="ghk",
-                  draws=10**9)
+                  draws=10**9, sequence="pseudo")
+    # Halton draws are one point set and a shift per situation: R x (J - 1) doubles
+    with pytest.raises(cm.SpecificationError, match=r"GHK points \(100000000000 x 3\).*draws"):
+        cm.Probit(FORMULA, travel, obs="individual", alt="mode", integration="ghk",
+                  draws=10**11)
     X = np.zeros((1000, 4, 1))
     X[:, 1:, 0] = 1.0
     with pytest.raises(cm.SpecificationError, match="lower draws"):
@@ -76,6 +80,10 @@ def test_ghk_draws_beyond_the_memory_are_refused_at_construction(travel):
 def test_ghk_draws_that_fit_are_accepted(travel):
     m = cm.Probit(FORMULA, travel, obs="individual", alt="mode", integration="ghk", draws=50)
     assert m.uniforms.shape == (210, 50, 2)
+    # a million Halton draws per situation: 2e6 points held, not 4.2e8 draws
+    m = cm.Probit(FORMULA, travel, obs="individual", alt="mode", integration="ghk",
+                  draws=10**6)
+    assert m.uniforms.points.nbytes + m.uniforms.shift.nbytes < 8 * 2 * (10**6 + 210) + 1
     # exact integration uses no draws: any number is accepted
     cm.Probit(FORMULA, travel, obs="individual", alt="mode", draws=10**12)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal, norm
 
-from choicemodels.kernels.draws import uniform_draws
+from choicemodels.kernels.draws import keyed_rotated_draws, uniform_draws
 from choicemodels.kernels.ghk import ghk_log_prob
 
 
@@ -194,6 +194,20 @@ def test_rows_select_the_draws_without_copying_them():
         np.testing.assert_array_equal(x, y)
     other = ghk_log_prob(b, chol, u[rows[::-1]])[0]
     assert not np.allclose(picked[0], other)
+
+
+@pytest.mark.parametrize("antithetic", [False, True])
+def test_rotated_draws_are_formed_in_the_kernel_as_their_array(antithetic):
+    # the kernel rotates and mirrors each draw where it uses it: the same numbers as the
+    # expanded (N, R, D) array, bit for bit
+    b, sigma = _random_problem(4, 6, seed=10)
+    chol = np.linalg.cholesky(sigma)
+    keys = np.arange(10, dtype=np.uint64) * 977
+    lazy = keyed_rotated_draws(keys, 3, 51, sequence="sobol", antithetic=antithetic, rng=2)
+    rows = np.array([7, 0, 3, 3, 9, 1])
+    for x, y in zip(ghk_log_prob(b, chol, lazy, rows=rows, grad=True),
+                    ghk_log_prob(b, chol, lazy.take(), rows=rows, grad=True)):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_model_loglike_does_not_depend_on_threads(monkeypatch):

@@ -26,15 +26,15 @@ dimension) and plain pseudo-random numbers.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
 __all__ = [
-    "MixedSequence", "Sequence", "StandardKind", "keyed_uniform_draws", "standard_draws",
-    "uniform_draws",
+    "MixedSequence", "RotatedDraws", "Sequence", "StandardKind", "keyed_rotated_draws",
+    "keyed_uniform_draws", "standard_draws", "uniform_draws",
 ]
 
 #: The sequences of the probit's GHK draws.
@@ -144,6 +144,76 @@ def _keyed_uniforms(keys: np.ndarray, seed: np.uint64, n_cols: int) -> np.ndarra
     return (bits >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
+class RotatedDraws(NamedTuple):
+    r"""Keyed quasi-random draws held as one point set and a shift per situation.
+
+    Situation i's draws are :math:`u_{ir} = (p_r + s_i) \bmod 1`, then, with
+    ``antithetic``, :math:`1 - u` for the draws from ``len(points)`` on, clipped into
+    ``[2**-53, 1 - 2**-53]``: the (N, R, D) array of :func:`keyed_uniform_draws`, in
+    memory O((N + R) D). The GHK kernel forms each draw as it uses it.
+    """
+
+    points: np.ndarray  #: (R_base, D) the shared scrambled points
+    shift: np.ndarray  #: (N, D) each situation's rotation
+    n_draws: int  #: R
+    antithetic: bool
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(N, R, D), as the array it stands for."""
+        return len(self.shift), self.n_draws, self.shift.shape[1]
+
+    def take(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The draws of situations ``rows`` as an array (n, R, D)."""
+        u = np.mod(self.points[None] + self.shift[rows][:, None, :], 1.0)
+        if self.antithetic:
+            u = np.concatenate([u, 1.0 - u], axis=1)[:, :self.n_draws]
+        return np.clip(u, _EPS, 1.0 - _EPS)
+
+
+def keyed_rotated_draws(
+    keys: np.ndarray,
+    n_dims: int,
+    n_draws: int,
+    *,
+    sequence: Literal["halton", "sobol"] = "halton",
+    antithetic: bool = False,
+    discard: int = 0,
+    rng: int | np.random.Generator | None = None,
+) -> RotatedDraws:
+    """:func:`keyed_uniform_draws` of a Halton or Sobol sequence, unexpanded.
+
+    Parameters
+    ----------
+    keys, n_dims, n_draws, sequence, antithetic, discard, rng
+        As in :func:`keyed_uniform_draws`.
+
+    Returns
+    -------
+    RotatedDraws
+        Whose :meth:`~RotatedDraws.take` is :func:`keyed_uniform_draws`'s array, bit for
+        bit.
+
+    Examples
+    --------
+    >>> keys = np.array([7, 3, 11], dtype=np.uint64)
+    >>> lazy = keyed_rotated_draws(keys, 2, 4, rng=0)
+    >>> bool(np.array_equal(lazy.take(), keyed_uniform_draws(keys, 2, 4, rng=0)))
+    True
+    """
+    if sequence not in ("halton", "sobol"):
+        raise ValueError(f"rotated draws need sequence 'halton' or 'sobol', not {sequence!r}")
+    rng = np.random.default_rng(rng)
+    seed = np.uint64(rng.integers(2**63, dtype=np.uint64))
+    keys = np.asarray(keys, dtype=np.uint64)
+    n_base = (n_draws + 1) // 2 if antithetic else n_draws
+    if n_dims == 0 or n_base == 0 or keys.size == 0:
+        return RotatedDraws(np.zeros((n_base, n_dims)), np.zeros((keys.size, n_dims)),
+                            n_draws, antithetic)
+    points = uniform_draws(1, n_dims, n_base, sequence=sequence, discard=discard, rng=rng)[0]
+    return RotatedDraws(points, _keyed_uniforms(keys, seed, n_dims), n_draws, antithetic)
+
+
 def keyed_uniform_draws(
     keys: np.ndarray,
     n_dims: int,
@@ -187,6 +257,9 @@ def keyed_uniform_draws(
     >>> bool(np.array_equal(u[1], keyed_uniform_draws(keys[1:2], 2, 4, rng=0)[0]))
     True
     """
+    if sequence in ("halton", "sobol"):
+        return keyed_rotated_draws(keys, n_dims, n_draws, sequence=sequence,
+                                   antithetic=antithetic, discard=discard, rng=rng).take()
     rng = np.random.default_rng(rng)
     seed = np.uint64(rng.integers(2**63, dtype=np.uint64))
     keys = np.asarray(keys, dtype=np.uint64)
@@ -198,10 +271,6 @@ def keyed_uniform_draws(
     elif sequence == "mlhs":
         hashed = _keyed_uniforms(keys, seed, (n_base + 1) * n_dims).reshape(-1, n_base + 1, n_dims)
         u = _mlhs(hashed[:, 1:], hashed[:, :1])
-    elif sequence in ("halton", "sobol"):
-        shared = uniform_draws(1, n_dims, n_base, sequence=sequence, discard=discard, rng=rng)
-        shift = _keyed_uniforms(keys, seed, n_dims)[:, None, :]
-        u = np.mod(shared + shift, 1.0)
     else:
         raise ValueError(f"unknown sequence {sequence!r}; use 'halton', 'sobol', 'mlhs' or 'pseudo'")
     if antithetic:

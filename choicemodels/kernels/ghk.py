@@ -51,6 +51,7 @@ import math
 
 import numpy as np
 
+from choicemodels.kernels.draws import _EPS, RotatedDraws
 from choicemodels.kernels.jit import njit
 from choicemodels.kernels.logit import _default_threads, _submit
 from choicemodels.kernels.mapped_rule import _cdf
@@ -137,11 +138,15 @@ def _ndtri_log(log_p):
 
 
 @_jit
-def _ghk_rows(b, chol, u, rows, lo, hi, grad, log_p, d_b, d_chol):
+def _ghk_rows(b, chol, points, point_rows, shift, shift_rows, n_draws, antithetic, lo, hi,
+              grad, log_p, d_b, d_chol):
     """Situations lo..hi-1: log P into ``log_p``, and with ``grad`` the gradient into
-    ``d_b`` and ``d_chol`` (zero on entry). Row i of ``b`` uses the draws ``u[rows[i]]``."""
+    ``d_b`` and ``d_chol`` (zero on entry). Row i of ``b`` uses the draws
+    ``points[point_rows[i]]`` rotated by ``shift[shift_rows[i]]`` modulo 1, mirrored from
+    ``points.shape[1]`` on if ``antithetic`` (:class:`~choicemodels.kernels.draws.RotatedDraws`;
+    an array of draws is its own points with a zero shift)."""
     m = b.shape[1]
-    n_draws = u.shape[1]
+    n_base = points.shape[1]
     t = np.empty((n_draws, m))
     z = np.empty((n_draws, m))
     mills = np.empty((n_draws, m))
@@ -149,8 +154,10 @@ def _ghk_rows(b, chol, u, rows, lo, hi, grad, log_p, d_b, d_chol):
     log_prod = np.empty(n_draws)
     z_bar = np.empty((n_draws, m))
     for i in range(lo, hi):
-        draws = u[rows[i]]
+        draws = points[point_rows[i]]
+        rotation = shift[shift_rows[i]]
         for r in range(n_draws):
+            base = r if r < n_base else r - n_base
             prod = 1.0  # the product of the q, rescaled into log_acc before it underflows
             log_acc = 0.0
             for k in range(m):
@@ -169,12 +176,17 @@ def _ghk_rows(b, chol, u, rows, lo, hi, grad, log_p, d_b, d_chol):
                 else:
                     log_acc += math.log(f) + s
                 if k < m - 1:
-                    v = draws[r, k] * q
+                    u = draws[base, k] + rotation[k]
+                    u -= math.floor(u)  # as numpy.mod(u, 1.0): exact
+                    if r >= n_base:
+                        u = 1.0 - u
+                    u = min(max(u, _EPS), 1.0 - _EPS)
+                    v = u * q
                     if v > _TINY:
                         z_rk = _ndtri(v)
                         log_v = 0.0
                     else:  # u q underflows: from log u + log q
-                        log_v = math.log(draws[r, k]) + math.log(f) + s
+                        log_v = math.log(u) + math.log(f) + s
                         z_rk = _ndtri_log(log_v)
                     z[r, k] = z_rk
                     if grad:  # u q / phi(z)
@@ -208,7 +220,7 @@ def _ghk_rows(b, chol, u, rows, lo, hi, grad, log_p, d_b, d_chol):
 def ghk_log_prob(
     b: np.ndarray,
     chol: np.ndarray,
-    u: np.ndarray,
+    u: np.ndarray | RotatedDraws,
     *,
     rows: np.ndarray | None = None,
     grad: bool = False,
@@ -222,8 +234,10 @@ def ghk_log_prob(
         Upper limits, one row per situation.
     chol : ndarray, shape (m, m)
         Lower Cholesky factor C shared by all n situations (positive diagonal).
-    u : ndarray, shape (n, R, D) or, with ``rows``, (N, R, D); D >= m - 1
-        Uniform draws in (0, 1); the first m - 1 columns are used.
+    u : ndarray or RotatedDraws, shape (n, R, D) or, with ``rows``, (N, R, D); D >= m - 1
+        Uniform draws in (0, 1); the first m - 1 columns are used. As
+        :class:`~choicemodels.kernels.draws.RotatedDraws` each draw is formed where it is
+        used, so memory does not grow with N x R.
     rows : ndarray of int, shape (n,), optional
         Row i of ``b`` uses the draws ``u[rows[i]]`` (default: ``u[i]``), so the draws
         of a subset of situations are not copied.
@@ -261,13 +275,18 @@ def ghk_log_prob(
     n, m = b.shape
     b = np.ascontiguousarray(b, dtype=float)
     chol = np.ascontiguousarray(chol, dtype=float)
-    u = np.asarray(u, dtype=float)  # any layout: copying the (N, R, D) draws costs more
     rows = np.arange(n) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    if isinstance(u, RotatedDraws):
+        draws = (np.ascontiguousarray(u.points, dtype=float)[None], np.zeros(n, np.int64),
+                 np.ascontiguousarray(u.shift, dtype=float), rows, u.n_draws, u.antithetic)
+    else:  # any layout: copying the (N, R, D) draws costs more
+        u = np.asarray(u, dtype=float)
+        draws = (u, rows, np.zeros((1, u.shape[2])), np.zeros(n, np.int64), u.shape[1], False)
     log_p = np.empty(n)
     d_b = np.zeros((n, m)) if grad else np.zeros((0, m))
     d_chol = np.zeros((n, m, m)) if grad else np.zeros((0, m, m))
     if n:
-        args = (b, chol, u, rows)
+        args = (b, chol, *draws)
         outs = (bool(grad), log_p, d_b, d_chol)
         n_threads = max(1, min(_default_threads() if threads is None else int(threads),
                                n // 16 + 1))

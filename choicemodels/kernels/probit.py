@@ -25,7 +25,9 @@ derivatives, and is evaluated in one vectorised call. Integration ``method``:
     GHK simulator (:mod:`~choicemodels.kernels.ghk`, compiled and threaded; groups of at
     most ``GHK_NUMPY_MAX_SIZE`` draws x dimensions by :mod:`~choicemodels.kernels.ghk_numpy`)
     with fixed uniform draws ``uniforms`` (N, R, D >= J - 2) from
-    :func:`~choicemodels.kernels.draws.uniform_draws`.
+    :func:`~choicemodels.kernels.draws.uniform_draws`, or as
+    :class:`~choicemodels.kernels.draws.RotatedDraws` (one point set and a shift per
+    situation, expanded draw by draw in the compiled kernel: memory O((N + R) D)).
     Gradient: exact derivative of the simulated log-likelihood, chained from the Cholesky
     factor to ``theta`` by :func:`~choicemodels.kernels.mvn.cholesky_derivative`.
 ``"quadrature"``
@@ -84,6 +86,7 @@ from choicemodels.kernels.mvn import (
     diff_covariance,
     difference_matrix,
 )
+from choicemodels.kernels.draws import RotatedDraws
 from choicemodels.kernels.ghk_numpy import ghk_log_prob_numpy
 from choicemodels.kernels.quadrature import independent_log_prob
 
@@ -202,7 +205,7 @@ def _group_log_prob(
     structure: Structure,
     ref: int,
     method: Method,
-    uniforms: np.ndarray | None,
+    uniforms: np.ndarray | RotatedDraws | None,
     genz_rng: int,
     grad: bool,
     threads: int | None = None,
@@ -238,7 +241,10 @@ def _group_log_prob(
             return (np.full(n, -np.inf), np.zeros((n, m)) if grad else None,
                     np.zeros((n, n_theta)) if grad else None)
         if n * uniforms.shape[1] * m <= GHK_NUMPY_MAX_SIZE:
-            log_p, d_b, d_chol = ghk_log_prob_numpy(b, chol, uniforms, rows=group.rows, grad=grad)
+            rotated = isinstance(uniforms, RotatedDraws)  # small: expanded for numpy
+            log_p, d_b, d_chol = ghk_log_prob_numpy(
+                b, chol, uniforms.take(group.rows) if rotated else uniforms,
+                rows=None if rotated else group.rows, grad=grad)
         else:
             from choicemodels.kernels.ghk import ghk_log_prob  # compiled: loaded on first use
 
@@ -316,7 +322,7 @@ def probit_loglike_obs(
     structure: Structure,
     ref: int,
     method: Method,
-    uniforms: np.ndarray | None = None,
+    uniforms: np.ndarray | RotatedDraws | None = None,
     genz_rng: int = 0,
     grad: bool = False,
     threads: int | None = None,
@@ -335,7 +341,7 @@ def probit_loglike_obs(
     ref : int
         Reference alternative of the covariance parameterisation.
     method : {"ghk", "quadrature", "closed", "genz", "me", "ovus", "ovbs"}
-    uniforms : ndarray, shape (N, R, D), D >= J - 2
+    uniforms : ndarray or RotatedDraws, shape (N, R, D), D >= J - 2
         Fixed draws for ``"ghk"``.
     genz_rng : int
         Seed of scipy's randomised Genz integration for ``"genz"``.
@@ -450,7 +456,7 @@ def probit_loglike(
     ref: int,
     method: Method,
     weights: np.ndarray | None = None,
-    uniforms: np.ndarray | None = None,
+    uniforms: np.ndarray | RotatedDraws | None = None,
     genz_rng: int = 0,
     grad: bool = False,
     threads: int | None = None,
@@ -479,7 +485,7 @@ def choice_probabilities(
     structure: Structure,
     ref: int,
     method: Method,
-    uniforms: np.ndarray | None = None,
+    uniforms: np.ndarray | RotatedDraws | None = None,
     genz_rng: int = 0,
     threads: int | None = None,
     order: Literal["given", "gge"] = "given",

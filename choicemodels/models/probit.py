@@ -23,7 +23,12 @@ from choicemodels.exceptions import (
     SeparationWarning,
     SpecificationError,
 )
-from choicemodels.kernels.draws import Sequence, keyed_uniform_draws
+from choicemodels.kernels.draws import (
+    RotatedDraws,
+    Sequence,
+    keyed_rotated_draws,
+    keyed_uniform_draws,
+)
 from choicemodels.kernels.mvn import Structure, cov_param_names, cov_start, diff_covariance
 from choicemodels.kernels.probit import (
     ANALYTIC,
@@ -397,11 +402,16 @@ class Probit(ChoiceModel):
                 "default there) or fit in memory."
             )
         if self.method == "ghk" and not isinstance(design, DistributedDesign):
-            # the fixed draws and the simulator's arrays of the same size (each partition of
-            # a Dask DataFrame checks its own situations on its worker)
+            # pseudo-random draws are held as an array (N, R, J - 2), Halton and Sobol
+            # draws as one point set (R, J - 2) and a shift per situation (each partition
+            # of a Dask DataFrame checks its own situations on its worker)
             n_obs = design.n_obs
-            check_memory(8.0 * self.draws * n_obs * (n_alts - 1),
-                         f"the GHK draws ({self.draws} x {n_obs} x {n_alts - 1})", "draws")
+            if self.sequence == "pseudo":
+                check_memory(8.0 * self.draws * n_obs * (n_alts - 1),
+                             f"the GHK draws ({self.draws} x {n_obs} x {n_alts - 1})", "draws")
+            else:
+                check_memory(8.0 * (self.draws + n_obs) * (n_alts - 1),
+                             f"the GHK points ({self.draws} x {n_alts - 1})", "draws")
         super()._init(design, data, spec)
 
     @cached_property
@@ -414,19 +424,22 @@ class Probit(ChoiceModel):
         return group_situations(self.design.chosen, self.design.avail)
 
     @cached_property
-    def uniforms(self) -> np.ndarray | None:
+    def uniforms(self) -> np.ndarray | RotatedDraws | None:
         """(N, R, J - 2) fixed GHK draws (None for the exact methods).
 
         Keyed by situation id (:func:`~choicemodels.kernels.draws.keyed_uniform_draws`):
         a situation's draws depend on the seed and its id only, not on row order or on
-        how the data are partitioned.
+        how the data are partitioned. Halton and Sobol draws are held unexpanded
+        (:class:`~choicemodels.kernels.draws.RotatedDraws`, memory O((N + R) J)), the
+        pseudo-random ones as an array.
         """
         if self.method != "ghk":
             return None
         d = self.design
-        return keyed_uniform_draws(situation_keys(d.obs_ids), max(d.n_alts - 2, 0), self.draws,
-                                   sequence=self.sequence, antithetic=self.antithetic,
-                                   rng=self.seed)
+        draws = keyed_rotated_draws if self.sequence in ("halton", "sobol") \
+            else keyed_uniform_draws
+        return draws(situation_keys(d.obs_ids), max(d.n_alts - 2, 0), self.draws,
+                     sequence=self.sequence, antithetic=self.antithetic, rng=self.seed)
 
     def _extra_info(self) -> tuple[tuple[str, str], ...]:
         simulated = self.method == "ghk"
