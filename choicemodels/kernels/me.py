@@ -38,7 +38,7 @@ of the next q variables under the same state (Bhat's section 2.3.1): with
 ``"me"``. Each is exact for m <= q (then it is the closed form:
 :func:`~choicemodels.kernels.mvn.bvn_log_cdf`, :func:`~choicemodels.kernels.tvn.tvn_log_cdf`).
 Bhat (2018) reports OVUS as the best trade-off of accuracy and speed among his
-single-ordering methods; OVBS is more accurate at 3 to 5 times the cost, its trivariate
+single-ordering methods; OVBS is more accurate at about twice the cost, its trivariate
 CDFs being one-dimensional integrals: in Gibson-Glasbey-Elston order its mean absolute
 error in P is 0.35 to 0.5 of OVUS's at J = 5, about 0.7 at J = 10 and 0.8 to 0.9 at
 J = 20 (``benchmarks/README.md``).

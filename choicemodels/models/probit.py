@@ -108,7 +108,7 @@ class Probit(ChoiceModel):
     and bivariate screening refinements; :mod:`choicemodels.kernels.me`): no draws,
     smooth, O(J^3) per situation, with the exact gradient of the approximation.
     ``"ovus"`` is exact for J <= 3 and ``"ovbs"`` for J <= 4; ``"ovbs"`` is the most
-    accurate and 3 to 5 times as costly as ``"ovus"`` (see ``benchmarks/README.md`` for
+    accurate and about twice as costly as ``"ovus"`` (see ``benchmarks/README.md`` for
     their measured errors). They take no ``draws``, ``sequence`` or ``antithetic``. They
     condition on the error differences one at a time, and the order matters: by default
     (``me_order="gge"``) each situation's order is Gibson, Glasbey and Elston's (the least
@@ -120,7 +120,7 @@ class Probit(ChoiceModel):
     (11 % in GGE order, within 3 standard errors of the truth), while their ratios were
     recovered either way. Against GHK with 5,000 draws on the same data (J = 10,
     N = 10,000, 5 replications) the coefficients in GGE order were on average 0.09 GHK
-    standard errors away by ``"ovbs"`` (0.00 to 0.21), 0.18 by ``"ovus"`` (0.01 to 0.39)
+    standard errors away by ``"ovbs"`` (0.00 to 0.21), 0.17 by ``"ovus"`` (0.01 to 0.39)
     and 0.33 by ``"me"``; ``"ovus"`` in the given order 0.7 to 1.7. Check with ``me_check=True`` or
     against GHK. GHK uses ``draws`` uniform draws per
     situation from ``sequence``, generated once from the seed ``rng`` and fixed during the
@@ -170,7 +170,9 @@ class Probit(ChoiceModel):
         the analytic ones.
     sequence : {"halton", "sobol", "pseudo"}, optional
         GHK draws (default ``"halton"``): scrambled Halton or Sobol (randomised quasi-Monte
-        Carlo) or pseudo-random; refused by the analytic methods.
+        Carlo), held as one point set and a shift per situation (memory (N + R)(J - 2)
+        doubles), or pseudo-random, held as N x R x (J - 2) doubles; refused by the analytic
+        methods.
     antithetic : bool, default False
         Mirror the draws (u and 1 - u).
     rng : int, numpy.random.Generator or None, optional
