@@ -1,4 +1,6 @@
-r"""The mapped trapezoid rule of :mod:`choicemodels.kernels.quadrature`, compiled (numba).
+r"""The quadrature rules of :mod:`choicemodels.kernels.quadrature`, compiled (numba): the
+mapped trapezoid rule, and Gauss-Hermite for large inputs
+(:func:`gauss_hermite_log_prob`).
 
 One pass per row of ``b`` (N situations, m other alternatives), with no N-sized
 temporary besides the outputs:
@@ -37,7 +39,7 @@ import numpy as np
 
 from choicemodels.kernels.jit import njit
 
-__all__ = ["mapped_rule_log_prob"]
+__all__ = ["gauss_hermite_log_prob", "mapped_rule_log_prob"]
 
 _INV_SQRT_2PI = 0.398942280401432677939946059934  # 1/sqrt(2 pi)
 _SPLIT = 134217729.0  # 2^27 + 1: Dekker's splitting of a double into two 26-bit halves
@@ -427,3 +429,49 @@ def mapped_rule_log_prob(b, scale_chosen, scales, grad, log_p, d_b, d_scale_chos
             for k in range(m):
                 d_b[i, k] = norm * sum_lam[k] / scales[k]
                 d_scales[i, k] = -norm * sum_lam_t[k] / scales[k]
+
+
+@_jit
+def gauss_hermite_log_prob(b, scale_chosen, scales, nodes, log_weights, grad, lo, hi, log_p,
+                           d_b, d_scale_chosen, d_scales):
+    r"""Rows lo..hi-1 of :func:`~choicemodels.kernels.quadrature.independent_log_prob` by
+    Gauss-Hermite (``nodes`` :math:`z_q` and ``log_weights`` for :math:`E f(Z)`): the
+    node terms :math:`w_q \prod_k \Phi(t_{qk})` as :math:`p e^s` by Cody's :func:`_cdf`,
+    summed relative to the largest, and the gradient from the normalised terms
+    :math:`\pi_q` and :math:`\lambda(t_{qk})`; no N-sized temporary besides the outputs."""
+    m = b.shape[1]
+    n_nodes = nodes.size
+    terms = np.empty(n_nodes)
+    t = np.empty((n_nodes, m))
+    lam = np.empty((n_nodes, m))
+    for i in range(lo, hi):
+        top = -np.inf
+        for q in range(n_nodes):
+            product, exponent = 1.0, log_weights[q]
+            for k in range(m):
+                t[q, k] = (b[i, k] + scale_chosen * nodes[q]) / scales[k]
+                factor, power, lam[q, k] = _cdf(t[q, k], grad)
+                product *= factor
+                exponent += power
+                if product < _TINY:
+                    exponent += math.log(product)
+                    product = 1.0
+            terms[q] = exponent + math.log(product)
+            top = max(top, terms[q])
+        total = 0.0
+        for q in range(n_nodes):
+            terms[q] = math.exp(terms[q] - top)
+            total += terms[q]
+        log_p[i] = min(top + math.log(total), 0.0)  # rounding can pass 0
+        if not grad:
+            continue
+        d_scale_chosen[i] = 0.0
+        for k in range(m):
+            sum_lam, sum_lam_t = 0.0, 0.0
+            for q in range(n_nodes):
+                share = terms[q] * lam[q, k]
+                sum_lam += share
+                sum_lam_t += share * t[q, k]
+                d_scale_chosen[i] += share * nodes[q] / (total * scales[k])
+            d_b[i, k] = sum_lam / (total * scales[k])
+            d_scales[i, k] = -sum_lam_t / (total * scales[k])

@@ -31,9 +31,14 @@ kernel (:mod:`~choicemodels.kernels.mapped_rule`, numba) runs the rule row by ro
 each node from the previous two by one evaluation of G and its derivatives, and
 :math:`\Phi`, :math:`\phi/\Phi` by Cody's rational approximations: for 20,000
 situations with three other alternatives (:math:`s_c = 2`, s = (1, 0.5, 3)), value and
-gradient take 0.85 s, against 0.39 s by Gauss-Hermite (200 situations: 8 ms against
-3.5 ms). The first call in a process imports numba and loads the kernel from its disk
-cache (0.6 s; 9 s to compile it when the cache is empty).
+gradient take 0.85 s, against 0.39 s by Gauss-Hermite in numpy (200 situations: 8 ms
+against 3.5 ms). The first call in a process imports numba and loads the kernel from its
+disk cache (0.6 s; 9 s to compile it when the cache is empty). Gauss-Hermite itself runs
+compiled and threaded (:func:`~choicemodels.kernels.mapped_rule.gauss_hermite_log_prob`)
+where situations x nodes x alternatives exceed 2^20, 9 to 11 times faster than numpy
+(30,000 situations, 4 or 9 other alternatives, value and gradient: 0.13 s against 1.18 s,
+0.20 s against 2.27 s), its sums within 1e-14 of numpy's; smaller problems stay in numpy
+and import nothing compiled.
 
 With the rule's weights :math:`\omega_i = h\,\phi(z_i)/G'(z_i)`,
 :math:`\log P = \operatorname{logsumexp}_i(\log\omega_i + \sum_k\log\Phi(t_k(z_i)))`, and
@@ -60,6 +65,7 @@ __all__ = ["independent_log_prob"]
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 _GAUSS_HERMITE_RATIO = 1.5  # Gauss-Hermite while every r_k <= this (error < 1e-11)
 _GAUSS_HERMITE_NODES = 64
+_COMPILED_FROM = 2**20  # situations x nodes x alternatives: numpy below, compiled above
 
 
 def independent_log_prob(
@@ -91,6 +97,8 @@ def independent_log_prob(
     if (scale_chosen / scales).max(initial=0.0) > _GAUSS_HERMITE_RATIO:
         return _mapped_log_prob(b, scale_chosen, scales, grad)
     nodes, log_weights = _gauss_hermite_normal()
+    if b.size * nodes.size > _COMPILED_FROM:
+        return _compiled_gauss_hermite(b, scale_chosen, scales, grad)
     z = np.broadcast_to(nodes, (b.shape[0], nodes.size))
     t = (b[:, None, :] + scale_chosen * z[:, :, None]) / scales  # (n, Q, m)
     log_cdf = special.log_ndtr(t)
@@ -119,6 +127,29 @@ def _mapped_log_prob(
     mapped_rule_log_prob(np.ascontiguousarray(b, dtype=np.float64), float(scale_chosen),
                          np.ascontiguousarray(scales), grad, log_p, d_b, d_scale_chosen,
                          d_scales)
+    return log_p, ((d_b, d_scale_chosen, d_scales) if grad else None)
+
+
+def _compiled_gauss_hermite(
+    b: np.ndarray, scale_chosen: float, scales: np.ndarray, grad: bool
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """Gauss-Hermite by the compiled kernel, row by row on the package's threads."""
+    from choicemodels.kernels.logit import _default_threads, _submit
+    from choicemodels.kernels.mapped_rule import gauss_hermite_log_prob
+
+    n, m = b.shape
+    rows = n if grad else 0  # the gradient's outputs, filled only with grad
+    log_p = np.empty(n)
+    d_b, d_scale_chosen, d_scales = np.empty((rows, m)), np.empty(rows), np.empty((rows, m))
+    args = (np.ascontiguousarray(b, dtype=np.float64), float(scale_chosen),
+            np.ascontiguousarray(scales), *_gauss_hermite_normal(), grad)
+    outs = (log_p, d_b, d_scale_chosen, d_scales)
+    edges = np.linspace(0, n, min(_default_threads(), n // 64 + 1) + 1).astype(int)
+    others = _submit(gauss_hermite_log_prob, [(*args, lo, hi, *outs)
+                                              for lo, hi in zip(edges[1:-1], edges[2:])])
+    gauss_hermite_log_prob(*args, edges[0], edges[1], *outs)
+    for future in others:
+        future.result()
     return log_p, ((d_b, d_scale_chosen, d_scales) if grad else None)
 
 
