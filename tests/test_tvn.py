@@ -117,6 +117,20 @@ def test_tail_against_integrated_bivariate_cdf():
     np.testing.assert_allclose(log_p, reference, rtol=1e-10)
 
 
+def test_close_to_singular_far_in_the_tail():
+    # det R = 1.2e-5 and P = 3e-96: a fixed 32-point Plackett rule gave P = 1.4e-7 here;
+    # the reference integrates over each of the three variables in turn
+    h = np.array([0.3152083, 0.72111942, -0.95213815])
+    r = np.array([-0.2540663, -0.25434858, -0.8707508])
+    log_p = tvn_log_cdf(h[None], r[None])[0]
+    corr = np.array([[1.0, r[0], r[1]], [r[0], 1.0, r[2]], [r[1], r[2], 1.0]])
+    for first in range(3):
+        order = [first] + [j for j in range(3) if j != first]
+        sub = corr[np.ix_(order, order)]
+        reference = _log_tail_reference(h[order], sub[[0, 0, 1], [1, 2, 2]], log_p)
+        assert log_p == pytest.approx(reference, rel=1e-10)  # measured 6e-12
+
+
 @pytest.mark.slow
 def test_tail_against_mpmath():
     # two tail cases, nested mpmath quadrature at 25 digits (about 1 minute)
