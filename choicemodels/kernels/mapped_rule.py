@@ -325,9 +325,10 @@ def _node_at(z, inv_slope, b, i, scale_chosen, scales, t, lam):
 
 
 @_jit
-def mapped_rule_log_prob(b, scale_chosen, scales, grad, log_p, d_b, d_scale_chosen, d_scales):
-    r"""Fill ``log_p`` (N,) and, with ``grad``, ``d_b`` (N, m), ``d_scale_chosen`` (N,)
-    and ``d_scales`` (N, m) for ``b`` (N, m), as
+def mapped_rule_log_prob(b, scale_chosen, scales, grad, first, last, log_p, d_b,
+                         d_scale_chosen, d_scales):
+    r"""Fill rows first..last-1 of ``log_p`` (N,) and, with ``grad``, ``d_b`` (N, m),
+    ``d_scale_chosen`` (N,) and ``d_scales`` (N, m) for ``b`` (N, m), as
     :func:`~choicemodels.kernels.quadrature.independent_log_prob`."""
     n, m = b.shape
     ratios = np.empty(m)
@@ -352,7 +353,7 @@ def mapped_rule_log_prob(b, scale_chosen, scales, grad, log_p, d_b, d_scale_chos
     t = np.empty(m)
     sum_lam = np.empty(m)
     sum_lam_t = np.empty(m)
-    for i in range(n):
+    for i in range(first, last):
         top = 0.0
         for k in range(m):
             steps[k] = -b[i, k] / scale_chosen
@@ -432,9 +433,9 @@ def mapped_rule_log_prob(b, scale_chosen, scales, grad, log_p, d_b, d_scale_chos
 
 
 @_jit
-def gauss_hermite_log_prob(b, scale_chosen, scales, nodes, log_weights, grad, lo, hi, log_p,
-                           d_b, d_scale_chosen, d_scales):
-    r"""Rows lo..hi-1 of :func:`~choicemodels.kernels.quadrature.independent_log_prob` by
+def gauss_hermite_log_prob(b, scale_chosen, scales, nodes, log_weights, grad, first, last,
+                           log_p, d_b, d_scale_chosen, d_scales):
+    r"""Rows first..last-1 of :func:`~choicemodels.kernels.quadrature.independent_log_prob` by
     Gauss-Hermite (``nodes`` :math:`z_q` and ``log_weights`` for :math:`E f(Z)`): the
     node terms :math:`w_q \prod_k \Phi(t_{qk})` as :math:`p e^s` by Cody's :func:`_cdf`,
     summed relative to the largest, and the gradient from the normalised terms
@@ -444,7 +445,7 @@ def gauss_hermite_log_prob(b, scale_chosen, scales, nodes, log_weights, grad, lo
     terms = np.empty(n_nodes)
     t = np.empty((n_nodes, m))
     lam = np.empty((n_nodes, m))
-    for i in range(lo, hi):
+    for i in range(first, last):
         top = -np.inf
         for q in range(n_nodes):
             product, exponent = 1.0, log_weights[q]

@@ -27,13 +27,14 @@ rule covers :math:`|z - z^*| \le 10` (beyond, :math:`\ell` has dropped by at lea
 with the nodes :math:`z_i = G^{-1}(G(z^*) + ih)`. Against adaptive quadrature and closed
 forms, with scale ratios up to :math:`e^{\pm 9}` and probabilities down to 1e-220, the
 relative error is below 1e-10 (h = 0.2: 8e-9), with 200 to 1,000 nodes. A compiled
-kernel (:mod:`~choicemodels.kernels.mapped_rule`, numba) runs the rule row by row,
-each node from the previous two by one evaluation of G and its derivatives, and
-:math:`\Phi`, :math:`\phi/\Phi` by Cody's rational approximations: for 20,000
-situations with three other alternatives (:math:`s_c = 2`, s = (1, 0.5, 3)), value and
-gradient take 0.85 s, against 0.39 s by Gauss-Hermite in numpy (200 situations: 8 ms
-against 3.5 ms). The first call in a process imports numba and loads the kernel from its
-disk cache (0.6 s; 9 s to compile it when the cache is empty). Gauss-Hermite itself runs
+kernel (:mod:`~choicemodels.kernels.mapped_rule`, numba) runs the rule row by row (on the
+package's threads), each node from the previous two by one evaluation of G and its
+derivatives, and :math:`\Phi`, :math:`\phi/\Phi` by Cody's rational approximations:
+for 20,000 situations with three other alternatives (:math:`s_c = 2`, s = (1, 0.5, 3)),
+value and gradient take 0.62 s on one thread and 0.33 s on two, against 0.39 s by
+Gauss-Hermite in numpy (200 situations, one thread: 8 ms against 3.5 ms). The first
+call in a process imports numba and loads the kernel from its disk cache (0.6 s; 9 s to
+compile it when the cache is empty). Gauss-Hermite itself runs
 compiled and threaded (:func:`~choicemodels.kernels.mapped_rule.gauss_hermite_log_prob`)
 where situations x nodes x alternatives exceed 2^20, 9 to 11 times faster than numpy
 (30,000 situations, 4 or 9 other alternatives, value and gradient: 0.13 s against 1.18 s,
@@ -95,10 +96,10 @@ def independent_log_prob(
     """
     scales = np.asarray(scales, dtype=float)
     if (scale_chosen / scales).max(initial=0.0) > _GAUSS_HERMITE_RATIO:
-        return _mapped_log_prob(b, scale_chosen, scales, grad)
+        return _compiled("mapped", b, scale_chosen, scales, grad)
     nodes, log_weights = _gauss_hermite_normal()
     if b.size * nodes.size > _COMPILED_FROM:
-        return _compiled_gauss_hermite(b, scale_chosen, scales, grad)
+        return _compiled("gauss-hermite", b, scale_chosen, scales, grad)
     z = np.broadcast_to(nodes, (b.shape[0], nodes.size))
     t = (b[:, None, :] + scale_chosen * z[:, :, None]) / scales  # (n, Q, m)
     log_cdf = special.log_ndtr(t)
@@ -114,40 +115,28 @@ def independent_log_prob(
     return log_p, (d_b, d_scale_chosen, d_scales)
 
 
-def _mapped_log_prob(
-    b: np.ndarray, scale_chosen: float, scales: np.ndarray, grad: bool
+def _compiled(
+    rule: str, b: np.ndarray, scale_chosen: float, scales: np.ndarray, grad: bool
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-    """The mapped trapezoid rule, by the compiled row-by-row kernel."""
-    from choicemodels.kernels.mapped_rule import mapped_rule_log_prob
-
-    n, m = b.shape
-    rows = n if grad else 0  # the gradient's outputs, filled only with grad
-    log_p = np.empty(n)
-    d_b, d_scale_chosen, d_scales = np.empty((rows, m)), np.empty(rows), np.empty((rows, m))
-    mapped_rule_log_prob(np.ascontiguousarray(b, dtype=np.float64), float(scale_chosen),
-                         np.ascontiguousarray(scales), grad, log_p, d_b, d_scale_chosen,
-                         d_scales)
-    return log_p, ((d_b, d_scale_chosen, d_scales) if grad else None)
-
-
-def _compiled_gauss_hermite(
-    b: np.ndarray, scale_chosen: float, scales: np.ndarray, grad: bool
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-    """Gauss-Hermite by the compiled kernel, row by row on the package's threads."""
+    """The mapped trapezoid rule or Gauss-Hermite (``rule``) by its compiled row-by-row
+    kernel (:mod:`~choicemodels.kernels.mapped_rule`), over runs of rows on the package's
+    threads."""
+    from choicemodels.kernels import mapped_rule
     from choicemodels.kernels.logit import _default_threads, _submit
-    from choicemodels.kernels.mapped_rule import gauss_hermite_log_prob
 
     n, m = b.shape
     rows = n if grad else 0  # the gradient's outputs, filled only with grad
     log_p = np.empty(n)
     d_b, d_scale_chosen, d_scales = np.empty((rows, m)), np.empty(rows), np.empty((rows, m))
+    kernel, nodes = ((mapped_rule.mapped_rule_log_prob, ()) if rule == "mapped"
+                     else (mapped_rule.gauss_hermite_log_prob, _gauss_hermite_normal()))
     args = (np.ascontiguousarray(b, dtype=np.float64), float(scale_chosen),
-            np.ascontiguousarray(scales), *_gauss_hermite_normal(), grad)
+            np.ascontiguousarray(scales), *nodes, grad)
     outs = (log_p, d_b, d_scale_chosen, d_scales)
     edges = np.linspace(0, n, min(_default_threads(), n // 64 + 1) + 1).astype(int)
-    others = _submit(gauss_hermite_log_prob, [(*args, lo, hi, *outs)
-                                              for lo, hi in zip(edges[1:-1], edges[2:])])
-    gauss_hermite_log_prob(*args, edges[0], edges[1], *outs)
+    runs = [(*args, lo, hi, *outs) for lo, hi in zip(edges[1:-1], edges[2:])]
+    others = _submit(kernel, runs) if runs else []
+    kernel(*args, edges[0], edges[1], *outs)
     for future in others:
         future.result()
     return log_p, ((d_b, d_scale_chosen, d_scales) if grad else None)
