@@ -7,6 +7,7 @@
     python benchmarks/bench_probit_me.py --bias                  # J = 5, 10; 5 replications
     python benchmarks/bench_probit_me.py --bias --alts 5 --reps 2 --n-obs 1000 --bias-draws 500
     python benchmarks/bench_probit_me.py --bias --alts 10 --reps 3 --n-obs 10000  # GHK R = 5,000
+    python benchmarks/bench_probit_me.py --bias --alts 10 --variants ovbs:gge,ovus:gge --yardsticks 500,5000
     python benchmarks/bench_probit_me.py --scaling               # J = 3..20, N = 2,000..20,000
 
 ``--accuracy``: for each J and error correlation rho, ``--cases`` random choice
@@ -45,7 +46,10 @@ standard errors (OPG at the GHK estimate), with the sign of the coefficients' me
 difference; at the end, each parameter's bias, the mean of its difference over the
 replications; the scale of the coefficients against GHK's (the mean of
 :math:`\\hat\\beta_k / \\hat\\beta_{k,GHK}`) and against the truth; then the means over
-replications.
+replications. ``--yardsticks 500,5000`` also fits GHK with 500 and with 5,000 other draws
+(another seed; rows ``ghk500'``, ``ghk5000'``) by the same Newton steps and compares them
+with the reference in the same way: how far GHK itself lands from the reference, the
+method the approximations replace (R = 500) and the reference's own simulation noise.
 
 ``--scaling``: time of one log-likelihood + gradient (as ``--speed``, all
 alternatives available, unstructured) by GHK with ``--draws`` draws and by "ovbs", "ovus"
@@ -218,7 +222,7 @@ def ghk_newton(model, start: np.ndarray, metric: np.ndarray, tol: float = 1e-4,
 
 def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
          first_rep: int = 0, ghk_steps: int = 8,
-         variants: tuple[str, ...] = APPROXIMATIONS) -> None:
+         variants: tuple[str, ...] = APPROXIMATIONS, yardsticks: tuple[int, ...] = ()) -> None:
     truth = {"x1": 1.0, "x2": -0.5, "x3": 0.5, "x4": 0.8, "x5": -1.0}
     names = list(truth)
     print(f"estimates against GHK ({ghk_draws} draws) on the same data, in GHK standard "
@@ -261,6 +265,13 @@ def bias(alts: list[int], reps: int, n_obs: int, ghk_draws: int, seed: int,
             fits["ghk"] = (ref, decrement < 1e-4, ghk_seconds, None)
             print(f"    GHK from {first}: {steps} Newton steps, decrement {decrement:.1e}, "
                   f"{ghk_seconds:.0f} s", flush=True)
+            for k, draws in enumerate(yardsticks, start=1):  # GHK itself, other draws
+                other = cm.Probit(formula, data=sim.data, **sim.columns, cov="unstructured",
+                                  integration="ghk", draws=draws, rng=seed + rep + 7919 * k)
+                began = time.perf_counter()
+                est, _, decrement, steps = ghk_newton(other, est0, metric, max_steps=ghk_steps)
+                fits[f"ghk{draws}'"] = (est, decrement < 1e-4, time.perf_counter() - began, None)
+                del other
             for method, (est, converged, seconds, _) in fits.items():
                 z = (est - ref) / ref_se
                 zb, zc = z[:len(names)], np.abs(z[len(names):])
@@ -334,6 +345,8 @@ def main() -> None:
     p.add_argument("--bias-draws", type=int, default=5000)
     p.add_argument("--variants", default=",".join(APPROXIMATIONS),
                    help="--bias: the fits to compare with GHK, as variant:order")
+    p.add_argument("--yardsticks", default="",
+                   help="--bias: GHK fits with other draws to compare too, as draws,draws")
     p.add_argument("--scaling-alts", default="3,5,10,15,20")
     p.add_argument("--scaling-n", default="2000,5000,10000,20000")
     p.add_argument("--cases", type=int, default=200)
@@ -358,7 +371,8 @@ def main() -> None:
         alts = ([5, 10] if args.alts == p.get_default("alts")
                 else [int(a) for a in args.alts.split(",")])
         bias(alts, args.reps, args.n_obs, args.bias_draws, args.seed, args.first_rep,
-             args.ghk_steps, tuple(args.variants.split(",")))
+             args.ghk_steps, tuple(args.variants.split(",")),
+             tuple(int(r) for r in args.yardsticks.split(",") if r))
     if args.scaling:
         scaling([int(a) for a in args.scaling_alts.split(",")],
                 [int(n) for n in args.scaling_n.split(",")], args.n_obs, args.n_alts,
