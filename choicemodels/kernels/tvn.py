@@ -27,7 +27,10 @@ to 5e-6 there). Where :math:`\Phi_3 < 10^{-8}` that absolute accuracy is not eno
 the log comes instead from :math:`\int_{-\infty}^{h_f}\phi(x)\,\Phi_2(\cdot \mid x)\,dx`
 in log space, the inner :math:`\log\Phi_2` the same kind of integral
 (:func:`_log_integral`: the log-integrand is concave, so its mode and the level set 40
-below it bracket the mass; 64-point Gauss-Legendre there), compiled, about 0.2 ms a row.
+below it, found by regula falsi, bracket the mass; 32-point Gauss-Legendre on each side of
+the mode), compiled, about 0.08 ms a row with the gradient (0.2 ms with 64 points over
+level sets found by bisection, whose results it repeats to 3e-11 in log P at
+:math:`|\log P|` up to 1.6e5).
 
 Gradient
 --------
@@ -51,14 +54,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
 from choicemodels.kernels.jit import njit
 from choicemodels.kernels.mapped_rule import _cdf
 from choicemodels.kernels.ghk import _log_cdf
-from choicemodels.kernels.mvn import _LEVEL, _LOG_SQRT_2PI, _TAIL_NODES, _TAIL_WEIGHTS
+from choicemodels.kernels.mvn import _LEVEL, _LOG_SQRT_2PI
 from choicemodels.kernels.mvn import _TAIL as _BVN_TAIL
-from choicemodels.kernels.mvn import bvn_log_cdf
 
 __all__ = ["tvn_log_cdf", "tvn_log_cdf_grad"]
 
@@ -343,9 +344,38 @@ def _tvn(h, r, grad):
 
 
 _REACH = np.sqrt(2.0 * _LEVEL)
-_BISECTIONS = 16  # the ends need not be exact: the truncation is at exp(-40)
+_MODE_TOL = 1e-3  # the split of the rule need not be the exact maximiser
+_END_TOL = 1e-2  # an end this far out of the level set adds nothing: the integrand is e^-40
+_ROOT_STEPS = 30
+_HALF_NODES, _HALF_WEIGHTS = np.polynomial.legendre.leggauss(32)
 # compiled on first use in each process: numba does not cache functions passed as arguments
 _tail_jit = njit(cache=False, nogil=True, error_model="numpy")
+
+
+@_tail_jit
+def _bracket(fun, params, shift, a, b, fa, fb, tol):
+    """A bracket (a, b) no wider than ``tol`` of a root of ``fun(x, params) - shift``
+    (``fa``, ``fb``: its values at a and b, of opposite signs), by the Illinois variant of
+    regula falsi."""
+    for _ in range(_ROOT_STEPS):
+        if abs(b - a) < tol:
+            break
+        c = (a * fb - b * fa) / (fb - fa)
+        fc = fun(c, params) - shift
+        if fc == 0.0:
+            return c, c
+        if (fc > 0.0) == (fb > 0.0):
+            fa *= 0.5
+        else:
+            a, fa = b, fb
+        b, fb = c, fc
+    return a, b
+
+
+@_tail_jit
+def _outer(a, b, centre):
+    """Of a bracket's ends, the one farther from ``centre``."""
+    return a if abs(a - centre) > abs(b - centre) else b
 
 
 @_tail_jit
@@ -353,51 +383,45 @@ def _log_integral(ell, slope, h, params):
     r""":math:`\log\int_{-\infty}^{h} e^{\ell(x)}\,dx` for a log-integrand with
     :math:`\ell'' \le -1`, compiled (the bivariate tail of
     :func:`~choicemodels.kernels.mvn.bvn_log_cdf` in scalars): the maximiser of
-    :math:`\ell` on :math:`(-\infty, h]` and the level set 40 below it by bisection, then
-    64-point Gauss-Legendre in log space. ``ell(x, params)``
-    and ``slope(x, params)`` (:math:`\ell'`) are compiled functions. The NumPy version
-    stays for the bivariate tail alone, which it vectorises at no compile cost (numba does
-    not cache this one); nested inside the trivariate tail its per-call cost made it about
-    10 ms a row."""
+    :math:`\ell` on :math:`(-\infty, h]` and the level set 40 below it by regula falsi
+    (Illinois), then 32-point Gauss-Legendre in log space on each side of the maximiser.
+    ``ell(x, params)`` and ``slope(x, params)`` (:math:`\ell'`) are compiled functions.
+    The NumPy version stays for the bivariate tail alone, which it vectorises at no
+    compile cost (numba does not cache this one); nested inside the trivariate tail its
+    per-call cost made it about 10 ms a row."""
     lo = h - 1.0
+    slope_lo = slope(lo, params)
     for _ in range(64):
-        if slope(lo, params) > 0.0:
+        if slope_lo > 0.0:
             break
         lo = 2.0 * lo - h
+        slope_lo = slope(lo, params)
     mode = h
-    if slope(h, params) < 0.0:
-        a, b = lo, h
-        for _ in range(_BISECTIONS):
-            mid = 0.5 * (a + b)
-            if slope(mid, params) > 0.0:
-                a = mid
-            else:
-                b = mid
+    slope_h = slope(h, params)
+    if slope_h < 0.0:
+        a, b = _bracket(slope, params, 0.0, lo, h, slope_lo, slope_h, _MODE_TOL)
         mode = 0.5 * (a + b)
-    floor = ell(mode, params) - _LEVEL
-    a, b = mode - _REACH, mode  # the left end of the level set
-    for _ in range(_BISECTIONS):
-        mid = 0.5 * (a + b)
-        if ell(mid, params) < floor:
-            a = mid
-        else:
-            b = mid
-    left, right = 0.5 * (a + b), min(mode + _REACH, h)
-    if ell(right, params) < floor:
-        a, b = mode, right
-        for _ in range(_BISECTIONS):
-            mid = 0.5 * (a + b)
-            if ell(mid, params) >= floor:
-                a = mid
-            else:
-                b = mid
-        right = 0.5 * (a + b)
-    half = 0.5 * (right - left)
+    top = ell(mode, params)
+    floor = top - _LEVEL
+    left = mode - _REACH  # the level set lies within _REACH of the mode (ell'' <= -1)
+    ell_left = ell(left, params) - floor
+    if ell_left < 0.0:
+        left = _outer(*_bracket(ell, params, floor, left, mode, ell_left, _LEVEL, _END_TOL),
+                      mode)
+    right = min(mode + _REACH, h)
+    ell_right = ell(right, params) - floor
+    if ell_right < 0.0:
+        right = _outer(*_bracket(ell, params, floor, mode, right, _LEVEL, ell_right,
+                                 _END_TOL), mode)
     total = 0.0
-    for q in range(_TAIL_NODES.size):
-        x = 0.5 * (left + right) + half * _TAIL_NODES[q]
-        total += _TAIL_WEIGHTS[q] * np.exp(ell(x, params) - floor - _LEVEL)
-    return floor + _LEVEL + np.log(total * half)
+    for lo_end, hi_end in ((left, mode), (mode, right)):
+        half = 0.5 * (hi_end - lo_end)
+        if half <= 0.0:
+            continue
+        for q in range(_HALF_NODES.size):
+            x = 0.5 * (lo_end + hi_end) + half * _HALF_NODES[q]
+            total += half * _HALF_WEIGHTS[q] * np.exp(ell(x, params) - top)
+    return top + np.log(total)
 
 
 @_tail_jit
@@ -488,18 +512,21 @@ def tvn_log_cdf_grad(h: np.ndarray, r: np.ndarray
     return _tvn(h, r, grad=True)
 
 
+@_tail_jit
 def _tail_gradient(h, r, log_p):
-    """The closed-form gradient where P underflows Plackett's sum: its bivariate CDFs in
-    logs (:func:`~choicemodels.kernels.mvn.bvn_log_cdf`)."""
+    """The closed-form gradient where P underflows Plackett's sum, row by row: its
+    bivariate CDFs in logs (:func:`_log_bvn`)."""
     d_h = np.empty_like(h)
     d_r = np.empty_like(r)
-    for j, k, l, jk, jl, kl in _BY_LIMIT:
-        s_k, s_l = np.sqrt(1.0 - r[:, jk] ** 2), np.sqrt(1.0 - r[:, jl] ** 2)
-        partial = (r[:, kl] - r[:, jk] * r[:, jl]) / (s_k * s_l)
-        inner = bvn_log_cdf((h[:, k] - r[:, jk] * h[:, j]) / s_k,
-                            (h[:, l] - r[:, jl] * h[:, j]) / s_l, partial)
-        d_h[:, j] = np.exp(-0.5 * h[:, j] ** 2 - _LOG_SQRT_2PI + inner - log_p)
-        given = _conditional_limit(h[:, k], h[:, l], h[:, j], r[:, kl], r[:, jk], r[:, jl])
-        d_r[:, kl] = np.exp(_log_phi2(h[:, k], h[:, l], r[:, kl])
-                            + special.log_ndtr(given) - log_p)
+    for i in range(h.shape[0]):
+        for j, k, l, jk, jl, kl in _BY_LIMIT:
+            s_k, s_l = math.sqrt(1.0 - r[i, jk] ** 2), math.sqrt(1.0 - r[i, jl] ** 2)
+            inner = _log_bvn((h[i, k] - r[i, jk] * h[i, j]) / s_k,
+                             (h[i, l] - r[i, jl] * h[i, j]) / s_l,
+                             (r[i, kl] - r[i, jk] * r[i, jl]) / (s_k * s_l))
+            d_h[i, j] = math.exp(-0.5 * h[i, j] ** 2 - _LOG_SQRT_2PI + inner - log_p[i])
+            given = _conditional_limit(h[i, k], h[i, l], h[i, j], r[i, kl], r[i, jk],
+                                       r[i, jl])
+            d_r[i, kl] = math.exp(_log_phi2(h[i, k], h[i, l], r[i, kl])
+                                  + _log_cdf(given)[0] - log_p[i])
     return d_h, d_r
