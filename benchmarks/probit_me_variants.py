@@ -46,10 +46,8 @@ from bench_probit_me import _known_truth_covariance  # noqa: E402
 from choicemodels.kernels.draws import uniform_draws  # noqa: E402
 from choicemodels.kernels.ghk import ghk_log_prob  # noqa: E402
 from choicemodels.kernels.me import conditioning_order, orthant_log_prob  # noqa: E402
-from choicemodels.kernels.mvn import bvn_log_cdf  # noqa: E402
+from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_log_cdf  # noqa: E402
 from choicemodels.kernels.tvn import tvn_log_cdf  # noqa: E402
-
-_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
 
 def block_log_cdf(x: np.ndarray, cov: np.ndarray) -> float:
