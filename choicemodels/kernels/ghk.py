@@ -53,7 +53,7 @@ import numpy as np
 
 from choicemodels.kernels.draws import _EPS, RotatedDraws
 from choicemodels.kernels.jit import njit
-from choicemodels.kernels.logit import _default_threads, _submit
+from choicemodels.kernels.logit import _on_threads
 from choicemodels.kernels.mapped_rule import _cdf
 
 __all__ = ["ghk_log_prob"]
@@ -288,14 +288,5 @@ def ghk_log_prob(
     if n:
         args = (b, chol, *draws)
         outs = (bool(grad), log_p, d_b, d_chol)
-        n_threads = max(1, min(_default_threads() if threads is None else int(threads),
-                               n // 16 + 1))
-        edges = np.linspace(0, n, n_threads + 1).astype(int)
-        # the calling thread takes the first run
-        others = _submit(_ghk_rows, [(*args, lo, hi, *outs)
-                                     for lo, hi in zip(edges[1:-1], edges[2:])]) \
-            if n_threads > 1 else []
-        _ghk_rows(*args, edges[0], edges[1], *outs)
-        for future in others:
-            future.result()
+        _on_threads(lambda lo, hi: _ghk_rows(*args, lo, hi, *outs), n, threads, min_run=16)
     return log_p, d_b if grad else None, d_chol if grad else None

@@ -458,6 +458,18 @@ def _submit(fn, calls: list[tuple]) -> list[Future]:
         return [_pool.submit(fn, *call) for call in calls]
 
 
+def _on_threads(run, n_items: int, threads: int | None, min_run: int = 1) -> None:
+    """``run(first, last)`` over contiguous runs of ``n_items`` (at least ``min_run`` each,
+    but one) on the package's threads, the calling thread taking the first run."""
+    n_threads = max(1, min(_default_threads() if threads is None else int(threads),
+                           -(-n_items // min_run)))
+    edges = np.linspace(0, n_items, n_threads + 1).astype(int)
+    others = _submit(run, list(zip(edges[1:-1], edges[2:]))) if n_threads > 1 else []
+    run(edges[0], edges[1])
+    for future in others:
+        future.result()
+
+
 def _forget_thread_pool() -> None:
     """In a forked child: the parent's threads do not exist there (and another parent
     thread may have held the lock at the fork), start afresh."""

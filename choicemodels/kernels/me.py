@@ -94,7 +94,7 @@ import numpy as np
 from scipy import special
 
 from choicemodels.kernels.jit import njit
-from choicemodels.kernels.logit import _default_threads, _submit
+from choicemodels.kernels.logit import _on_threads
 from choicemodels.kernels.mapped_rule import _cdf
 from choicemodels.kernels.mvn import _LOG_SQRT_2PI, bvn_log_cdf, bvn_log_cdf_grad
 from choicemodels.kernels.tvn import tvn_log_cdf, tvn_log_cdf_grad
@@ -417,19 +417,6 @@ def conditioning_order(
 
     _on_threads(run, len(starts), threads)
     return order
-
-
-def _on_threads(run, n_items: int, threads: int | None) -> None:
-    """``run(first, last)`` over contiguous runs of ``n_items`` on the package's threads."""
-    n_threads = max(1, min(_default_threads() if threads is None else int(threads), n_items))
-    if n_threads == 1:
-        run(0, n_items)
-        return
-    edges = np.linspace(0, n_items, n_threads + 1).astype(int)
-    others = _submit(run, [(lo, hi) for lo, hi in zip(edges[1:-1], edges[2:])])
-    run(edges[0], edges[1])
-    for future in others:
-        future.result()
 
 
 _WIDTH = {"me": 1, "ovus": 2, "ovbs": 3}  # variables in each state's block

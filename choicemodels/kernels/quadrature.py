@@ -122,7 +122,7 @@ def _compiled(
     kernel (:mod:`~choicemodels.kernels.mapped_rule`), over runs of rows on the package's
     threads."""
     from choicemodels.kernels import mapped_rule
-    from choicemodels.kernels.logit import _default_threads, _submit
+    from choicemodels.kernels.logit import _on_threads
 
     n, m = b.shape
     rows = n if grad else 0  # the gradient's outputs, filled only with grad
@@ -133,12 +133,7 @@ def _compiled(
     args = (np.ascontiguousarray(b, dtype=np.float64), float(scale_chosen),
             np.ascontiguousarray(scales), *nodes, grad)
     outs = (log_p, d_b, d_scale_chosen, d_scales)
-    edges = np.linspace(0, n, min(_default_threads(), n // 64 + 1) + 1).astype(int)
-    runs = [(*args, lo, hi, *outs) for lo, hi in zip(edges[1:-1], edges[2:])]
-    others = _submit(kernel, runs) if runs else []
-    kernel(*args, edges[0], edges[1], *outs)
-    for future in others:
-        future.result()
+    _on_threads(lambda lo, hi: kernel(*args, lo, hi, *outs), n, None, min_run=64)
     return log_p, ((d_b, d_scale_chosen, d_scales) if grad else None)
 
 
